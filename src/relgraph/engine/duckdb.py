@@ -1,0 +1,97 @@
+"""The embedded DuckDB engine that holds a graph's tables and runs the SQL PQL compiles to."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from relgraph.errors import GraphError
+
+if TYPE_CHECKING:
+    from relgraph.graph.graph import Graph
+    from relgraph.graph.table import Table
+
+ROW_COLUMN = "__rg_row"
+TIME_COLUMN = "__rg_time"
+
+
+def quote_ident(name: str) -> str:
+    """Quote a SQL identifier (double quotes, embedded quotes doubled)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class DuckDBEngine:
+    """Registers the tables of a :class:`Graph` in an in-memory (or file) DuckDB database.
+
+    Each relation holds the table's columns (time columns as ``TIMESTAMP``), ``__rg_row``
+    (row index = node index) and, for tables with a time column, ``__rg_time`` (int64 epoch
+    seconds). Tables are (re-)registered lazily when first used or after they change.
+    """
+
+    def __init__(self, graph: Graph, database: str = ":memory:") -> None:
+        self.graph = graph
+        self.con = duckdb.connect(database)
+        self._registered: dict[str, tuple[int, int]] = {}
+        self._lock = threading.RLock()
+
+    def relation(self, table_name: str) -> str:
+        """The quoted name of the relation holding ``table_name`` (registered if needed)."""
+        table = self.graph.table(table_name)
+        key = (id(table), table.version)
+        with self._lock:
+            if self._registered.get(table_name) != key:
+                self._register(table_name, table)
+                self._registered[table_name] = key
+        return quote_ident(table_name)
+
+    def _register(self, name: str, table: Table) -> None:
+        df = table.data
+        cols: dict[str, Any] = {}
+        for col in table.columns:
+            series = df[col.name]
+            if col.name in (table.time_column, table.end_time_column):
+                secs = table.time_values(col.name)
+                ts = secs.astype("datetime64[s]").astype("datetime64[us]")
+                cols[col.name] = pd.Series(ts).where(secs != np.iinfo(np.int64).min)
+            else:
+                cols[col.name] = series.reset_index(drop=True)
+        frame = pd.DataFrame(cols)
+        frame[ROW_COLUMN] = np.arange(len(df), dtype=np.int64)
+        if table.time_column is not None:
+            secs = table.time_values()
+            frame[TIME_COLUMN] = pd.array(
+                np.where(secs == np.iinfo(np.int64).min, 0, secs), dtype="Int64")
+            frame.loc[secs == np.iinfo(np.int64).min, TIME_COLUMN] = pd.NA
+        try:
+            arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise GraphError(f"Table '{name}' cannot be loaded into DuckDB: {exc}") from exc
+        self.con.register("__rg_import", arrow)
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * FROM __rg_import")
+        finally:
+            self.con.unregister("__rg_import")
+
+    def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run ``query`` with bound ``params``; return a DataFrame."""
+        with self._lock:
+            return self.con.execute(query, params).df()
+
+    def arrow(self, query: str, params: list | dict | None = None) -> pa.Table:
+        """Run ``query`` with bound ``params``; return an Arrow table."""
+        with self._lock:
+            result = self.con.sql(query, params=params).to_arrow_table()
+        return result
+
+    def register_all(self) -> None:
+        for name in self.graph.tables:
+            self.relation(name)
+
+    def close(self) -> None:
+        self.con.close()

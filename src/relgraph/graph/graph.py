@@ -1,0 +1,229 @@
+"""A graph of tables linked by primary-key / foreign-key edges."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relgraph.errors import GraphError
+from relgraph.graph.edge import Edge, EdgeLike
+from relgraph.graph.table import Table
+from relgraph.graph.types import Dtype, Stype
+
+if TYPE_CHECKING:
+    from relgraph.engine.duckdb import DuckDBEngine
+
+
+class Graph:
+    """Tables (nodes) and the foreign keys between them (edges).
+
+    Example::
+
+        graph = Graph(tables={"customers": customers, "orders": orders},
+                      edges=[Edge("orders", "customer_id", "customers")])
+        graph.validate()
+    """
+
+    def __init__(
+        self,
+        tables: dict[str, Table] | None = None,
+        edges: Iterable[EdgeLike] | None = None,
+    ) -> None:
+        self._tables: dict[str, Table] = {}
+        self._edges: list[Edge] = []
+        self._engine: DuckDBEngine | None = None
+        for name, table in (tables or {}).items():
+            self.add_table(name, table)
+        for edge in edges or []:
+            self.link(edge)
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def tables(self) -> dict[str, Table]:
+        return dict(self._tables)
+
+    def has_table(self, name: str) -> bool:
+        return name in self._tables
+
+    def table(self, name: str) -> Table:
+        if name not in self._tables:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, list(self._tables), n=3)
+            hint = f" Did you mean {close}?" if close else f" Tables: {list(self._tables)}."
+            raise GraphError(f"The graph has no table '{name}'.{hint}")
+        return self._tables[name]
+
+    def __getitem__(self, name: str) -> Table:
+        return self.table(name)
+
+    def add_table(self, name: str, table: Table) -> Graph:
+        if not isinstance(table, Table):
+            raise GraphError(f"add_table('{name}', ...) needs a relgraph Table, got "
+                             f"{type(table).__name__}; wrap DataFrames with Table.from_dataframe.")
+        if name in self._tables:
+            raise GraphError(f"The graph already has a table '{name}'; remove it first.")
+        table.name = name
+        self._tables[name] = table
+        return self
+
+    def remove_table(self, name: str) -> Graph:
+        self.table(name)
+        self._edges = [e for e in self._edges if name not in (e.src_table, e.dst_table)]
+        del self._tables[name]
+        return self
+
+    # ------------------------------------------------------------------ edges
+    @property
+    def edges(self) -> list[Edge]:
+        return list(self._edges)
+
+    def link(self, src_table: EdgeLike | str, fkey: str | None = None,
+             dst_table: str | None = None) -> Graph:
+        """Add an edge: ``src_table.fkey`` references ``dst_table``'s primary key."""
+        edge = _edge(src_table, fkey, dst_table)
+        src, dst = self.table(edge.src_table), self.table(edge.dst_table)
+        if not src.has_column(edge.fkey):
+            raise GraphError(src._missing(edge.fkey, f"does not exist (edge {edge})"))
+        if not dst.has_primary_key():
+            raise GraphError(f"Edge {edge}: table '{edge.dst_table}' has no primary key. "
+                             f"Set one: graph['{edge.dst_table}'].primary_key = '...'.")
+        if edge.fkey == src.primary_key:
+            raise GraphError(f"Edge {edge}: '{edge.fkey}' is the primary key of "
+                             f"'{edge.src_table}' and cannot also be a foreign key.")
+        if edge in self._edges:
+            raise GraphError(f"Edge {edge} already exists.")
+        src.column(edge.fkey).stype = Stype.ID
+        self._edges.append(edge)
+        return self
+
+    def unlink(self, src_table: EdgeLike | str, fkey: str | None = None,
+               dst_table: str | None = None) -> Graph:
+        edge = _edge(src_table, fkey, dst_table)
+        if edge not in self._edges:
+            raise GraphError(f"Edge {edge} does not exist; edges: {[str(e) for e in self._edges]}")
+        self._edges.remove(edge)
+        return self
+
+    def infer_metadata(self) -> Graph:
+        for table in self._tables.values():
+            table.infer_metadata()
+        return self
+
+    def infer_links(self, min_overlap: float = 0.5) -> Graph:
+        """Add edges from column names that match another table's key and whose values overlap."""
+        from relgraph.graph.links import propose_links
+
+        for edge in propose_links(self, min_overlap=min_overlap):
+            if edge not in self._edges:
+                self.link(edge)
+        return self
+
+    # ------------------------------------------------------------------ checks
+    def validate(self, verbose: bool = True) -> Graph:
+        """Validate every table and edge; raise :class:`GraphError` naming the problem."""
+        if not self._tables:
+            raise GraphError("The graph has no tables; add some with graph.add_table(...).")
+        for table in self._tables.values():
+            table.validate(verbose=False)
+        for edge in self._edges:
+            src, dst = self._tables[edge.src_table], self._tables[edge.dst_table]
+            assert dst.primary_key is not None
+            fk_dtype, pk_dtype = src[edge.fkey].dtype, dst[dst.primary_key].dtype
+            assert isinstance(fk_dtype, Dtype) and isinstance(pk_dtype, Dtype)
+            if not keys_compatible(src.data[edge.fkey], fk_dtype, pk_dtype):
+                raise GraphError(
+                    f"Edge {edge}: foreign key '{edge.src_table}.{edge.fkey}' has dtype "
+                    f"'{fk_dtype}' but primary key '{edge.dst_table}.{dst.primary_key}' has dtype "
+                    f"'{pk_dtype}'. Cast one of them so both hold the same kind of value "
+                    "(e.g. df[col] = df[col].astype(str))."
+                )
+        if verbose:
+            print(f"Graph is valid: {len(self._tables)} tables, {len(self._edges)} edges.")
+        return self
+
+    def get_edge_stats(self) -> pd.DataFrame:
+        """Per edge: number of non-null foreign keys and how many resolve to a primary key."""
+        rows = []
+        for edge in self._edges:
+            src, dst = self._tables[edge.src_table], self._tables[edge.dst_table]
+            fk = src.data[edge.fkey].dropna()
+            matched = int(fk.isin(dst.data[dst.primary_key]).sum()) if len(fk) else 0
+            rows.append({"edge": str(edge), "total_num_edges": len(fk), "num_matched": matched,
+                         "pct_matched": 100.0 * matched / max(1, len(fk))})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ engine and identity
+    @property
+    def engine(self) -> DuckDBEngine:
+        """The DuckDB engine holding this graph's tables (created on first use)."""
+        if self._engine is None:
+            from relgraph.engine.duckdb import DuckDBEngine
+
+            self._engine = DuckDBEngine(self)
+        return self._engine
+
+    def fingerprint(self) -> str:
+        """A hash of the graph's data and metadata; changes whenever either changes."""
+        h = hashlib.sha256()
+        for name in sorted(self._tables):
+            table = self._tables[name]
+            h.update(name.encode())
+            h.update(table.metadata.to_json().encode())
+            hashed = pd.util.hash_pandas_object(table.data, index=False).to_numpy()
+            h.update(np.ascontiguousarray(hashed).tobytes())
+        for edge in self._edges:
+            h.update(str(edge).encode())
+        return h.hexdigest()[:24]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description of the graph's metadata (not its data)."""
+        return {
+            "tables": {
+                name: {"num_rows": t.num_rows, "primary_key": t.primary_key,
+                       "time_column": t.time_column, "end_time_column": t.end_time_column,
+                       "columns": {c.name: {"stype": str(c.stype), "dtype": str(c.dtype)}
+                                   for c in t.columns}}
+                for name, t in self._tables.items()
+            },
+            "edges": [list(e) for e in self._edges],
+        }
+
+    def print_definition(self) -> None:
+        print(self._definition())
+
+    def _definition(self) -> str:
+        parts = [t._definition() for t in self._tables.values()]
+        parts.append("Edges:" if self._edges else "Edges: none")
+        parts += [f"  {e}" for e in self._edges]
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Graph(tables={list(self._tables)}, edges={[str(e) for e in self._edges]})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_engine"] = None
+        return state
+
+
+def _edge(src_table: EdgeLike | str, fkey: str | None, dst_table: str | None) -> Edge:
+    if isinstance(src_table, str):
+        if fkey is None or dst_table is None:
+            raise GraphError("link(src_table, fkey, dst_table) needs all three names.")
+        return Edge(src_table, fkey, dst_table)
+    return Edge.cast(src_table)
+
+
+def keys_compatible(fk: pd.Series, fk_dtype: Dtype, pk_dtype: Dtype) -> bool:
+    """Whether foreign-key values can be joined to primary-key values."""
+    if fk_dtype.is_numeric and pk_dtype.is_numeric:
+        if fk_dtype.is_float and pk_dtype.is_int:
+            values = fk.dropna().to_numpy(dtype=float)
+            return bool(np.all(np.mod(values, 1) == 0))
+        return True
+    return (fk_dtype is Dtype.string) == (pk_dtype is Dtype.string)
