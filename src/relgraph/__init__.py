@@ -1,7 +1,13 @@
 """relgraph: predictive queries on relational databases with graph neural networks."""
 
+from typing import TYPE_CHECKING
+
+from relgraph._lazy import lazy_getattr
+
+from relgraph.config import init
 from relgraph.connector import DataFrameConnector, LocalFileConnector, SourceTable
 from relgraph.errors import (
+    ArtifactError,
     ConnectorError,
     GraphError,
     JobError,
@@ -13,10 +19,65 @@ from relgraph.errors import (
 from relgraph.graph import Column, Dtype, Edge, Graph, Stype, Table
 from relgraph.task import QueryType, TaskType
 
+_LAZY = {
+    **dict.fromkeys(["PredictionTable", "PredictionTableGenerationPlan", "PredictiveQuery",
+                     "TrainingTable", "TrainingTableGenerationPlan"], "relgraph.pquery"),
+    **dict.fromkeys(["BatchPredictionJobResult", "ModelEvaluationMetrics", "ModelPlan",
+                     "OutputConfig", "RunMode", "Trainer", "TrainingJobResult"],
+                    "relgraph.trainer"),
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+if TYPE_CHECKING:
+    from relgraph.pquery import (
+        PredictionTable,
+        PredictionTableGenerationPlan,
+        PredictiveQuery,
+        TrainingTable,
+        TrainingTableGenerationPlan,
+    )
+    from relgraph.trainer import (
+        BatchPredictionJobResult,
+        ModelEvaluationMetrics,
+        ModelPlan,
+        OutputConfig,
+        RunMode,
+        Trainer,
+        TrainingJobResult,
+    )
+
 __version__ = "0.1.0"
 
-__all__ = sorted([
-    "Column", "ConnectorError", "DataFrameConnector", "Dtype", "Edge", "Graph", "GraphError",
-    "JobError", "LocalFileConnector", "PQLError", "PlanError", "QueryType", "RelgraphError",
-    "SourceTable", "Stype", "Table", "TaskType", "TrainingError",
-])
+__all__ = [
+    "ArtifactError",
+    "BatchPredictionJobResult",
+    "Column",
+    "ConnectorError",
+    "DataFrameConnector",
+    "Dtype",
+    "Edge",
+    "Graph",
+    "GraphError",
+    "JobError",
+    "LocalFileConnector",
+    "ModelEvaluationMetrics",
+    "ModelPlan",
+    "OutputConfig",
+    "PQLError",
+    "PlanError",
+    "PredictionTable",
+    "PredictionTableGenerationPlan",
+    "PredictiveQuery",
+    "QueryType",
+    "RelgraphError",
+    "RunMode",
+    "SourceTable",
+    "Stype",
+    "Table",
+    "TaskType",
+    "Trainer",
+    "TrainingJobResult",
+    "TrainingTable",
+    "TrainingTableGenerationPlan",
+    "init",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from relgraph.connector.base import Connector
@@ -27,5 +29,8 @@ class DataFrameConnector(Connector):
         return list(self.frames)
 
     def _open(self, name: str) -> SourceTable:
-        df = self.frames[name]
-        return SourceTable(name, lambda: df, source="dataframe")
+        return SourceTable(name, partial(_identity, self.frames[name]), source="dataframe")
+
+
+def _identity(df: pd.DataFrame) -> pd.DataFrame:
+    return df

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from relgraph.errors import GraphError
+from relgraph.graph.types import Dtype
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph
@@ -36,17 +37,19 @@ class DuckDBEngine:
     def __init__(self, graph: Graph, database: str = ":memory:") -> None:
         self.graph = graph
         self.con = duckdb.connect(database)
-        self._registered: dict[str, tuple[int, int]] = {}
+        # name -> (table object, its version) at registration. Holding the object (not its
+        # id()) means a replaced table can never be mistaken for the old one.
+        self._registered: dict[str, tuple[Table, int]] = {}
         self._lock = threading.RLock()
 
     def relation(self, table_name: str) -> str:
         """The quoted name of the relation holding ``table_name`` (registered if needed)."""
         table = self.graph.table(table_name)
-        key = (id(table), table.version)
         with self._lock:
-            if self._registered.get(table_name) != key:
+            known = self._registered.get(table_name)
+            if known is None or known[0] is not table or known[1] != table.version:
                 self._register(table_name, table)
-                self._registered[table_name] = key
+                self._registered[table_name] = (table, table.version)
         return quote_ident(table_name)
 
     def _register(self, name: str, table: Table) -> None:
@@ -58,6 +61,9 @@ class DuckDBEngine:
                 secs = table.time_values(col.name)
                 ts = secs.astype("datetime64[s]").astype("datetime64[us]")
                 cols[col.name] = pd.Series(ts).where(secs != np.iinfo(np.int64).min)
+            elif col.dtype is Dtype.string and len(series) and bool(series.isna().all()):
+                # An all-null object column would become DuckDB's untyped NULL column.
+                cols[col.name] = series.reset_index(drop=True).astype("string")
             else:
                 cols[col.name] = series.reset_index(drop=True)
         frame = pd.DataFrame(cols)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from relgraph.errors import GraphError
 from relgraph.graph.edge import Edge, EdgeLike
+from relgraph.graph.links import key_set, match_count
 from relgraph.graph.table import Table
 from relgraph.graph.types import Dtype, Stype
 
@@ -115,9 +117,14 @@ class Graph:
         return self
 
     def infer_links(self, min_overlap: float = 0.5) -> Graph:
-        """Add edges from column names that match another table's key and whose values overlap."""
-        from relgraph.graph.links import propose_links
+        """Add edges from column names that match another table's key and whose values overlap.
 
+        An *inferred* primary key named after another table's key (``film_category.film_id``)
+        is released first so that it can link to that table.
+        """
+        from relgraph.graph.links import propose_links, release_borrowed_keys
+
+        release_borrowed_keys(self)
         for edge in propose_links(self, min_overlap=min_overlap):
             if edge not in self._edges:
                 self.link(edge)
@@ -132,7 +139,18 @@ class Graph:
             table.validate(verbose=False)
         for edge in self._edges:
             src, dst = self._tables[edge.src_table], self._tables[edge.dst_table]
-            assert dst.primary_key is not None
+            if dst.primary_key is None:
+                raise GraphError(
+                    f"Edge {edge}: table '{edge.dst_table}' has no primary key. Set one "
+                    f"(graph['{edge.dst_table}'].primary_key = '...') or remove the edge "
+                    f"(graph.unlink({edge.src_table!r}, {edge.fkey!r}, {edge.dst_table!r}))."
+                )
+            if not src.has_column(edge.fkey):
+                raise GraphError(
+                    f"Edge {edge}: foreign key column '{edge.src_table}.{edge.fkey}' was removed. "
+                    f"Add it back or remove the edge (graph.unlink({edge.src_table!r}, "
+                    f"{edge.fkey!r}, {edge.dst_table!r}))."
+                )
             fk_dtype, pk_dtype = src[edge.fkey].dtype, dst[dst.primary_key].dtype
             assert isinstance(fk_dtype, Dtype) and isinstance(pk_dtype, Dtype)
             if not keys_compatible(src.data[edge.fkey], fk_dtype, pk_dtype):
@@ -152,7 +170,9 @@ class Graph:
         for edge in self._edges:
             src, dst = self._tables[edge.src_table], self._tables[edge.dst_table]
             fk = src.data[edge.fkey].dropna()
-            matched = int(fk.isin(dst.data[dst.primary_key]).sum()) if len(fk) else 0
+            pk = dst.data[dst.primary_key]
+            numeric = bool(ptypes.is_numeric_dtype(fk.dtype) and ptypes.is_numeric_dtype(pk.dtype))
+            matched = match_count(fk, key_set(pk, numeric), numeric)
             rows.append({"edge": str(edge), "total_num_edges": len(fk), "num_matched": matched,
                          "pct_matched": 100.0 * matched / max(1, len(fk))})
         return pd.DataFrame(rows)
@@ -174,8 +194,10 @@ class Graph:
             table = self._tables[name]
             h.update(name.encode())
             h.update(table.metadata.to_json().encode())
-            hashed = pd.util.hash_pandas_object(table.data, index=False).to_numpy()
-            h.update(np.ascontiguousarray(hashed).tobytes())
+            h.update(str(table.num_rows).encode())
+            for col in table.data.columns:
+                h.update(str(col).encode())
+                h.update(_hash_column(table.data[col]))
         for edge in self._edges:
             h.update(str(edge).encode())
         return h.hexdigest()[:24]
@@ -217,6 +239,16 @@ def _edge(src_table: EdgeLike | str, fkey: str | None, dst_table: str | None) ->
             raise GraphError("link(src_table, fkey, dst_table) needs all three names.")
         return Edge(src_table, fkey, dst_table)
     return Edge.cast(src_table)
+
+
+def _hash_column(series: pd.Series) -> bytes:
+    """Bytes that change whenever a column's values change (list/array cells included)."""
+    try:
+        hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
+    except TypeError:  # unhashable cells: lists, arrays, dicts
+        as_text = series.map(lambda v: repr(v.tolist() if isinstance(v, np.ndarray) else v))
+        hashed = pd.util.hash_pandas_object(as_text, index=False).to_numpy()
+    return np.ascontiguousarray(hashed).tobytes()
 
 
 def keys_compatible(fk: pd.Series, fk_dtype: Dtype, pk_dtype: Dtype) -> bool:

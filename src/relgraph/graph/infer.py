@@ -15,6 +15,10 @@ _TIME_NAME = re.compile(r"(date|time|_at$|_ts$|^ts$|timestamp|created|updated)",
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|Id$|ID$|_key$|^key$|_code$|^code$|_no$|num$)")
 
 
+_KEY_DTYPES = {Dtype.int, Dtype.byte, Dtype.int16, Dtype.int32, Dtype.int64, Dtype.float,
+               Dtype.float32, Dtype.float64, Dtype.string}
+
+
 def infer_dtype(series: pd.Series) -> Dtype:
     """The :class:`Dtype` of a pandas column."""
     dt = series.dtype
@@ -131,16 +135,24 @@ def _is_integral(series: pd.Series) -> bool:
     return bool(len(values) > 0 and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
 
 
+def preferred_key_names(table_name: str) -> list[str]:
+    """Lower-case key names that say "the id of this table" (``orders`` -> ``order_id``)."""
+    name = table_name.lower()
+    singular = name[:-1] if name.endswith("s") else name
+    return ["id", f"{name}_id", f"{singular}_id", f"{name}id", f"{singular}id"]
+
+
 def infer_primary_key(df: pd.DataFrame, table_name: str) -> str | None:
     """Propose a primary key: a unique, non-null column whose name looks like a key."""
-    singular = table_name[:-1] if table_name.endswith("s") else table_name
-    preferred = ["id", f"{table_name}_id", f"{singular}_id", f"{table_name}id", f"{singular}id"]
+    preferred = preferred_key_names(table_name)
     candidates = []
     for col in df.columns:
         series = df[col]
         if ptypes.is_float_dtype(series.dtype) and not _is_integral(series):
             continue
         if ptypes.is_datetime64_any_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype):
+            continue
+        if infer_dtype(series) not in _KEY_DTYPES:  # lists, bytes, mixed objects
             continue
         if series.isna().any() or not series.is_unique:
             continue

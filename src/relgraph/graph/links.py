@@ -4,11 +4,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+
 from relgraph.graph.edge import Edge
-from relgraph.graph.types import Dtype
+from relgraph.graph.infer import preferred_key_names
+from relgraph.graph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph
+
+
+def key_set(values: pd.Series, numeric: bool) -> set:
+    """The distinct non-null key values as a Python set (floats when ``numeric``).
+
+    Plain set lookups are much faster than ``Series.isin`` on Arrow-backed strings.
+    """
+    values = values.dropna()
+    return set((values.astype("float64") if numeric else values).unique().tolist())
+
+
+def match_count(values: pd.Series, keys: set, numeric: bool) -> int:
+    """How many non-null ``values`` are found in ``keys``."""
+    values = values.dropna()
+    items = (values.astype("float64") if numeric else values).tolist()
+    return int(np.fromiter((v in keys for v in items), dtype=bool, count=len(items)).sum())
+
+
+def match_fraction(values: pd.Series, keys: set, numeric: bool) -> float:
+    """The fraction of non-null ``values`` found in ``keys`` (0.0 when there are none)."""
+    total = int(values.notna().sum())
+    return match_count(values, keys, numeric) / total if total else 0.0
 
 
 def _stems(name: str) -> set[str]:
@@ -28,6 +54,7 @@ def propose_links(graph: Graph, min_overlap: float = 0.5) -> list[Edge]:
 
     edges = []
     tables = graph.tables
+    pk_sets: dict[tuple[str, bool], set] = {}
     for src_name, src in tables.items():
         for col in src.columns:
             if col.name in (src.primary_key, src.time_column, src.end_time_column):
@@ -50,11 +77,12 @@ def propose_links(graph: Graph, min_overlap: float = 0.5) -> list[Edge]:
                 values = src.data[col.name].dropna()
                 if len(values) == 0 or not keys_compatible(values, fk_dtype, pk_dtype):
                     continue
-                sample = values.sample(min(len(values), 20000), random_state=0)
-                pk_values = dst.data[pk]
-                if fk_dtype.is_numeric and pk_dtype.is_numeric:
-                    sample, pk_values = sample.astype("float64"), pk_values.astype("float64")
-                overlap = float(sample.isin(pk_values).mean())
+                sample = values.sample(min(len(values), 20000), random_state=0) \
+                    if len(values) > 20000 else values
+                numeric = fk_dtype.is_numeric and pk_dtype.is_numeric
+                if (dst_name, numeric) not in pk_sets:
+                    pk_sets[dst_name, numeric] = key_set(dst.data[pk], numeric)
+                overlap = match_fraction(sample, pk_sets[dst_name, numeric], numeric)
                 if not by_name and (overlap < 0.9 or sample.nunique() < 2):
                     continue
                 named = any(low.startswith(stem) for stem in _stems(dst_name))
@@ -63,3 +91,40 @@ def propose_links(graph: Graph, min_overlap: float = 0.5) -> list[Edge]:
             if best is not None:
                 edges.append(Edge(src_name, col.name, best[2]))
     return edges
+
+
+def release_borrowed_keys(graph: Graph, min_overlap: float = 0.9) -> list[str]:
+    """Drop inferred primary keys that are really foreign keys; return the tables changed.
+
+    A junction or extension table (``film_category``, movielens ``links``) often has a unique
+    column named after *another* table's key (``film_id``, ``movieId``). Metadata inference
+    picks it as primary key, but a primary key cannot also be a foreign key, so the table
+    would stay cut off from the table it extends. Such a key is released when it is named
+    like the other table's primary key, not like its own table's key, its values are found
+    in the other table, and no edge points at it yet.
+    """
+    tables = graph.tables
+    targets = {e.dst_table for e in graph.edges}
+    released = []
+    for name, table in tables.items():
+        pk = table.primary_key
+        if pk is None or not table._pk_inferred or name in targets \
+                or pk.lower() in preferred_key_names(name):
+            continue
+        for other_name, other in tables.items():
+            opk = other.primary_key
+            if other_name == name or opk is None or opk.lower() != pk.lower() \
+                    or opk.lower() not in preferred_key_names(other_name):
+                continue
+            fk_dtype, pk_dtype = table[pk].dtype, other[opk].dtype
+            assert isinstance(fk_dtype, Dtype) and isinstance(pk_dtype, Dtype)
+            numeric = fk_dtype.is_numeric and pk_dtype.is_numeric
+            if not numeric and not (fk_dtype is Dtype.string and pk_dtype is Dtype.string):
+                continue
+            keys = key_set(other.data[opk], numeric)
+            if match_fraction(table.data[pk], keys, numeric) >= min_overlap:
+                table.primary_key = None
+                table[pk].stype = Stype.ID
+                released.append(name)
+                break
+    return released

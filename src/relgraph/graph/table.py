@@ -63,6 +63,7 @@ class Table:
                 column.dtype = infer_dtype(df[column.name])
             self._columns[column.name] = column
         self._primary_key: str | None = None
+        self._pk_inferred = False  # set by infer_metadata; a user's choice is never undone
         self._time_column: str | None = None
         self._end_time_column: str | None = None
         self._time_cache: dict[str, np.ndarray] = {}
@@ -173,6 +174,7 @@ class Table:
         if name is not None:
             self.column(name).stype = Stype.ID
         self._primary_key = name
+        self._pk_inferred = False
         self.version += 1
 
     def has_time_column(self) -> bool:
@@ -231,7 +233,7 @@ class Table:
         if table._primary_key is None:
             pk = infer_primary_key(df[[c.name for c in table.columns]], table.name)
             if pk is not None:
-                table._primary_key = pk
+                table._primary_key, table._pk_inferred = pk, True
         for col in table.columns:
             if col.dtype is None:
                 col.dtype = infer_dtype(df[col.name])
@@ -254,6 +256,7 @@ class Table:
                            for c in self.columns], name=self.name)
         copy._primary_key, copy._time_column = self._primary_key, self._time_column
         copy._end_time_column = self._end_time_column
+        copy._pk_inferred = self._pk_inferred
         return copy
 
     def validate(self, verbose: bool = True) -> Table:

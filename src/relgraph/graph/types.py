@@ -75,7 +75,8 @@ ALLOWED_DTYPES: dict[Stype, set[Dtype]] = {
     Stype.multicategorical: {Dtype.string, Dtype.stringlist, Dtype.intlist},
     Stype.ID: _NUMERIC | {Dtype.string},
     Stype.text: {Dtype.string},
-    Stype.timestamp: {Dtype.date, Dtype.time, Dtype.string, Dtype.int, Dtype.int64},
+    # Integer and float columns hold epoch times (unit s/ms/us/ns, from their magnitude).
+    Stype.timestamp: {Dtype.date, Dtype.time, Dtype.string} | _NUMERIC,
     Stype.sequence: {Dtype.floatlist, Dtype.intlist, Dtype.string},
     Stype.image: {Dtype.string},
     Stype.unsupported: set(Dtype),

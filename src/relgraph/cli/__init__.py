@@ -1,0 +1,1 @@
+"""The ``relgraph`` command line."""

@@ -1,0 +1,55 @@
+"""PredictionTable: the (entity, anchor time) rows a trained model scores."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from relgraph.task import QueryType, TaskType
+
+if TYPE_CHECKING:
+    from relgraph.graph import Graph
+    from relgraph.pquery.generation_plan import PredictionTableGenerationPlan
+    from relgraph.pquery.predictive_query import PredictiveQuery
+
+__all__ = ["PredictionTable"]
+
+
+class PredictionTable:
+    """Rows to predict: ``ENTITY`` and ``ANCHOR_TIMESTAMP`` (temporal queries; all rows share
+    :attr:`anchor_time`). Static queries have only ``ENTITY``."""
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        anchor_time: pd.Timestamp | None,
+        entity_table: str,
+        task_type: TaskType | None = None,
+        query_type: QueryType | None = None,
+        graph: Graph | None = None,
+        query: PredictiveQuery | None = None,
+        plan: PredictionTableGenerationPlan | None = None,
+        sql: str | None = None,
+    ) -> None:
+        self._df = df
+        self.anchor_time = anchor_time
+        self.entity_table = entity_table
+        self.task_type = task_type
+        self.query_type = query_type
+        self.graph = graph
+        self.query = query
+        self.plan = plan
+        self.sql = sql
+
+    def data_df(self) -> pd.DataFrame:
+        """The rows (a copy)."""
+        return self._df.copy()
+
+    def __len__(self) -> int:
+        return len(self._df)
+
+    def __repr__(self) -> str:
+        return (f"PredictionTable(rows={len(self._df)}, anchor_time={self.anchor_time}, "
+                f"entity_table={self.entity_table!r})")

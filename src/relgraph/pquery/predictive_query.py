@@ -1,0 +1,503 @@
+"""PredictiveQuery: a PQL query bound to a graph; generates training and prediction tables."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from relgraph.errors import PlanError, PQLError
+from relgraph.pquery import ast
+from relgraph.pquery.binder import BAgg, BCol, BoundQuery, Join, bind
+from relgraph.pquery.generation_plan import (
+    INFERRED,
+    MISSING,
+    PredictionTableGenerationPlan,
+    TrainingTableGenerationPlan,
+    anchor_timestamp,
+    is_set,
+)
+from relgraph.pquery.jobs import PredictionTableJob, TrainingTableJob
+from relgraph.pquery.parser import parse_query
+from relgraph.pquery.planner import (
+    assign_static_splits,
+    assign_temporal_splits,
+    make_anchors,
+    parse_split,
+)
+from relgraph.pquery.prediction_table import PredictionTable
+from relgraph.pquery.sql import LabelSql, build_label_sql, quote_ident
+from relgraph.pquery.task_type import TaskInfo, infer_task
+from relgraph.pquery.training_table import ANCHOR, ENTITY, SPLIT, TARGET, TrainingTable
+from relgraph.task import QueryType, TaskType
+
+if TYPE_CHECKING:
+    from relgraph.graph import Graph
+
+__all__ = ["PredictiveQuery"]
+
+DAY = 86400
+#: Most anchor times / (entities x anchors) rows a suggested plan generates, per run mode.
+MAX_ANCHORS = {"debug": 5, "fast": 50, "normal": 100, "best": 200}
+MAX_ROWS = {"debug": 100_000, "fast": 3_000_000, "normal": 10_000_000, "best": 30_000_000}
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """Window geometry and data range of a temporal query (all in epoch seconds)."""
+
+    win_start: int
+    win_end: int
+    unit: int
+    t_min: int
+    t_max: int
+    num_forecasts: int
+
+    @property
+    def length(self) -> int:
+        return self.win_end - self.win_start
+
+    @property
+    def horizon_end(self) -> int:
+        return self.win_end + (self.num_forecasts - 1) * self.length
+
+
+class PredictiveQuery:
+    """A predictive query over a graph.
+
+    Example::
+
+        pq = PredictiveQuery(graph, "PREDICT COUNT(orders.*, 0, 30, days) = 0 "
+                                    "FOR EACH customers.customer_id")
+        pq.validate()
+        train = pq.generate_training_table()
+    """
+
+    def __init__(self, graph: Graph, query: str) -> None:
+        self.graph = graph
+        self.query = query
+        self.train_table: TrainingTable | None = None
+        self.prediction_table: PredictionTable | None = None
+        self._bound: BoundQuery | None = None
+        self._task: TaskInfo | None = None
+
+    # -- parsing and binding ---------------------------------------------------------
+    @property
+    def ast(self) -> ast.Query:
+        return self._bind().query
+
+    def _bind(self) -> BoundQuery:
+        if self._bound is None:
+            parsed = parse_query(self.query)
+            bound = bind(self.graph, parsed)
+            self._task = infer_task(bound, self.graph)
+            self._bound = bound
+        return self._bound
+
+    @property
+    def task(self) -> TaskInfo:
+        self._bind()
+        assert self._task is not None
+        return self._task
+
+    def validate(self, verbose: bool = True) -> PredictiveQuery:
+        """Parse and check the query against the graph; raise :class:`PQLError` if invalid."""
+        self._bind()
+        if verbose:
+            print(f"Query is valid: {self.get_task_type().value} "
+                  f"({self.query_type.value}) for each {self.entity_table}")
+        return self
+
+    def get_task_type(self) -> TaskType:
+        return self.task.task_type
+
+    @property
+    def query_type(self) -> QueryType:
+        return self.task.query_type
+
+    @property
+    def entity_table(self) -> str:
+        return self._bind().entity_table
+
+    @property
+    def entity_column(self) -> str:
+        return self._bind().entity_pk
+
+    @property
+    def target_table(self) -> str | None:
+        """The table the target is read from (link prediction: the table of target keys)."""
+        if self.task.target_table is not None:
+            return self.task.target_table
+        tables = self._bind().target_tables
+        return tables[0] if tables else self.entity_table
+
+    @property
+    def top_k(self) -> int | None:
+        return self.task.top_k
+
+    @property
+    def num_forecasts(self) -> int:
+        return self.task.num_forecasts
+
+    def __repr__(self) -> str:
+        return f"PredictiveQuery({self.query!r})"
+
+    # -- time range ------------------------------------------------------------------
+    def _timeline(self, num_forecasts: int | None = None) -> _Timeline:
+        bq = self._bind()
+        aggs = [a for a in bq.target_aggregations() if a.windowed]
+        assert aggs, "temporal query without windowed target"
+        starts = [a.start or 0 for a in aggs]
+        ends = [a.end or 0 for a in aggs]
+        unit = aggs[0].unit_seconds
+        eng = self.graph.engine
+        mins, maxs = [], []
+        for table in dict.fromkeys(a.table for a in aggs):
+            row = eng.sql(f"SELECT min(__rg_time) AS lo, max(__rg_time) AS hi "
+                          f"FROM {eng.relation(table)}").iloc[0]
+            if pd.isna(row["lo"]):
+                raise PQLError(f"Target table '{table}' has no rows with a time; cannot place "
+                               "anchor times")
+            mins.append(int(row["lo"]))
+            maxs.append(int(row["hi"]))
+        n = num_forecasts if num_forecasts is not None else self.task.num_forecasts
+        return _Timeline(min(starts), max(ends), unit, min(mins), min(maxs), n)
+
+    def _resolve_time(self, value: Any, latest: int) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return latest + value * DAY
+        return int(anchor_timestamp(value).value // 1_000_000_000)
+
+    def _forecast_length(self, plan: TrainingTableGenerationPlan | None) -> int:
+        n = self.task.num_forecasts
+        if plan is not None and is_set(plan.forecast_length):
+            if self.get_task_type() not in (TaskType.REGRESSION, TaskType.FORECASTING) or \
+                    not isinstance(self._bind().target, BAgg) or not self.query_type == \
+                    QueryType.TEMPORAL:
+                raise PlanError("forecast_length applies to temporal regression queries only")
+            n = int(plan.forecast_length)
+        return n
+
+    def _anchors(self, plan: TrainingTableGenerationPlan, tl: _Timeline
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        latest = tl.t_max - tl.horizon_end
+        earliest = tl.t_min
+        if is_set(plan.train_end_offset):
+            latest = min(latest, tl.t_max - int(plan.train_end_offset) * tl.unit
+                         - tl.horizon_end)
+        if is_set(plan.train_start_offset):
+            earliest = max(earliest, tl.t_max - int(plan.train_start_offset) * tl.unit)
+        if is_set(plan.end_time):
+            latest = self._resolve_time(plan.end_time, latest)
+        if is_set(plan.start_time):
+            earliest = self._resolve_time(plan.start_time, tl.t_max - tl.horizon_end)
+        step = int(plan.timeframe_step) * tl.unit if is_set(plan.timeframe_step) \
+            else tl.length
+        anchors = make_anchors(latest, earliest, step)
+        if len(anchors) == 0:
+            raise PlanError(
+                f"No anchor time fits: the latest usable anchor "
+                f"{pd.Timestamp(latest, unit='s')} is before the earliest "
+                f"{pd.Timestamp(earliest, unit='s')}. The target window may be longer than the "
+                "data; shorten it or widen start_time/end_time")
+        split = plan.split if is_set(plan.split) else self._default_split(tl)
+        splits = assign_temporal_splits(anchors, parse_split(split), tl.win_start,
+                                        tl.horizon_end)
+        keep = splits != ""
+        return anchors[keep], splits[keep]
+
+    def _default_split(self, tl: _Timeline | None) -> str:
+        if self.query_type is QueryType.TEMPORAL:
+            if self.get_task_type().is_link_pred and tl is not None:
+                days = tl.horizon_end / DAY
+                return f"DateOffsetSplit([{-days:g}, 0])"
+            return "ApproxDateOffsetSplit([0.8, 0.1, 0.1])"
+        ent = self.graph.tables[self.entity_table]
+        if ent.time_column is not None:
+            return "TemporalSplit([0.8, 0.1, 0.1])"
+        return "RandomSplit([0.8, 0.1, 0.1])"
+
+    # -- plans -----------------------------------------------------------------------
+    def suggest_training_table_plan(self, run_mode: str = "fast"
+                                    ) -> TrainingTableGenerationPlan:
+        """A plan with every field resolved: split, step, and an anchor range capped by
+        run mode (at most 50/100/200 anchors and 3M/10M/30M rows for fast/normal/best)."""
+        mode = str(getattr(run_mode, "value", run_mode)).lower()
+        if mode not in MAX_ANCHORS:
+            raise PlanError(f"Unknown run_mode {run_mode!r}; use fast, normal, best or debug")
+        plan = TrainingTableGenerationPlan()
+        if self.query_type is QueryType.STATIC:
+            plan.split = self._default_split(None)
+            return plan
+        tl = self._timeline()
+        plan.split = self._default_split(tl)
+        plan.timeframe_step = max(1, tl.length // tl.unit) if tl.length % tl.unit == 0 \
+            else MISSING
+        if self.get_task_type() is TaskType.FORECASTING:
+            plan.forecast_length = tl.num_forecasts
+            plan.lag_timesteps = 0
+        latest = tl.t_max - tl.horizon_end
+        anchors = make_anchors(latest, tl.t_min, tl.length)
+        num_entities = self.graph.tables[self.entity_table].num_rows
+        cap = min(MAX_ANCHORS[mode], max(3, MAX_ROWS[mode] // max(1, num_entities)))
+        plan.end_time = pd.Timestamp(latest, unit="s").isoformat()
+        if len(anchors) > cap:
+            plan.start_time = pd.Timestamp(int(anchors[cap - 1]), unit="s").isoformat()
+        else:
+            plan.start_time = pd.Timestamp(tl.t_min, unit="s").isoformat()
+        return plan
+
+    def suggest_prediction_table_plan(self) -> PredictionTableGenerationPlan:
+        plan = PredictionTableGenerationPlan()
+        if self.get_task_type() is TaskType.FORECASTING:
+            plan.forecast_length = self.task.num_forecasts
+        return plan
+
+    def suggest_model_plan(self, run_mode: str = "fast", train_table_spec: Any = None) -> Any:
+        """A :class:`~relgraph.trainer.ModelPlan` for this query."""
+        from relgraph.trainer.suggest import suggest_model_plan
+
+        table = self.train_table
+        num_train = table.num_rows_per_split["train"] if table is not None else None
+        has_weight = bool(getattr(train_table_spec, "weight_col", None)) or (
+            table is not None and table.has_weight)
+        return suggest_model_plan(
+            self.get_task_type(), run_mode,
+            num_train_examples=num_train,
+            num_nodes=sum(t.num_rows for t in self.graph.tables.values()),
+            is_temporal=self.query_type is QueryType.TEMPORAL,
+            has_weight_col=has_weight,
+            top_k=self.top_k,
+        )
+
+    # -- SQL -------------------------------------------------------------------------
+    def _weight_column(self, plan: TrainingTableGenerationPlan) -> BCol | None:
+        if plan.weight_col is None:
+            return None
+        table, column = plan.weight_col.split(".")
+        graph_table = self.graph.tables.get(table)
+        if graph_table is None or not graph_table.has_column(column):
+            raise PlanError(f"weight_col '{plan.weight_col}' names no column of the graph")
+        col = graph_table[column]
+        dtype = str(getattr(col.dtype, "value", col.dtype))
+        if dtype not in ("int", "byte", "int16", "int32", "int64", "float", "float32",
+                         "float64"):
+            raise PlanError(f"weight_col '{plan.weight_col}' must be numerical (got {dtype})")
+        ent = self.entity_table
+        if table == ent:
+            join = Join("self", table)
+        else:
+            fkeys = [e.fkey for e in self.graph.edges if e.src_table == ent and
+                     e.dst_table == table]
+            if len(fkeys) != 1:
+                raise PlanError(f"weight_col must be a column of the entity table '{ent}' or "
+                                f"of a table it references once (got '{plan.weight_col}')")
+            join = Join("parent", table, fkeys[0])
+        return BCol(join, column, str(getattr(col.stype, "value", col.stype)), dtype)
+
+    def _training_sql(self, plan: TrainingTableGenerationPlan
+                      ) -> tuple[LabelSql, dict[int, str], _Timeline | None]:
+        bq = self._bind()
+        task = self.task
+        drop_empty = task.task_type.is_ranking
+        weight = self._weight_column(plan)
+        lags = int(plan.lag_timesteps) if is_set(plan.lag_timesteps) else 0
+        if self.query_type is QueryType.TEMPORAL:
+            n = self._forecast_length(plan)
+            tl = self._timeline(n)
+            anchors, splits = self._anchors(plan, tl)
+            label_sql = build_label_sql(bq, self.graph, [int(a) for a in anchors],
+                                        temporal=True, mode="train",
+                                        list_drop_empty=drop_empty, num_forecasts=n,
+                                        num_lags=lags, weight=weight,
+                                        forecast=self._is_forecast(n))
+            return label_sql, dict(zip(anchors.tolist(), splits.tolist())), tl
+        if lags:
+            raise PlanError("lag_timesteps applies to forecasting queries only")
+        label_sql = build_label_sql(bq, self.graph, [self._now()], temporal=False,
+                                    mode="train", list_drop_empty=drop_empty, weight=weight)
+        return label_sql, {}, None
+
+    def _run(self, label_sql: LabelSql, order: str) -> pd.DataFrame:
+        """Execute; list columns come back as Python lists (via Arrow, without a Python loop
+        over numpy arrays)."""
+        import pyarrow as pa
+
+        result = self.graph.engine.arrow(label_sql.sql + f"\nORDER BY {order}",
+                                         label_sql.params)
+        cols: dict[str, Any] = {}
+        for name in result.column_names:
+            column = result.column(name)
+            if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                cols[name] = pd.Series(column.to_pylist(), dtype=object)
+            else:
+                cols[name] = column.to_pandas()
+        return pd.DataFrame(cols)
+
+    def _is_forecast(self, n: int) -> bool:
+        return self.get_task_type() is TaskType.FORECASTING or n > 1
+
+    def _now(self) -> int:
+        """The anchor of static queries: the latest timestamp in the graph (0 if none)."""
+        eng = self.graph.engine
+        latest = 0
+        for name, table in self.graph.tables.items():
+            if table.time_column is not None:
+                value = eng.sql(f"SELECT max(__rg_time) AS t FROM {eng.relation(name)}")["t"][0]
+                if not pd.isna(value):
+                    latest = max(latest, int(value))
+        return latest
+
+    def explain(self, plan: TrainingTableGenerationPlan | None = None) -> str:
+        """The SQL that generates the training table, with its bound parameters."""
+        plan = plan or self.suggest_training_table_plan()
+        label_sql, _, _ = self._training_sql(plan)
+        head = (f"-- {self.get_task_type().value} ({self.query_type.value}) query\n"
+                f"-- {self.query}\n")
+        return head + label_sql.explain()
+
+    # -- tables ----------------------------------------------------------------------
+    def compute_labels(self, anchor_times: Any, *, with_target: bool = True) -> pd.DataFrame:
+        """Labels at the given anchor times (no split): ``ENTITY``, ``ANCHOR_TIMESTAMP``,
+        ``TARGET``. Temporal queries only. One statement for all anchors."""
+        if self.query_type is not QueryType.TEMPORAL:
+            raise PQLError("compute_labels needs a temporal query (a target with a window)")
+        secs = [int(anchor_timestamp(a).value // 1_000_000_000)
+                if not isinstance(a, (int, np.integer)) else int(a) for a in anchor_times]
+        task = self.get_task_type()
+        label_sql = build_label_sql(
+            self._bind(), self.graph, secs, temporal=True,
+            mode="train" if with_target else "predict",
+            list_drop_empty=task.is_ranking, num_forecasts=self.num_forecasts,
+            forecast=self._is_forecast(self.num_forecasts))
+        df = self._run(label_sql, '"__anchor", "ENTITY"')
+        return self._finish(df, task)
+
+    def generate_training_table(self, plan: TrainingTableGenerationPlan | None = None, *,
+                                non_blocking: bool = False, custom_tags: Any = None
+                                ) -> Any:
+        """Labels for many past anchor times, split train/val/test (see planner docs)."""
+        self._bind()
+        if non_blocking:
+            return TrainingTableJob(lambda: self.generate_training_table(plan))
+        plan = plan if plan is not None else self.suggest_training_table_plan()
+        label_sql, anchor_splits, _ = self._training_sql(plan)
+        df = self._run(label_sql, '"__anchor", "ENTITY"')
+        task = self.task
+        n = self._forecast_length(plan) if self.query_type is QueryType.TEMPORAL else 1
+        task_type = task.task_type
+        if n > 1 and task_type is TaskType.REGRESSION:
+            task_type = TaskType.FORECASTING
+        out = self._finish(df, task_type)
+        if self.query_type is QueryType.TEMPORAL:
+            secs = df["__anchor"].to_numpy(dtype=np.int64)
+            lookup = pd.Series(anchor_splits)
+            out[SPLIT] = lookup.reindex(secs).to_numpy() if len(secs) else []
+        else:
+            spec = parse_split(plan.split if is_set(plan.split) else self._default_split(None))
+            out[SPLIT] = assign_static_splits(len(out), spec, self._entity_order(out))
+        cols = [c for c in (ENTITY, ANCHOR, TARGET, SPLIT, "WEIGHT") if c in out.columns]
+        cols += [c for c in out.columns if c.startswith("LAG_")]
+        out = out[cols].reset_index(drop=True)
+        table = TrainingTable(
+            out, task_type=task_type, query_type=self.query_type,
+            entity_table=self.entity_table, target_table=self.target_table, graph=self.graph,
+            query=self, top_k=task.top_k, num_forecasts=n, plan=plan,
+            anchor_splits={pd.Timestamp(a, unit="s"): s for a, s in anchor_splits.items()},
+            sql=label_sql.explain())
+        self.train_table = table
+        return table
+
+    def _entity_order(self, out: pd.DataFrame) -> np.ndarray | None:
+        ent = self.graph.tables[self.entity_table]
+        if ent.time_column is None or ent.primary_key is None:
+            return None
+        times = pd.Series(ent.time_values(), index=ent.data[ent.primary_key].to_numpy())
+        times = times[~times.index.duplicated()]
+        return times.reindex(out[ENTITY].to_numpy()).to_numpy()
+
+    def _finish(self, df: pd.DataFrame, task_type: TaskType) -> pd.DataFrame:
+        """Engine rows -> user-facing columns and target encodings."""
+        out = pd.DataFrame({ENTITY: df["ENTITY"].to_numpy()})
+        if self.query_type is QueryType.TEMPORAL:
+            out[ANCHOR] = pd.to_datetime(df["__anchor"].to_numpy(dtype=np.int64), unit="s") \
+                .astype("datetime64[ns]")
+        if "TARGET" in df.columns:
+            out[TARGET] = _encode_target(df["TARGET"], task_type)
+        if "WEIGHT" in df.columns:
+            out["WEIGHT"] = df["WEIGHT"].astype(float).to_numpy()
+        for col in df.columns:
+            if str(col).startswith("LAG_"):
+                out[col] = df[col].astype(float).to_numpy()
+        return out
+
+    def generate_prediction_table(self, plan: PredictionTableGenerationPlan | None = None, *,
+                                  non_blocking: bool = False, anchor_time: Any = None,
+                                  custom_tags: Any = None) -> Any:
+        """Entities to predict at ``anchor_time`` (default: the latest target timestamp),
+        with entity filters applied at that time. Static column targets: entities whose
+        target is missing."""
+        self._bind()
+        if non_blocking:
+            return PredictionTableJob(
+                lambda: self.generate_prediction_table(plan, anchor_time=anchor_time))
+        plan = plan if plan is not None else self.suggest_prediction_table_plan()
+        if anchor_time is None and is_set(plan.anchor_time):
+            anchor_time = plan.anchor_time
+        bq = self._bind()
+        if self.query_type is QueryType.TEMPORAL:
+            if anchor_time is None or anchor_time == INFERRED:
+                anchor = self._timeline().t_max
+            else:
+                anchor = int(anchor_timestamp(anchor_time).value // 1_000_000_000)
+            label_sql = build_label_sql(bq, self.graph, [anchor], temporal=True,
+                                        mode="predict")
+            ts: pd.Timestamp | None = pd.Timestamp(anchor, unit="s")
+        else:
+            mode = "static_missing" if isinstance(bq.target, BCol) else "predict"
+            label_sql = build_label_sql(bq, self.graph, [self._now()], temporal=False,
+                                        mode=mode)
+            ts = None
+        df = self._run(label_sql, '"ENTITY"')
+        out = self._finish(df, self.get_task_type())
+        table = PredictionTable(out, anchor_time=ts, entity_table=self.entity_table,
+                                task_type=self.get_task_type(), query_type=self.query_type,
+                                graph=self.graph, query=self, plan=plan,
+                                sql=label_sql.explain())
+        self.prediction_table = table
+        return table
+
+
+def _encode_target(values: pd.Series, task: TaskType) -> Any:
+    if task is TaskType.BINARY_CLASSIFICATION:
+        return values.astype(bool).to_numpy()
+    if task is TaskType.REGRESSION:
+        return values.astype(float).to_numpy()
+    if task.is_multilabel or task.is_link_pred or task is TaskType.FORECASTING:
+        conv = float if task is TaskType.FORECASTING else None
+        sep = _separator(values) if values.map(lambda v: isinstance(v, str)).any() else "|"
+        return pd.Series([_to_list(v, conv, sep) for v in values], dtype=object).to_numpy()
+    return values.to_numpy()
+
+
+def _separator(values: pd.Series) -> str:
+    """The delimiter of a multicategorical string column ('|', ';' or ',')."""
+    sample = "".join(str(v) for v in values.head(1000) if isinstance(v, str))
+    counts = {sep: sample.count(sep) for sep in ("|", ";", ",")}
+    return max(counts, key=lambda k: counts[k])
+
+
+def _to_list(value: Any, conv: Any, sep: str = "|") -> list[Any]:
+    if isinstance(value, str):
+        return sorted({v.strip() for v in value.split(sep) if v.strip()})
+    if isinstance(value, list) and conv is None:
+        return value
+    items = list(value) if value is not None else []
+    items = [x.item() if hasattr(x, "item") else x for x in items]
+    return [conv(x) for x in items] if conv is not None else items
+
+
+_ = (_dt, quote_ident, MISSING)

@@ -1,0 +1,108 @@
+"""Vectorized sampling primitives: range expansion and distinct uniform offsets.
+
+Every function works on whole frontiers at once (no Python loop per node) and only
+uses torch ops, so the same code runs on CPU and CUDA tensors. Kernels that torch
+parallelizes even at small sizes (``repeat_interleave``, boolean-mask indexing) are
+avoided: on a busy CPU their thread hand-offs cost more than the work.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+#: Frontiers with ``num_rows * width`` up to this use one dense ``[n, width]`` draw.
+DENSE_LIMIT = 1 << 18
+#: Rows with more than ``REJECTION_RATIO * k`` candidates are sampled by rejection.
+REJECTION_RATIO = 4
+
+
+def expand_ranges(base: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Enumerate ``base[i] + j`` for ``j < count[i]``, grouped by ``i``.
+
+    Returns:
+        ``(parent, pos, ptr)``: the row ``i`` and position of each output, and the
+        inclusive cumulative ``count`` (row ``i``'s outputs end at ``ptr[i]``).
+    """
+    ptr = count.cumsum(0)
+    total = int(ptr[-1]) if ptr.numel() else 0
+    first = ptr - count
+    # parent = repeat_interleave(arange(n), count), built from serial kernels: mark
+    # each row's first output (empty rows stack on the next one) and cumsum.
+    mark = torch.zeros(total + 1, dtype=torch.long, device=count.device)
+    mark.index_add_(0, first, torch.ones_like(first))
+    parent = mark[:total].cumsum(0) - 1
+    shift = (base - first).index_select(0, parent)
+    pos = torch.arange(total, device=count.device) + shift
+    return parent, pos, ptr
+
+
+def topk_offsets(
+    avail: Tensor,
+    k: int,
+    width: int,
+    generator: torch.Generator | None,
+) -> Tensor:
+    """Uniform distinct offsets by random keys: ``[n, min(k, width)]``, sorted by key.
+
+    Row ``i`` draws keys for offsets ``0 .. width - 1``; offsets ``>= avail[i]`` get an
+    impossible key, so the first ``min(avail[i], k)`` columns are a uniformly random
+    ``k``-subset (without replacement) of ``0 .. avail[i] - 1`` in random order.
+    Columns beyond that hold offsets ``>= avail[i]`` (to be masked by the caller).
+    """
+    n = avail.numel()
+    keys = torch.rand(n, width, generator=generator, device=avail.device)
+    cols = torch.arange(width, device=avail.device)
+    keys.masked_fill_(cols >= avail.unsqueeze(1), 2.0)
+    return keys.topk(min(k, width), dim=1, largest=False, sorted=True).indices
+
+
+def rejection_offsets(avail: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
+    """Uniform distinct offsets for rows with ``avail > REJECTION_RATIO * k``: ``[n, k]``.
+
+    Draws ``2k + 8`` offsets with replacement per row, keeps the distinct ones and
+    picks a random ``k``-subset of them; by symmetry that subset is uniform among all
+    ``k``-subsets. Rows that drew fewer than ``k`` distinct values (rare) redraw.
+    """
+    n = avail.numel()
+    out = torch.empty(n, k, dtype=torch.long, device=avail.device)
+    todo = torch.arange(n, device=avail.device)
+    draws = 2 * k + 8
+    while todo.numel():
+        c = avail.index_select(0, todo).to(torch.float64).unsqueeze(1)
+        u = torch.rand(
+            todo.numel(), draws, generator=generator, device=avail.device, dtype=torch.float64
+        )
+        vals = (u * c).long().minimum(c.long() - 1).sort(dim=1).values
+        fresh = torch.ones_like(vals, dtype=torch.bool)
+        fresh[:, 1:] = vals[:, 1:] != vals[:, :-1]
+        keys = torch.rand(vals.shape, generator=generator, device=avail.device)
+        keys.masked_fill_(~fresh, 2.0)
+        pick = keys.topk(k, dim=1, largest=False, sorted=True).indices
+        ok = fresh.sum(1) >= k
+        out[todo[ok]] = vals.gather(1, pick)[ok]
+        todo = todo[~ok]
+    return out
+
+
+def distinct_offsets(avail: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
+    """Uniform ``k``-subsets of ``0 .. avail[i] - 1`` for rows with ``avail > k``: ``[n, k]``.
+
+    Rows with few candidates use random keys over a padded width; rows with many use
+    :func:`rejection_offsets`, so the cost stays ``O(n * k)``.
+    """
+    n = avail.numel()
+    out = torch.empty(n, k, dtype=torch.long, device=avail.device)
+    if n == 0:
+        return out
+    limit = REJECTION_RATIO * k
+    small = avail <= limit
+    idx_small = small.nonzero().squeeze(1)
+    idx_large = (~small).nonzero().squeeze(1)
+    if idx_small.numel():
+        a = avail.index_select(0, idx_small)
+        out.index_copy_(0, idx_small, topk_offsets(a, k, max(int(a.max()), k), generator))
+    if idx_large.numel():
+        large = rejection_offsets(avail.index_select(0, idx_large), k, generator)
+        out.index_copy_(0, idx_large, large)
+    return out

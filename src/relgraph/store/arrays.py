@@ -1,0 +1,51 @@
+"""Plain-array inputs of :class:`~relgraph.store.GraphStore`.
+
+The graph layer turns a :class:`relgraph.graph.Graph` into these arrays; the store
+only ever sees row indices and int64 epoch-second times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Time value that marks a row as "never visible" to temporal seeds. Callers pass it
+#: for rows whose time is NULL: every anchor time is smaller, so such rows are never
+#: sampled as neighbors of a temporal seed. (Rows of tables *without* a time column
+#: are static and always visible.)
+NEVER_VISIBLE: int = int(np.iinfo(np.int64).max)
+
+
+@dataclass
+class TableArrays:
+    """One node type (table).
+
+    Attributes:
+        num_rows: number of rows; node indices are ``0 .. num_rows - 1``.
+        time: int64 epoch seconds per row, or ``None`` for a static table. Rows
+            with a NULL time should carry :data:`NEVER_VISIBLE` (``INT64_MAX``).
+    """
+
+    num_rows: int
+    time: np.ndarray | None = None
+
+
+@dataclass
+class EdgeArrays:
+    """One foreign key ``src_table.fkey -> dst_table`` (primary key).
+
+    Attributes:
+        src_table: table holding the foreign-key column.
+        fkey: name of the foreign-key column.
+        dst_table: referenced table.
+        src_rows: int64 row indices in ``src_table`` whose key resolved.
+        dst_rows: int64 row indices in ``dst_table`` they reference, aligned with
+            ``src_rows``.
+    """
+
+    src_table: str
+    fkey: str
+    dst_table: str
+    src_rows: np.ndarray
+    dst_rows: np.ndarray

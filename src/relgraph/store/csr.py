@@ -1,0 +1,282 @@
+"""Adjacency of one edge type with neighbors sorted by time, searchable in batch.
+
+Two layouts, chosen at build time:
+
+* **CSR** (``rowptr``, ``col``): row ``r``'s neighbors are ``col[rowptr[r]:rowptr[r+1]]``
+  sorted by neighbor time. Where the neighbor table has a time column, the per-edge
+  time array is stored as a *row-major time key* ``key[e] = row(e) * span +
+  code(time[e])`` with ``code`` a monotone map of times onto ``1 .. span - 1``.
+  ``key`` is then sorted globally, so the number of neighbors of row ``r`` visible
+  at ``t`` is ``searchsorted(key, r * span + code_q(t), right=True) - rowptr[r]``
+  (rows of small degree instead compare a padded window of their own keys, which
+  touches far less memory). The key costs the same 8 bytes per edge as a raw time.
+* **direct** (every row has at most one neighbor, e.g. the foreign-key direction):
+  ``direct[r]`` is the neighbor or ``-1`` and ``direct_time[r]`` its time. One
+  random access per row instead of two; :attr:`CSR.rowptr`/:attr:`CSR.col` are
+  derived on demand.
+
+Time codes: ``offset`` (usual): ``code(time) = time - t_min + 1``, and rows with time
+``INT64_MAX`` (NULL: never visible) get ``span - 1``; ``rank`` (fallback when
+``num_rows * span`` would overflow int64): dense rank + 1 among the distinct times,
+which are kept in ``key_values``. :attr:`CSR.nbr_time` decodes times back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+INT32_MAX = int(np.iinfo(np.int32).max)
+INT64_MAX = int(np.iinfo(np.int64).max)
+_KEY_LIMIT = 2**62  # keep headroom below 2**63 for query arithmetic
+#: Temporal CSRs with ``max_degree`` up to this search a padded window per row.
+WINDOW_MAX_DEGREE = 128
+
+
+@dataclass(frozen=True)
+class CSR:
+    """Adjacency of one edge type (see the module docstring for the layouts).
+
+    Attributes:
+        num_rows: number of rows.
+        num_edges: number of edges.
+        max_degree: largest row length.
+        rowptr_data: ``[num_rows + 1]`` offsets (CSR layout; int32 when it fits).
+        col_data: ``[num_edges]`` neighbor rows (CSR layout; int32 when they fit).
+        time_key: ``[num_edges]`` int64 row-major time keys (temporal CSR layout).
+        direct: ``[num_rows]`` neighbor row or ``-1`` (direct layout).
+        direct_time: ``[num_rows]`` int64 neighbor time, ``INT64_MAX`` where none
+            (temporal direct layout).
+        key_mode: ``"offset"`` or ``"rank"`` (``""`` without time key).
+        key_span: multiplier of the row index in ``time_key``.
+        key_base: ``t_min`` of the offset code.
+        key_max: largest finite time of the offset code.
+        key_values: sorted distinct times of the rank code, else ``None``.
+    """
+
+    num_rows: int
+    num_edges: int
+    max_degree: int
+    rowptr_data: Tensor | None = None
+    col_data: Tensor | None = None
+    time_key: Tensor | None = None
+    direct: Tensor | None = None
+    direct_time: Tensor | None = None
+    key_mode: str = ""
+    key_span: int = 0
+    key_base: int = 0
+    key_max: int = 0
+    key_values: Tensor | None = None
+    _cache: dict[str, Tensor] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------- properties
+    @property
+    def is_direct(self) -> bool:
+        """Whether the direct (at most one neighbor per row) layout is used."""
+        return self.direct is not None
+
+    @property
+    def is_temporal(self) -> bool:
+        """Whether neighbors carry times (else they are always visible)."""
+        return self.time_key is not None or self.direct_time is not None
+
+    @property
+    def rowptr(self) -> Tensor:
+        """``[num_rows + 1]`` CSR offsets (derived and cached for the direct layout)."""
+        if self.rowptr_data is not None:
+            return self.rowptr_data
+        if "rowptr" not in self._cache:
+            assert self.direct is not None
+            has = (self.direct >= 0).long()
+            rowptr = torch.zeros(self.num_rows + 1, dtype=torch.long, device=has.device)
+            torch.cumsum(has, 0, out=rowptr[1:])
+            self._cache["rowptr"] = rowptr
+        return self._cache["rowptr"]
+
+    @property
+    def col(self) -> Tensor:
+        """``[num_edges]`` neighbor rows in CSR order."""
+        if self.col_data is not None:
+            return self.col_data
+        if "col" not in self._cache:
+            assert self.direct is not None
+            self._cache["col"] = self.direct.masked_select(self.direct >= 0)
+        return self._cache["col"]
+
+    @property
+    def nbr_time(self) -> Tensor | None:
+        """int64 neighbor time per edge in CSR order (decoded, cached), or ``None``."""
+        if not self.is_temporal:
+            return None
+        if "nbr_time" not in self._cache:
+            self._cache["nbr_time"] = self._decode()
+        return self._cache["nbr_time"]
+
+    def _decode(self) -> Tensor:
+        if self.direct is not None:
+            assert self.direct_time is not None
+            return self.direct_time.masked_select(self.direct >= 0)
+        assert self.time_key is not None
+        rowptr = self.rowptr.long()
+        rowid = torch.repeat_interleave(
+            torch.arange(self.num_rows, device=rowptr.device),
+            rowptr[1:] - rowptr[:-1],
+            output_size=self.num_edges,
+        )
+        code = self.time_key - rowid * self.key_span
+        if self.key_mode == "rank":
+            assert self.key_values is not None
+            return self.key_values.index_select(0, code - 1)
+        never = torch.full_like(code, INT64_MAX)
+        return torch.where(code == self.key_span - 1, never, code - 1 + self.key_base)
+
+    # ----------------------------------------------------------------- search
+    def visible_stop(self, rows: Tensor, start: Tensor, time: Tensor) -> Tensor:
+        """int64 end offset (exclusive) of the neighbors of ``rows`` with time ``<= time``.
+
+        Args:
+            rows: int64 row indices ``[n]`` (CSR layout, temporal).
+            start: int64 ``rowptr[rows]``.
+            time: int64 anchor time per row ``[n]``.
+        """
+        key = self.time_key
+        assert key is not None
+        if self.key_mode == "rank":
+            assert self.key_values is not None
+            code = torch.searchsorted(self.key_values, time, right=True)
+        else:
+            code = time.clamp(self.key_base - 1, self.key_max) - (self.key_base - 1)
+        query = rows * self.key_span + code
+        width = self.max_degree
+        if 0 < width <= WINDOW_MAX_DEGREE:
+            # Keys of later rows exceed the query, so counting keys <= query in a
+            # window from `start` counts exactly the visible neighbors of the row;
+            # positions past the end are clamped to the last key and capped below.
+            num = key.numel()
+            idx = start.unsqueeze(1) + torch.arange(width, device=start.device)
+            win = key.index_select(0, idx.view(-1).clamp_(max=num - 1)).view(idx.shape)
+            count = (win <= query.unsqueeze(1)).sum(1)
+            return start + torch.minimum(count, num - start)
+        return torch.searchsorted(key, query, right=True)
+
+    # ------------------------------------------------------------------ misc
+    def arrays(self) -> dict[str, Tensor]:
+        """The stored (non-derived) tensors by field name."""
+        names = ("rowptr_data", "col_data", "time_key", "direct", "direct_time", "key_values")
+        return {n: t for n in names if (t := getattr(self, n)) is not None}
+
+    def meta(self) -> dict[str, Any]:
+        """Scalar metadata (for the manifest)."""
+        return {
+            "num_rows": self.num_rows,
+            "num_edges": self.num_edges,
+            "max_degree": self.max_degree,
+            "key_mode": self.key_mode,
+            "key_span": self.key_span,
+            "key_base": self.key_base,
+            "key_max": self.key_max,
+        }
+
+    def nbytes(self) -> int:
+        """Bytes held by the stored arrays."""
+        return int(sum(t.numel() * t.element_size() for t in self.arrays().values()))
+
+    def to(self, device: torch.device | str) -> CSR:
+        """Copy of this CSR on ``device``."""
+        moved: dict[str, Any] = {n: t.to(device) for n, t in self.arrays().items()}
+        return replace(self, _cache={}, **moved)
+
+
+def index_dtype(max_value: int) -> np.dtype:
+    """int32 when ``max_value`` fits, else int64."""
+    return np.dtype(np.int32) if max_value <= INT32_MAX else np.dtype(np.int64)
+
+
+def build_csr(
+    rows: np.ndarray,
+    nbrs: np.ndarray,
+    nbr_time: np.ndarray | None,
+    num_rows: int,
+    num_nbr_rows: int,
+    key_mode: str = "auto",
+    allow_direct: bool = True,
+) -> CSR:
+    """Build the adjacency of one edge type from aligned ``(row, neighbor)`` pairs.
+
+    Args:
+        rows: int64 row of each edge (``0 <= row < num_rows``).
+        nbrs: int64 neighbor of each edge (``0 <= nbr < num_nbr_rows``).
+        nbr_time: int64 time of each edge's neighbor, or ``None`` for static neighbors.
+        num_rows: number of rows.
+        num_nbr_rows: number of rows of the neighbor table (sizes indices).
+        key_mode: ``"auto"``, ``"offset"`` or ``"rank"`` (testing hook).
+        allow_direct: use the direct layout when every row has at most one neighbor.
+    """
+    num_edges = int(rows.shape[0])
+    counts = np.bincount(rows, minlength=num_rows) if num_edges else np.zeros(num_rows, np.int64)
+    max_degree = int(counts.max()) if num_rows and num_edges else 0
+    col_dtype = index_dtype(max(num_nbr_rows - 1, 0))
+    if allow_direct and max_degree <= 1:
+        direct = np.full(num_rows, -1, dtype=col_dtype)
+        direct[rows] = nbrs
+        direct_time = None
+        if nbr_time is not None:
+            direct_time = np.full(num_rows, INT64_MAX, dtype=np.int64)
+            direct_time[rows] = nbr_time
+        return CSR(
+            num_rows=num_rows,
+            num_edges=num_edges,
+            max_degree=max_degree,
+            direct=torch.from_numpy(direct),
+            direct_time=None if direct_time is None else torch.from_numpy(direct_time),
+        )
+    meta: dict[str, Any] = {}
+    key_values = None
+    if nbr_time is None:
+        # numpy's stable sort is a radix sort for <= 16-bit ints, timsort otherwise.
+        order = np.argsort(rows.astype(index_dtype(max(num_rows - 1, 0))), kind="stable")
+        key = None
+    else:
+        code, span, meta, key_values = _time_code(nbr_time, num_rows, key_mode)
+        key = rows * np.int64(span) + code
+        order = np.argsort(key, kind="stable")
+        key = np.ascontiguousarray(key[order])
+    col = np.ascontiguousarray(nbrs[order].astype(col_dtype))
+    rowptr = np.zeros(num_rows + 1, dtype=index_dtype(num_edges))
+    np.cumsum(counts, out=rowptr[1:])
+    return CSR(
+        num_rows=num_rows,
+        num_edges=num_edges,
+        max_degree=max_degree,
+        rowptr_data=torch.from_numpy(rowptr),
+        col_data=torch.from_numpy(col),
+        time_key=None if key is None else torch.from_numpy(key),
+        key_values=None if key_values is None else torch.from_numpy(key_values),
+        **meta,
+    )
+
+
+def _time_code(
+    nbr_time: np.ndarray, num_rows: int, key_mode: str
+) -> tuple[np.ndarray, int, dict[str, Any], np.ndarray | None]:
+    """Monotone int64 code of each time, the row span, metadata and rank values."""
+    finite = nbr_time != INT64_MAX
+    if finite.any():
+        t_min, t_max = int(nbr_time[finite].min()), int(nbr_time[finite].max())
+    else:
+        t_min = t_max = 0
+    span = t_max - t_min + 3
+    if key_mode == "offset" or (
+        key_mode == "auto" and max(num_rows, 1) * span < _KEY_LIMIT and t_min > -_KEY_LIMIT
+    ):
+        code = np.where(finite, nbr_time - (t_min - 1), span - 1).astype(np.int64)
+        meta = {"key_mode": "offset", "key_span": span, "key_base": t_min, "key_max": t_max}
+        return code, span, meta, None
+    values, inverse = np.unique(nbr_time, return_inverse=True)
+    span = int(values.shape[0]) + 1
+    code = inverse.astype(np.int64).reshape(-1) + 1
+    return code, span, {"key_mode": "rank", "key_span": span}, values.astype(np.int64)

@@ -1,0 +1,67 @@
+"""Saving and loading a trained model: weights, encoders, target encoding, settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from relgraph.encoder import TableFeatures
+from relgraph.errors import ArtifactError
+from relgraph.nn.model import ModelSpec
+from relgraph.trainer.examples import TargetInfo
+
+
+def save_torch_atomic(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
+               features: dict[str, TableFeatures], spec: ModelSpec, info: TargetInfo,
+               extra: dict[str, Any]) -> None:
+    """Write ``model.pt`` (weights), ``encoders.pt`` and ``model.json`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_torch_atomic(state_dict, folder / "model.pt")
+    save_torch_atomic({t: f.state_dict() for t, f in features.items()}, folder / "encoders.pt")
+    write_json_atomic({"spec": asdict(spec), "target": info.to_dict(), **extra},
+                      folder / "model.json")
+
+
+def load_model(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, TableFeatures],
+                                      ModelSpec, TargetInfo, dict[str, Any]]:
+    """Inverse of :func:`save_model`; only plain tensors and containers are unpickled."""
+    try:
+        state = torch.load(folder / "model.pt", weights_only=True, map_location="cpu")
+        enc = torch.load(folder / "encoders.pt", weights_only=True, map_location="cpu")
+        meta = json.loads((folder / "model.json").read_text())
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"Model artifact missing in {folder}: {exc.filename}") from exc
+    except Exception as exc:  # unpickling errors have many types
+        raise ArtifactError(
+            f"Model artifacts in {folder} cannot be loaded safely ({type(exc).__name__}: {exc})."
+            " They may be corrupted or tampered with; retrain the model."
+        ) from exc
+    spec_d = dict(meta.pop("spec"))
+    spec_d["aggr"] = tuple(spec_d["aggr"])
+    features = {t: TableFeatures.from_state_dict(s) for t, s in enc.items()}
+    info = TargetInfo.from_dict(meta.pop("target"))
+    return state, features, ModelSpec(**spec_d), info, meta

@@ -1,0 +1,50 @@
+"""Column features of every table: fitted encoders and the tensors gathered per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import Tensor
+
+from relgraph.encoder import TableFeatures, fit_table_encoders
+from relgraph.graph import Graph, Stype
+
+
+def feature_columns(graph: Graph, table_name: str, exclude: set[tuple[str, str]]) -> dict[str, Any]:
+    """Columns of a table that describe rows (not keys, not the time column, not excluded)."""
+    table = graph[table_name]
+    fkeys = {e.fkey for e in graph.edges if e.src_table == table_name}
+    skip = {table.primary_key, table.time_column, table.end_time_column} | fkeys
+    return {
+        c.name: c.stype for c in table.columns
+        if c.name not in skip and (table_name, c.name) not in exclude
+        and c.stype not in (Stype.ID, Stype.unsupported, None)
+    }
+
+
+def fit_graph_features(graph: Graph, exclude: set[tuple[str, str]] | None = None,
+                       overrides: Mapping[str, Any] | None = None,
+                       na_strategy: Mapping[Any, Any] | None = None) -> dict[str, TableFeatures]:
+    """Fit column encoders for every table.
+
+    ``exclude`` holds ``(table, column)`` pairs kept out of the inputs (e.g. a static target);
+    ``overrides`` maps ``"table.column"`` to an encoder or its string form.
+    """
+    exclude = exclude or set()
+    out = {}
+    for name in graph.tables:
+        cols = feature_columns(graph, name, exclude)
+        table_overrides = {k.split(".", 1)[1]: v for k, v in (overrides or {}).items()
+                           if k.split(".", 1)[0] == name and k.split(".", 1)[1] in cols}
+        out[name] = fit_table_encoders(graph[name].data, cols, table_overrides, na_strategy)
+    return out
+
+
+def gather(features: Mapping[str, TableFeatures], node_dict: Mapping[str, Tensor],
+           tensors: Mapping[str, Mapping[str, Tensor]] | None = None
+           ) -> dict[str, dict[str, Tensor]]:
+    """Column tensors of the sampled rows: ``{table: {column: tensor[rows]}}``."""
+    src = tensors if tensors is not None else {t: f.tensors for t, f in features.items()}
+    return {t: {c: x[rows] for c, x in src[t].items()} for t, rows in node_dict.items()
+            if t in src}

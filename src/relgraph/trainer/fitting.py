@@ -1,0 +1,237 @@
+"""Training and inference of one model on sampled subgraphs."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from relgraph.encoder import TableFeatures
+from relgraph.errors import TrainingError
+from relgraph.nn.model import ModelSpec, RelGraphModel
+from relgraph.sampling import NeighborSampler
+from relgraph.store import GraphStore
+from relgraph.task import TaskType
+from relgraph.trainer.examples import Examples, Seeds, TargetInfo
+from relgraph.trainer.features import gather
+from relgraph.trainer.losses import compute_loss, decode_outputs
+from relgraph.trainer.metrics import compute_metrics, higher_is_better
+from relgraph.trainer.schedule import make_scheduler
+from relgraph.trainer.settings import TrialSettings
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class GraphContext:
+    """Everything about the graph a model needs, on the training device."""
+
+    store: GraphStore
+    features: dict[str, TableFeatures]
+    entity_table: str
+    device: torch.device
+    pkeys: dict[str, str] = field(default_factory=dict)
+    tensors: dict[str, dict[str, Tensor]] = field(default_factory=dict)
+    times: dict[str, Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tensors = {t: {c: x.to(self.device) for c, x in f.tensors.items()}
+                        for t, f in self.features.items()}
+        self.times = {t: tm.to(self.device) for t in self.store.node_types
+                      if (tm := self.store.time(t)) is not None}
+
+    def model(self, spec: ModelSpec) -> RelGraphModel:
+        return RelGraphModel(self.features, list(self.times), self.store.edge_types,
+                             self.entity_table, spec).to(self.device)
+
+    def forward(self, model: RelGraphModel, sampler: NeighborSampler, rows: Tensor,
+                anchor: Tensor) -> Tensor:
+        sub = sampler.sample(self.entity_table, rows, anchor)
+        node_dict = {t: n.to(self.device) for t, n in sub.node_dict.items() if n.numel() > 0}
+        x_dict = gather(self.features, node_dict, self.tensors)
+        time_dict = {t: self.times[t][n] for t, n in node_dict.items() if t in self.times}
+        return model(x_dict, node_dict,
+                     {t: b.to(self.device) for t, b in sub.batch_dict.items()},
+                     {t: h.to(self.device) for t, h in sub.hop_dict.items()},
+                     time_dict, anchor.to(self.device),
+                     {et: ei.to(self.device) for et, ei in sub.edge_index_dict.items()})
+
+
+@dataclass
+class TrialResult:
+    settings: TrialSettings
+    state_dict: dict[str, Tensor]
+    best_epoch: int
+    val_metrics: dict[str, float | None]
+    history: list[dict[str, Any]]
+    pruned: bool = False
+    seconds: float = 0.0
+
+
+def model_spec(settings: TrialSettings, info: TargetInfo) -> ModelSpec:
+    return ModelSpec(channels=settings.channels, num_layers=settings.num_layers,
+                     aggr=tuple(settings.aggr), num_pre_layers=settings.num_pre_layers,
+                     num_post_layers=settings.num_post_layers, act=settings.activation,
+                     norm=settings.normalization, dropout=settings.dropout,
+                     out_channels=info.out_channels)
+
+
+def make_sampler(ctx: GraphContext, settings: TrialSettings,
+                 generator: torch.Generator | None = None) -> NeighborSampler:
+    return NeighborSampler(ctx.store, settings.num_neighbors, strategy=settings.sampling_strategy,
+                           adaptive=settings.adaptive_sampling, generator=generator,
+                           pkeys=ctx.pkeys)
+
+
+def _epoch_order(ex: Examples, idx: Tensor, settings: TrialSettings, info: TargetInfo,
+                 gen: torch.Generator) -> Tensor:
+    """Training example order for one epoch (majority down-sampling / weighted sampling)."""
+    if settings.weight_mode == "sample" and ex.weight is not None:
+        w = ex.weight[idx].clamp(min=0)
+        return idx[torch.multinomial(w, len(idx), replacement=True, generator=gen)]
+    ratio = settings.majority_sampling_ratio
+    if ratio and info.task_type is TaskType.BINARY_CLASSIFICATION:
+        y = ex.y[idx]
+        pos, neg = idx[y > 0.5], idx[y <= 0.5]
+        major, minor = (neg, pos) if len(neg) >= len(pos) else (pos, neg)
+        keep = min(len(major), int(math.ceil(ratio * max(1, len(minor)))))
+        major = major[torch.randperm(len(major), generator=gen)[:keep]]
+        idx = torch.cat([minor, major])
+    return idx[torch.randperm(len(idx), generator=gen)]
+
+
+@torch.no_grad()
+def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler,
+                    seeds: Seeds, idx: Tensor, batch_size: int, info: TargetInfo,
+                    max_steps: int | None = None) -> tuple[Tensor, Tensor]:
+    """Decoded predictions for ``seeds`` at positions ``idx`` (up to ``max_steps`` batches)."""
+    model.eval()
+    if max_steps is not None:
+        idx = idx[: max_steps * batch_size]
+    outs = []
+    for start in range(0, len(idx), batch_size):
+        pos = idx[start:start + batch_size]
+        out = ctx.forward(model, sampler, seeds.rows[pos], seeds.time[pos])
+        outs.append(decode_outputs(info.task_type, out, info.mean, info.std).cpu())
+    if not outs:
+        return idx, torch.empty(0)
+    return idx, torch.cat(outs)
+
+
+def evaluate(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler, ex: Examples,
+             idx: Tensor, settings: TrialSettings, info: TargetInfo, metrics: list[str],
+             max_steps: int | None) -> tuple[dict[str, float | None], Tensor, Tensor]:
+    """Metrics on ``idx``; also returns the positions and predictions used."""
+    pos, pred = predict_outputs(ctx, model, sampler, ex, idx, settings.batch_size, info,
+                                max_steps)
+    y_true = target_values(ex.y[pos], info)
+    return compute_metrics(info.task_type, metrics, y_true, pred.numpy()), pos, pred
+
+
+def target_values(y: Tensor, info: TargetInfo) -> np.ndarray:
+    """Encoded targets back in the scale metrics expect."""
+    if info.task_type.is_regression:
+        return (y * info.std + info.mean).numpy()
+    return y.numpy()
+
+
+def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: TargetInfo,
+                metrics: list[str], tune_metric: str, *, train_splits: tuple[str, ...] = ("train",),
+                val_split: str | None = "val", fixed_epochs: int | None = None, seed: int = 0,
+                progress: ProgressFn | None = None,
+                should_prune: Callable[[list[float]], bool] | None = None) -> TrialResult:
+    """Train one model; keep the weights of the best validation epoch."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
+    model = ctx.model(model_spec(settings, info))
+    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "adagrad": torch.optim.Adagrad}[settings.optimizer.lower()]
+    optimizer = opt_cls(model.parameters(), lr=settings.base_lr,
+                        weight_decay=settings.weight_decay)
+    train_idx = ex.index(train_splits)
+    if len(train_idx) == 0:
+        raise TrainingError(f"The training table has no rows in split(s) {train_splits}.")
+    val_idx = ex.index(val_split) if val_split else torch.empty(0, dtype=torch.long)
+    epochs = fixed_epochs or settings.max_epochs
+    steps_per_epoch = max(settings.min_steps_per_epoch,
+                          min(settings.max_steps_per_epoch,
+                              math.ceil(len(train_idx) / settings.batch_size)))
+    scheduler = make_scheduler(optimizer, settings.lr_scheduler, epochs * steps_per_epoch,
+                               steps_per_epoch)
+    use_weight = settings.weight_mode == "weighted_loss" and ex.weight is not None
+    patience = _get(settings.early_stopping, "patience", None)
+    min_delta = float(_get(settings.early_stopping, "min_delta", 0.0) or 0.0)
+    sign = 1.0 if higher_is_better(tune_metric) else -1.0
+    best_score, best_epoch, bad_epochs = -math.inf, 0, 0
+    best_state = copy.deepcopy(model.state_dict())
+    best_val: dict[str, float | None] = {}
+    history: list[dict[str, Any]] = []
+    scores: list[float] = []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        order = _epoch_order(ex, train_idx, settings, info, gen)
+        total, count, step = 0.0, 0, 0
+        while step < steps_per_epoch:
+            for begin in range(0, len(order), settings.batch_size):
+                if step >= steps_per_epoch:
+                    break
+                pos = order[begin:begin + settings.batch_size]
+                out = ctx.forward(model, sampler, ex.rows[pos], ex.time[pos])
+                y = ex.y[pos].to(ctx.device)
+                w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
+                    else None
+                loss = compute_loss(info.task_type, settings.loss, out, y, w)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += float(loss.detach()) * len(pos)
+                count += len(pos)
+                step += 1
+            order = _epoch_order(ex, train_idx, settings, info, gen)
+        record: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(1, count),
+                                  "seconds": time.perf_counter() - t0}
+        if len(val_idx):
+            val, _, _ = evaluate(ctx, model, sampler, ex, val_idx, settings, info, metrics,
+                                 settings.max_val_steps)
+            record["val"] = val
+            value = val.get(tune_metric)
+            score = sign * value if value is not None and not math.isnan(value) else -math.inf
+            scores.append(score)
+            if score > best_score + min_delta or epoch == 1:
+                best_score, best_epoch, best_val, bad_epochs = score, epoch, val, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+        else:
+            best_epoch, best_state = epoch, copy.deepcopy(model.state_dict())
+        history.append(record)
+        if progress is not None:
+            progress(record)
+        if patience is not None and bad_epochs >= int(patience):
+            break
+        if should_prune is not None and should_prune(scores):
+            return TrialResult(settings, best_state, best_epoch, best_val, history, True,
+                               time.perf_counter() - start)
+    return TrialResult(settings, best_state, best_epoch, best_val, history, False,
+                       time.perf_counter() - start)
+
+
+def _get(config: Any, key: str, default: Any) -> Any:
+    if config is None:
+        return default
+    if isinstance(config, dict):
+        return config.get(key, default)
+    return getattr(config, key, default)

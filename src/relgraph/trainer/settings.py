@@ -1,0 +1,50 @@
+"""The concrete settings one training trial runs with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """Concrete values for one trial, resolved from a ``TrialConfig`` of the plan."""
+
+    channels: int = 64
+    aggr: tuple[str, ...] = ("sum", "mean", "max")
+    dropout: float = 0.0
+    num_pre_layers: int = 0
+    num_post_layers: int = 1
+    activation: str = "relu"
+    normalization: str | None = "layer_norm"
+    num_neighbors: Any = field(default_factory=lambda: [16, 16])
+    sampling_strategy: str = "uniform"
+    adaptive_sampling: bool = False
+    loss: Any = None
+    optimizer: str = "adam"
+    base_lr: float = 5e-3
+    weight_decay: float = 0.0
+    batch_size: int = 512
+    lr_scheduler: Any = None
+    early_stopping: Any = None
+    majority_sampling_ratio: float | None = None
+    weight_mode: str | None = None
+    max_epochs: int = 8
+    min_steps_per_epoch: int = 1
+    max_steps_per_epoch: int = 1000
+    max_val_steps: int = 1000
+    max_test_steps: int = 1000
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.num_neighbors)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("loss", "lr_scheduler", "early_stopping", "num_neighbors"):
+            value = getattr(self, key)
+            if hasattr(value, "model_dump"):
+                out[key] = value.model_dump()
+            elif hasattr(value, "__dataclass_fields__"):
+                out[key] = asdict(value)
+        return out
