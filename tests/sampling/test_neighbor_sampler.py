@@ -234,32 +234,30 @@ def _chi_square_p(observed: list[int], expected: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("path", "degree", "k"),
-    [("sparse-topk", 6, 2), ("dense-topk", 6, 2), ("rejection", 40, 3)],
+    ("path", "row", "k", "ratio"),
+    [
+        ("flat-shuffle", 0, 2, 100),  # max degree <= ratio * k: shuffle all candidates
+        ("sparse-topk", 0, 2, 4),  # row 0 has few candidates: padded random keys
+        ("rejection", 1, 3, 4),  # row 1 has many candidates: rejection sampling
+    ],
 )
 def test_uniform_is_unbiased_without_replacement(
-    path: str, degree: int, k: int, monkeypatch: pytest.MonkeyPatch
+    path: str, row: int, k: int, ratio: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # one user with `degree` visible transactions, all with distinct times
+    # user 0 has 6 visible transactions, user 1 has 40 (all distinct times)
     from relgraph.store import EdgeArrays, TableArrays
 
+    owner = np.r_[np.zeros(6, np.int64), np.ones(40, np.int64)]
     tables = {
         "users": TableArrays(2),
-        "transactions": TableArrays(degree, T_START + np.arange(degree, dtype=np.int64)),
+        "transactions": TableArrays(46, T_START + np.arange(46, dtype=np.int64)),
     }
-    edges = [
-        EdgeArrays(
-            "transactions", "user_id", "users", np.arange(degree), np.zeros(degree, np.int64)
-        )
-    ]
+    edges = [EdgeArrays("transactions", "user_id", "users", np.arange(46), owner)]
     store = GraphStore.from_arrays(tables, edges)
-    if path == "dense-topk":
-        monkeypatch.setattr(NeighborSampler, "_dense", True, raising=False)
-    if path == "rejection":
-        monkeypatch.setattr(kernels, "REJECTION_RATIO", 1)
+    monkeypatch.setattr(kernels, "REJECTION_RATIO", ratio)
     gen = torch.Generator().manual_seed(1234)
     reps = 6000
-    subsets, cands = _inclusion_counts(store, 0, k, reps, gen)
+    subsets, cands = _inclusion_counts(store, row, k, reps, gen)
     singles = Counter(n for s, c in subsets.items() for n in s for _ in range(c))
     assert set(singles) <= set(cands)
     p_single = _chi_square_p([singles[c] for c in cands], reps * k / len(cands))
@@ -275,10 +273,9 @@ def test_kernel_paths_give_valid_uniform_samples(monkeypatch: pytest.MonkeyPatch
     store = make_store(5, hub=True, num_txns=600)
     rows = torch.arange(store.num_nodes("users"))
     times = torch.full_like(rows, T_START + 10**7)
-    for dense, ratio in ((False, 4), (True, 4), (False, 1)):
+    for ratio in (1, 4, 1000):
         monkeypatch.setattr(kernels, "REJECTION_RATIO", ratio)
         sampler = NeighborSampler(store, [5, 3], generator=torch.Generator().manual_seed(0))
-        sampler._dense = dense
         out = sampler.sample("users", rows, times)
         check_invariants(store, sampler, out, rows)
         hub_children = out.edge_index_dict[("transactions", "user_id", "users")]

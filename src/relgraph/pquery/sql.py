@@ -281,6 +281,11 @@ class _Builder:
         if with_target and bq.assuming is not None:
             where.append(self.cond(bq.assuming, ctx))
 
+        # a bare target aggregation whose "no rows" value drops the row: inner join, so the
+        # engine can drive the join from the (smaller) aggregated rows
+        inner = isinstance(bq.target, BAgg) and with_target and not forecast and (
+            bq.target.func in ("AVG", "MIN", "MAX", "FIRST", "LAST")
+            or (bq.target.func == "LIST_DISTINCT" and s.list_drop_empty))
         group = False
         target_sql = None
         if use_target:
@@ -294,7 +299,8 @@ class _Builder:
                 group = True
                 target_sql = self.forecast_target(target, select)
             elif isinstance(target, BAgg):
-                target_sql = self.agg_ref(target)
+                # inner-joined: no COALESCE; a NULL list (no non-null values) is dropped
+                target_sql = f"g{target.index}.v" if inner else self.agg_ref(target)
             else:
                 target_sql = self.cond(target, ctx)
             if s.target_mode == "static_missing":
@@ -308,11 +314,6 @@ class _Builder:
         joins = [self.join_sql(ctx, ent, None)]
         if child_join:
             joins.append(child_join)
-        # a bare target aggregation whose "no rows" value drops the row: inner join, so the
-        # engine can drive the join from the (smaller) aggregated rows
-        inner = isinstance(bq.target, BAgg) and with_target and not forecast and (
-            bq.target.func in ("AVG", "MIN", "MAX", "FIRST", "LAST")
-            or (bq.target.func == "LIST_DISTINCT" and s.list_drop_empty))
         joined: set[int] = set()
         for agg in aggs:
             if (agg.index in target_aggs and forecast) or agg.index in joined:
@@ -338,7 +339,7 @@ class _Builder:
             outer_where.append("\"TARGET\" IS NOT NULL")
             if group:
                 outer_where.append("NOT \"__incomplete\"")
-            if s.list_drop_empty:
+            if s.list_drop_empty and not inner:
                 outer_where.append("len(\"TARGET\") > 0")
         sql = "WITH " + ",\n".join(self.ctes) + f"\nSELECT * FROM (\n  {body}\n) __t"
         if outer_where:

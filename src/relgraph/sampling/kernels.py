@@ -11,8 +11,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-#: Frontiers with ``num_rows * width`` up to this use one dense ``[n, width]`` draw.
-DENSE_LIMIT = 1 << 18
 #: Rows with more than ``REJECTION_RATIO * k`` candidates are sampled by rejection.
 REJECTION_RATIO = 4
 

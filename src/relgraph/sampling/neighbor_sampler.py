@@ -12,7 +12,7 @@ from torch import Tensor
 
 from relgraph.errors import GraphError
 from relgraph.sampling import kernels
-from relgraph.sampling.kernels import DENSE_LIMIT, distinct_offsets, expand_ranges, topk_offsets
+from relgraph.sampling.kernels import distinct_offsets, expand_ranges
 from relgraph.sampling.num_neighbors import resolve_num_neighbors
 from relgraph.sampling.subgraph import SampledSubgraph
 from relgraph.store import CSR, EdgeType, GraphStore, reverse_edge_type
@@ -65,9 +65,6 @@ class NeighborSampler:
         pkeys: primary-key column per table, used to validate override keys.
     """
 
-    #: Sample uniform fan-outs of small-degree edge types with one dense
-    #: ``[n, max_degree]`` draw instead of the sparse path (measured slower on CPU).
-    _dense: bool = False
 
     def __init__(
         self,
@@ -310,26 +307,26 @@ class NeighborSampler:
         if self.strategy == "last":
             parent, pos, _ = expand_ranges(stop - limit, limit)
             return parent, pos
-        if self._dense and (rows.numel() * max_deg <= DENSE_LIMIT or max_deg <= 4 * k_max):
-            off = topk_offsets(avail, k_max, max_deg, gen)
-            valid = off < avail.unsqueeze(1)
-            if k_row is not None:
-                cols = torch.arange(off.shape[1], device=off.device)
-                valid &= cols < k_row.unsqueeze(1)
-            pos = (start.unsqueeze(1) + off).masked_select(valid)
-            parent = valid.nonzero()[:, 0]
-            return parent, pos
+        if max_deg <= kernels.REJECTION_RATIO * k_max:
+            # Few candidates per row: shuffle every row's visible positions at once
+            # (sort by row + U[0, 1)) and keep the first `limit` of each row.
+            parent, pos, ptr = expand_ranges(start, avail)
+            if pos.numel() == 0:
+                return parent, pos
+            keys = torch.rand(pos.numel(), generator=gen, device=pos.device, dtype=torch.float64)
+            pos = pos.index_select(0, (keys + parent).argsort())
+            rank = torch.arange(pos.numel(), device=pos.device) - (ptr - avail).index_select(
+                0, parent
+            )
+            keep = rank < limit.index_select(0, parent)
+            return parent.masked_select(keep), pos.masked_select(keep)
         # Take the first `limit` positions, then overwrite the rows that need a
         # random subset with distinct uniform offsets.
         parent, pos, ptr = expand_ranges(start, limit)
         need = (avail > limit).nonzero().squeeze(1)
         if need.numel() == 0:
             return parent, pos
-        need_avail = avail.index_select(0, need)
-        if max_deg <= kernels.REJECTION_RATIO * k_max:  # one padded draw, no split
-            off = topk_offsets(need_avail, k_max, max_deg, gen)
-        else:
-            off = distinct_offsets(need_avail, k_max, gen)
+        off = distinct_offsets(avail.index_select(0, need), k_max, gen)
         cols = torch.arange(k_max, device=off.device)
         value = start.index_select(0, need).unsqueeze(1) + off
         if k_row is None:  # every row in `need` fills exactly k outputs

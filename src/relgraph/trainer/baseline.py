@@ -127,9 +127,7 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
         params: dict[str, Any] = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31,
                                   "random_state": seed, "verbose": -1, "n_jobs": 2}
         va = split == "val"
-        if task is TaskType.BINARY_CLASSIFICATION:
-            model = lgb.LGBMClassifier(**params)
-        elif task is TaskType.MULTICLASS_CLASSIFICATION:
+        if task is TaskType.BINARY_CLASSIFICATION or task is TaskType.MULTICLASS_CLASSIFICATION:
             model = lgb.LGBMClassifier(**params)
         else:
             model = lgb.LGBMRegressor(objective="l1" if "mae" in metrics[:1] else "huber",

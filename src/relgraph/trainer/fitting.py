@@ -101,7 +101,7 @@ def _epoch_order(ex: Examples, idx: Tensor, settings: TrialSettings, info: Targe
         y = ex.y[idx]
         pos, neg = idx[y > 0.5], idx[y <= 0.5]
         major, minor = (neg, pos) if len(neg) >= len(pos) else (pos, neg)
-        keep = min(len(major), int(math.ceil(ratio * max(1, len(minor)))))
+        keep = min(len(major), math.ceil(ratio * max(1, len(minor))))
         major = major[torch.randperm(len(major), generator=gen)[:keep]]
         idx = torch.cat([minor, major])
     return idx[torch.randperm(len(idx), generator=gen)]

@@ -1,0 +1,307 @@
+"""The work inside jobs: a whole training run (AutoML trials, refit, test) and a batch
+prediction run, each writing its artifacts into a job folder."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from relgraph.config import get_settings
+from relgraph.errors import TrainingError
+from relgraph.graph import Graph
+from relgraph.store.from_graph import build_store
+from relgraph.task import QueryType, TaskType
+from relgraph.trainer.artifacts import load_model, save_model, write_json_atomic
+from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
+from relgraph.trainer.features import fit_graph_features
+from relgraph.trainer.fitting import (
+    GraphContext,
+    TrialResult,
+    evaluate,
+    make_sampler,
+    model_spec,
+    predict_outputs,
+    train_trial,
+)
+from relgraph.trainer.metrics import higher_is_better
+from relgraph.trainer.output import OutputConfig, write_frame_atomic
+from relgraph.trainer.settings import TrialSettings
+
+
+def _pkeys(graph: Graph) -> dict[str, str]:
+    return {n: t.primary_key for n, t in graph.tables.items() if t.primary_key is not None}
+
+
+# ---------------------------------------------------------------------- training job
+def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
+    """Map a plan ``TrialConfig`` onto the trainer's concrete settings."""
+    base = TrialSettings()
+    values: dict[str, Any] = {}
+    for field_name in base.__dataclass_fields__:
+        if hasattr(trial, field_name):
+            values[field_name] = getattr(trial, field_name)
+    aliases = {"aggregation": "aggr", "num_pre_message_passing_layers": "num_pre_layers",
+               "num_post_message_passing_layers": "num_post_layers"}
+    for src, dst in aliases.items():
+        if hasattr(trial, src):
+            values[dst] = getattr(trial, src)
+    if "aggr" in values:
+        values["aggr"] = tuple(str(a) for a in values["aggr"])
+    if sampling is not None and getattr(sampling, "adaptive_sampling", None) is True:
+        values["adaptive_sampling"] = True
+    for key in ("optimizer", "activation"):
+        if key in values:
+            values[key] = str(getattr(values[key], "value", values[key]))
+    if values.get("normalization") is not None:
+        values["normalization"] = str(getattr(values["normalization"], "value",
+                                              values["normalization"]))
+    return replace(base, **values)
+
+
+def _resolve_plan(plan: Any, task_type: TaskType, num_train: int, is_temporal: bool,
+                  top_k: int | None) -> Any:
+    from relgraph.trainer.suggest import suggest_model_plan
+
+    if plan is None:
+        return suggest_model_plan(task_type, num_train_examples=num_train,
+                                  is_temporal=is_temporal, top_k=top_k)
+    if hasattr(plan, "fill_missing"):
+        suggested = suggest_model_plan(task_type, num_train_examples=num_train,
+                                       is_temporal=is_temporal, top_k=top_k)
+        return plan.fill_missing(suggested)
+    return plan
+
+
+def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, job_id: str, *,
+                     verbose: bool = True, custom_tags: dict[str, str] | None = None,
+                     log: Any = None, events: Any = None) -> dict[str, Any]:
+    """Run a whole training job and write its artifacts into ``folder``.
+
+    ``log(str)`` receives human-readable lines (default: print when ``verbose``);
+    ``events(dict)`` receives structured progress: ``{"event": "stage", "stage": ...}``,
+    ``{"event": "trial_start", "trial": i, "total_trials": n}`` and ``{"event": "epoch",
+    "trial": i, "total_trials": n, "epoch": e, "max_epochs": m, "train_loss": ...,
+    "val": {metric: value}, "seconds": ...}``.
+    """
+    from relgraph.trainer.automl import sample_trials
+
+    t_start = time.perf_counter()
+    say = log or (print if verbose else (lambda *_: None))
+    emit = events or (lambda _: None)
+    df = train_table.data_df()
+    task_type = TaskType(train_table.task_type)
+    entity_table = train_table.entity_table
+    query_type = getattr(train_table, "query_type", QueryType.TEMPORAL)
+    is_temporal = "ANCHOR_TIMESTAMP" in df.columns
+    top_k = getattr(train_table, "top_k", None)
+    n_train = int((df["SPLIT"] == "train").sum()) if "SPLIT" in df.columns else len(df)
+    plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
+    if hasattr(plan, "validate_for"):
+        plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
+    if task_type.is_link_pred:
+        raise TrainingError(f"Task type '{task_type}' is not supported by this trainer yet.")
+    tj = plan.training_job
+    seed = tj.manual_seed if isinstance(getattr(tj, "manual_seed", None), int) else 0
+    torch.manual_seed(seed)
+    metrics = list(tj.metrics)
+    tune_metric = str(tj.tune_metric)
+
+    device = get_settings().torch_device()
+    emit({"event": "stage", "stage": "materialize_graph"})
+    say(f"[{job_id}] materializing graph ({len(graph.tables)} tables)...")
+    store = build_store(graph, cache_dir=get_settings().home / "stores")
+    exclude = set(getattr(train_table, "excluded_columns", set()) or set())
+    cp = plan.column_processing
+    features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
+                                  getattr(cp, "na_strategy", None))
+    ctx = GraphContext(store, features, entity_table, device, _pkeys(graph))
+
+    train_df = df[df["SPLIT"] == "train"] if "SPLIT" in df.columns else df
+    info = fit_target_info(task_type, train_df["TARGET"],
+                           getattr(train_table, "class_labels", None))
+    ex = make_examples(graph, entity_table, df, info)
+    counts = {s: int((ex.split == s).sum()) for s in ("train", "val", "test")}
+    say(f"[{job_id}] task={task_type.value} entity={entity_table} rows={counts} "
+        f"device={device}")
+
+    trials_cfg = sample_trials(plan, int(tj.num_experiments), seed, task_type=task_type,
+                               query_type=QueryType(query_type),
+                               has_weight_col="WEIGHT" in df.columns)
+    results: list[TrialResult] = []
+    sign = 1.0 if higher_is_better(tune_metric) else -1.0
+    best: TrialResult | None = None
+    best_score = -math.inf
+    for i, cfg in enumerate(trials_cfg):
+        settings = _settings_from_trial(cfg, plan.neighbor_sampling)
+        emit({"event": "trial_start", "trial": i, "total_trials": len(trials_cfg)})
+
+        def progress(rec: dict[str, Any], i: int = i, settings: TrialSettings = settings) -> None:
+            emit({"event": "epoch", "trial": i, "total_trials": len(trials_cfg),
+                  "max_epochs": settings.max_epochs, **rec})
+            val = rec.get("val", {}).get(tune_metric)
+            val_s = f" val_{tune_metric}={val:.4f}" if isinstance(val, float) else ""
+            say(f"  trial {i + 1}/{len(trials_cfg)} epoch {rec['epoch']}: "
+                f"train_loss={rec['train_loss']:.4f}{val_s} ({rec['seconds']:.1f}s)")
+
+        res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
+                          progress=progress)
+        results.append(res)
+        value = res.val_metrics.get(tune_metric)
+        score = sign * value if value is not None and not math.isnan(value) else -math.inf
+        if best is None or score > best_score:
+            best, best_score = res, score
+    assert best is not None
+    final_state, splits_used = best.state_dict, ("train",)
+    refit_full = bool(getattr(tj, "refit_full", False))
+    refit_trainval = bool(getattr(tj, "refit_trainval", False))
+    if (refit_full or refit_trainval) and counts["val"] > 0:
+        splits_used = ("train", "val", "test") if refit_full else ("train", "val")
+        emit({"event": "stage", "stage": "refit"})
+        say(f"[{job_id}] refitting the best trial on {'+'.join(splits_used)} for "
+            f"{best.best_epoch} epochs")
+        refit = train_trial(ctx, ex, best.settings, info, metrics, tune_metric,
+                            train_splits=splits_used, val_split=None,
+                            fixed_epochs=best.best_epoch, seed=seed + 1000)
+        final_state = refit.state_dict
+    spec = model_spec(best.settings, info)
+    model = ctx.model(spec)
+    model.load_state_dict(final_state)
+    sampler = make_sampler(ctx, best.settings, torch.Generator().manual_seed(seed + 7))
+    all_metrics: dict[str, dict[str, float | None]] = {"validation": best.val_metrics}
+    emit({"event": "stage", "stage": "evaluate"})
+    test_idx = ex.index("test")
+    holdout = pd.DataFrame()
+    if len(test_idx):
+        test, pos, pred = evaluate(ctx, model, sampler, ex, test_idx, best.settings, info,
+                                   metrics, best.settings.max_test_steps)
+        all_metrics["test"] = test
+        holdout = _prediction_frame(ex.frame.iloc[pos.numpy()], pred.numpy(), info,
+                                    threshold=0.5, top=None)
+        holdout.insert(2 if "ANCHOR_TIMESTAMP" in holdout.columns else 1, "TARGET",
+                       ex.frame["TARGET"].iloc[pos.numpy()].to_numpy())
+    train_idx = ex.index("train")
+    if len(train_idx):
+        sub = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(
+            seed))[: best.settings.max_val_steps * best.settings.batch_size]]
+        all_metrics["training"], _, _ = evaluate(ctx, model, sampler, ex, sub, best.settings,
+                                                 info, metrics, best.settings.max_val_steps)
+    write_frame_atomic(holdout, folder / "holdout.parquet")
+    save_model(folder, final_state, features, spec, info, {
+        "entity_table": entity_table, "settings": best.settings.to_dict(),
+        "graph_fingerprint": store.fingerprint})
+    (folder / "plan.json").write_text(plan.as_json() if hasattr(plan, "as_json") else "{}")
+    meta = {
+        "job_id": job_id, "task_type": task_type.value, "entity_table": entity_table,
+        "metrics": all_metrics, "tune_metric": tune_metric,
+        "best_settings": best.settings.to_dict(), "refit_splits": list(splits_used),
+        "trials": [{"trial": i, "settings": r.settings.to_dict(), "history": r.history,
+                    "val_metrics": r.val_metrics, "best_epoch": r.best_epoch,
+                    "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
+        "row_counts": counts, "seconds": time.perf_counter() - t_start,
+        "tags": custom_tags or {},
+    }
+    write_json_atomic(meta, folder / "meta.json")
+    test_str = ", ".join(f"{k}={v:.4f}" for k, v in all_metrics.get("test", {}).items()
+                         if isinstance(v, float))
+    say(f"[{job_id}] done in {meta['seconds']:.1f}s; test: {test_str}")
+    return meta
+
+
+def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
+                      threshold: float, top: int | None) -> pd.DataFrame:
+    """Reference-shaped prediction columns for the rows of ``frame``."""
+    keys = ["ENTITY"] + (["ANCHOR_TIMESTAMP"] if "ANCHOR_TIMESTAMP" in frame.columns else [])
+    base = frame[keys].reset_index(drop=True)
+    tt = info.task_type
+    if tt is TaskType.BINARY_CLASSIFICATION:
+        out = base.copy()
+        out["TARGET_PRED"] = pred >= threshold
+        out["FALSE_PROB"] = 1.0 - pred
+        out["TRUE_PROB"] = pred
+        return out
+    if tt.is_regression:
+        out = base.copy()
+        out["TARGET_PRED"] = pred
+        return out
+    k = min(top or len(info.classes), len(info.classes))
+    order = np.argsort(-pred, axis=1)[:, :k]
+    rows = np.repeat(np.arange(len(base)), k)
+    out = base.iloc[rows].reset_index(drop=True)
+    out["CLASS"] = [info.classes[j] for j in order.reshape(-1)]
+    out["SCORE"] = np.take_along_axis(pred, order, axis=1).reshape(-1)
+    return out
+
+
+# ---------------------------------------------------------------------- prediction job
+def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: str,
+                         output: OutputConfig, folder: Path, *, threshold: float | None,
+                         num_classes_to_return: int | None) -> dict[str, Any]:
+    """Predict for a prediction table with a trained model and write the outputs."""
+    t0 = time.perf_counter()
+    train_dir = get_settings().home / "jobs" / training_job_id
+    state, features, spec, info, extra = load_model(train_dir)
+    entity_table = extra["entity_table"]
+    for name, tf in features.items():
+        tf.tensors = tf.transform(graph[name].data)
+    store = build_store(graph, cache_dir=get_settings().home / "stores")
+    ctx = GraphContext(store, features, entity_table, get_settings().torch_device(),
+                       _pkeys(graph))
+    model = ctx.model(spec)
+    model.load_state_dict(state)
+    settings_d = dict(extra["settings"])
+    settings_d["aggr"] = tuple(settings_d["aggr"])
+    settings = replace(TrialSettings(), **{k: v for k, v in settings_d.items()
+                                           if k in TrialSettings.__dataclass_fields__})
+    sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(0))
+    df = prediction_table.data_df()
+    seeds = make_seeds(graph, entity_table, df)
+    idx = torch.arange(len(seeds.rows))
+    _, pred = predict_outputs(ctx, model, sampler, seeds, idx, settings.batch_size, info)
+    frame = _prediction_frame(seeds.frame, pred.numpy(), info,
+                              threshold if threshold is not None else 0.5, num_classes_to_return)
+    if "JOB_TIMESTAMP" in output.output_metadata_fields:
+        frame["JOB_TIMESTAMP"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    outputs: dict[str, str] = {}
+    target_dir = output.target_folder() or folder
+    name = output.output_table_name or "output"
+    suffix = ".csv" if output.file_type == "csv" else ".parquet"
+    if "predictions" in output.output_types:
+        outputs["predictions"] = str(write_frame_atomic(
+            frame, target_dir / f"{name}_predictions{suffix}"))
+    if "embeddings" in output.output_types:
+        emb = _embeddings(ctx, model, sampler, seeds, settings.batch_size)
+        emb_df = seeds.frame[[c for c in ("ENTITY", "ANCHOR_TIMESTAMP")
+                              if c in seeds.frame.columns]].reset_index(drop=True).copy()
+        emb_df["EMBEDDING"] = list(emb)
+        outputs["embeddings"] = str(write_frame_atomic(
+            emb_df, target_dir / f"{name}_embeddings{suffix}"))
+    meta = {"training_job_id": training_job_id, "num_entities_predicted": len(seeds.rows),
+            "outputs": outputs, "seconds": time.perf_counter() - t0}
+    write_json_atomic(meta, folder / "meta.json")
+    return meta
+
+
+@torch.no_grad()
+def _embeddings(ctx: GraphContext, model: Any, sampler: Any, seeds: Any,
+                batch_size: int) -> np.ndarray:
+    model.eval()
+    out = []
+    for start in range(0, len(seeds.rows), batch_size):
+        rows, time_ = seeds.rows[start:start + batch_size], seeds.time[start:start + batch_size]
+        sub = sampler.sample(ctx.entity_table, rows, time_)
+        from relgraph.trainer.features import gather
+
+        node_dict = {t: n.to(ctx.device) for t, n in sub.node_dict.items() if n.numel() > 0}
+        x = gather(ctx.features, node_dict, ctx.tensors)
+        tdict = {t: ctx.times[t][n] for t, n in node_dict.items() if t in ctx.times}
+        out.append(model.embed(x, node_dict, sub.batch_dict, sub.hop_dict, tdict,
+                               time_.to(ctx.device), sub.edge_index_dict).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
