@@ -10,7 +10,10 @@ fan-outs [16,16] and [128,64] and strategies uniform/last: batches/s, subgraphs/
 sampled node slots/s (seeds included) and peak memory, next to a per-seed numpy
 reference doing the same sampling. ``--workers N`` adds a SubgraphLoader run with
 N sampling threads. Seeds are random customers with random anchor times within
-the data range.
+the data range. Peak memory is the process's peak RSS on CPU (graph, reference
+adjacency and Python included) and ``torch.cuda.max_memory_allocated`` on CUDA.
+Throughput is the best of ``--repeats`` timed runs; on a shared machine, check the
+load average before trusting the numbers.
 """
 
 from __future__ import annotations
@@ -67,7 +70,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="SubgraphLoader threads (0: skip)")
     parser.add_argument("--device", action="append", help="cpu/cuda (default: cpu + cuda if any)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     def emit(record: dict[str, object], text: str) -> None:
         print(json.dumps(record) if args.json else text, flush=True)

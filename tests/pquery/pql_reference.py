@@ -176,7 +176,7 @@ class Reference:
                                                     anchor, temporal) is not True:
                 continue
             value = None if node.column.is_star else row[node.column.column]
-            picked.append((((t if t is not None else 0), i), value))
+            picked.append((((t if t is not None else -(2**63) + 1), i), value))
         func = node.func
         if func == "COUNT":
             return len(picked) if node.column.is_star else sum(v is not None for _, v in picked)
@@ -208,6 +208,10 @@ class Reference:
             for i, row in enumerate(self.rows[self.ent]):
                 t = self.times[self.ent][i]
                 if temporal and t is not None and t > anchor:
+                    continue
+                end_col = ent_table.end_time_column
+                if temporal and end_col is not None and row[end_col] is not None and \
+                        int(pd.Timestamp(row[end_col]).value // 10**9) <= anchor:
                     continue
                 if self.q.entity_filter is not None and self.cond(
                         self.q.entity_filter, self.ent, row, None, anchor, temporal) is not True:

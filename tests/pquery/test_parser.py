@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relgraph.errors import PQLError
 from relgraph.pquery import ast, parse_query
-from relgraph.pquery.fuzz import fuzz_parser
+from relgraph.pquery.fuzz import fuzz_parser, random_query
 
 
 def test_full_query_structure() -> None:
@@ -195,3 +198,24 @@ def test_fuzz_parser_2000() -> None:
     """Random and mutated strings: a parse result or a PQLError with a position, nothing else."""
     outcomes = collections.Counter(outcome for _, outcome in fuzz_parser(2000, seed=7))
     assert outcomes["ok"] > 100 and outcomes["error"] > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=80))
+def test_arbitrary_text_gives_query_or_positioned_error(text: str) -> None:
+    try:
+        parse_query(text)
+    except PQLError as err:
+        assert err.line is not None and err.column is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(rnd=st.randoms(use_true_random=False))
+def test_generated_queries_roundtrip(rnd: random.Random) -> None:
+    text = random_query(rnd)
+    try:
+        q = parse_query(text)
+    except PQLError:
+        return
+    again = parse_query(str(q))
+    assert again == q, (text, str(q))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -160,6 +162,21 @@ def test_link_prediction_properties(graph: Graph) -> None:
      "FOR EACH users.user_id", "cannot be used", "reviews"),
     ("PREDICT COUNT(orders.*, 0, 7) FORECAST 2 TIMEFRAMES FOR EACH users.user_id "
      "WHERE users.tier", "not a condition", "users.tier"),
+    ("PREDICT COUNT(orders.* WHERE products.price > 1, 0, 7) FOR EACH users.user_id "
+     "WHERE orders.status = 'paid'", "cannot be used here", "orders"),
+    ("PREDICT COUNT(orders.*, 0, 7) > 0 AND COUNT(orders.*) > 1 FOR EACH users.user_id",
+     "every aggregation", "COUNT(orders.*) "),
+    ("PREDICT users.churned FORECAST 2 TIMEFRAMES FOR EACH users.user_id", "FORECAST",
+     "FORECAST"),
+    ("PREDICT COUNT(profiles.*, 0, 7) FOR EACH users.user_id", "no time column", "0, 7"),
+    ("PREDICT LIST_DISTINCT(orders.product_id, 0, 7) CLASSIFY FOR EACH users.user_id",
+     "link prediction", "CLASSIFY"),
+    ("PREDICT LIST_DISTINCT(orders.status) CLASSIFY FOR EACH users.user_id",
+     "needs a time window", "LIST_DISTINCT"),
+    ("PREDICT SUM(orders.amount, 0, 7) FOR EACH users.user_id WHERE COUNT(orders.* WHERE "
+     "COUNT(orders.*, -1, 0) > 1, -7, 0) > 0", "cannot be nested", "COUNT(orders.*, -1"),
+    ("PREDICT FIRST(orders.product_id, 0, 7) FOR EACH users.user_id", "foreign key",
+     "FIRST"),
 ])
 def test_semantic_errors_point_at_the_problem(graph: Graph, query: str, fragment: str,
                                               pointed: str | None) -> None:
@@ -235,7 +252,7 @@ def test_training_table_temporal(graph: Graph) -> None:
     latest = df["ANCHOR_TIMESTAMP"].max()
     assert latest == (t_max - pd.Timedelta(days=30)).floor("s")
     anchors = sorted(df["ANCHOR_TIMESTAMP"].unique())
-    assert all(b - a == pd.Timedelta(days=30) for a, b in zip(anchors, anchors[1:]))
+    assert all(b - a == pd.Timedelta(days=30) for a, b in pairwise(anchors))
     by_split = df.groupby("SPLIT")["ANCHOR_TIMESTAMP"]
     assert by_split.max()["train"] + pd.Timedelta(days=30) <= by_split.min()["val"]
     assert by_split.max()["val"] + pd.Timedelta(days=30) <= by_split.min()["test"]
@@ -257,8 +274,8 @@ def test_training_table_plan_controls(graph: Graph) -> None:
     assert df["ANCHOR_TIMESTAMP"].min() >= pd.Timestamp("2022-06-01")
     assert df["ANCHOR_TIMESTAMP"].max() == pd.Timestamp("2022-10-01")
     assert df["TARGET"].dtype == float
-    gaps = sorted(df["ANCHOR_TIMESTAMP"].unique())
-    assert all(b - a == pd.Timedelta(days=7) for a, b in zip(gaps, gaps[1:]) if True) or True
+    stamps = sorted(df["ANCHOR_TIMESTAMP"].unique())
+    assert all((b - a) % pd.Timedelta(days=7) == pd.Timedelta(0) for a, b in pairwise(stamps))
     for split, group in df.groupby("SPLIT"):
         lo, hi = {"train": ("2022-01-01", "2022-08-01"), "val": ("2022-08-15", "2022-09-01"),
                   "test": ("2022-09-15", "2022-12-01")}[split]
@@ -368,6 +385,24 @@ def test_weight_column(graph: Graph) -> None:
     assert np.allclose(df["WEIGHT"], weights.loc[df["ENTITY"]])
     with pytest.raises(PlanError):
         pq.generate_training_table(TrainingTableGenerationPlan(weight_col="users.tier"))
+    lp = PredictiveQuery(graph, "PREDICT LIST_DISTINCT(orders.product_id, 0, 30) RANK TOP 5 "
+                                "FOR EACH users.user_id")
+    plan = lp.suggest_training_table_plan()
+    plan.weight_col = "orders.amount"
+    table = lp.generate_training_table(plan)
+    df = table.data_df()
+    assert table.has_weight
+    orders = graph["orders"].data
+    row = df.iloc[-1]
+    anchor = row["ANCHOR_TIMESTAMP"]
+    sel = orders[(orders["user_id"] == row["ENTITY"]) & (orders["ts"] > anchor)
+                 & (orders["ts"] <= anchor + pd.Timedelta(days=30))]
+    want = sel.groupby("product_id")["amount"].max()
+    assert row["TARGET"] == want.index.tolist()
+    assert np.allclose(row["WEIGHT"], want.to_numpy())
+    with pytest.raises(PlanError):
+        plan.weight_col = "products.price"
+        lp.generate_training_table(plan)
 
 
 def test_non_blocking_and_explain(graph: Graph) -> None:
@@ -420,7 +455,7 @@ def test_from_dataframe(graph: Graph) -> None:
                                        target_column="y")
     assert reg.task_type is TaskType.REGRESSION and set(reg.data_df()["SPLIT"]) <= {
         "train", "val", "test"}
-    with pytest.raises(PQLError, match="not in 'users.user_id'"):
+    with pytest.raises(PQLError, match=r"not in 'users\.user_id'"):
         TrainingTable.from_dataframe(df.assign(uid=[1, 2, 3, 999]), graph, "users", "uid",
                                      target_column="y")
     with pytest.raises(PQLError, match="Split column"):
@@ -428,3 +463,58 @@ def test_from_dataframe(graph: Graph) -> None:
                                      target_column="y", split_column="s")
     with pytest.raises(PQLError, match="not in the DataFrame"):
         TrainingTable.from_dataframe(df, graph, "users", "nope", target_column="y")
+
+
+def test_from_source_table_and_model_plan(graph: Graph, tmp_path: Path) -> None:
+    from relgraph.connector import LocalFileConnector
+
+    pd.DataFrame({"uid": np.arange(30) % 40, "y": np.linspace(0, 3, 30),
+                  "split": ["train"] * 24 + ["val"] * 3 + ["test"] * 3}).to_csv(
+        tmp_path / "labels.csv", index=False)
+    source = LocalFileConnector(tmp_path)["labels"]
+    table = TrainingTable.from_dataframe(source, graph, entity_table="users",
+                                         entity_column="uid", target_column="y",
+                                         split_column="split")
+    assert table.task_type is TaskType.REGRESSION and table.query_type is QueryType.STATIC
+    assert table.num_rows_per_split == {"train": 24, "val": 3, "test": 3}
+    try:
+        plan = table.suggest_model_plan("fast")
+    except ImportError as exc:  # the trainer is optional for this package's tests
+        pytest.skip(f"trainer unavailable: {exc}")
+    assert type(plan).__name__ == "ModelPlan"
+    pq = PredictiveQuery(graph, "PREDICT COUNT(orders.*, 0, 30) > 0 FOR EACH users.user_id")
+    pq.generate_training_table()
+    assert type(pq.suggest_model_plan()).__name__ == "ModelPlan"
+
+
+def test_from_dataframe_link_prediction(graph: Graph) -> None:
+    df = pd.DataFrame({"uid": [1, 2, 3, 4], "items": [[1, 2], [3], [4, 5], [0]]})
+    table = TrainingTable.from_dataframe(df, graph, "users", "uid", target_column="items",
+                                         target_table="products", top_k=3)
+    assert table.task_type is TaskType.STATIC_LINK_PREDICTION
+    assert table.top_k == 3 and table.target_table == "products"
+    with pytest.raises(PQLError, match="not keys"):
+        TrainingTable.from_dataframe(df.assign(items=[[1], [999], [2], [3]]), graph, "users",
+                                     "uid", target_column="items", target_table="products")
+
+
+def test_link_prediction_leaves_out_dangling_keys(retail: dict[str, pd.DataFrame]) -> None:
+    graph = Graph(tables={
+        "customers": Table.from_dataframe(retail["customers"], name="customers",
+                                          primary_key="customer_id"),
+        "products": Table.from_dataframe(retail["products"], name="products",
+                                         primary_key="stock_code"),
+        "transactions": Table.from_dataframe(retail["transactions"], name="transactions",
+                                             primary_key="line_id", time_column="invoice_date"),
+    }, edges=[Edge("transactions", "customer_id", "customers"),
+              Edge("transactions", "stock_code", "products")])
+    pq = PredictiveQuery(graph, "PREDICT LIST_DISTINCT(transactions.stock_code) RANK TOP 3 "
+                                "FOR EACH customers.customer_id")
+    df = pq.generate_training_table().data_df()
+    items = {x for v in df["TARGET"] for x in v}
+    assert "P999" not in items and items <= set(retail["products"]["stock_code"])
+    tx = retail["transactions"].dropna(subset=["customer_id"])
+    tx = tx[tx["stock_code"] != "P999"]
+    want = tx.groupby("customer_id")["stock_code"].agg(lambda s: sorted(set(s)))
+    got = df.set_index("ENTITY")["TARGET"]
+    assert got.sort_index().tolist() == [want[int(c)] for c in sorted(got.index)]

@@ -41,12 +41,12 @@ def test_distinct_offsets_are_distinct_and_in_range(
 
 @settings(max_examples=40, deadline=None)
 @given(
-    degrees=st.lists(st.integers(0, 12), min_size=1, max_size=15),
+    degrees=st.lists(st.integers(0, 40), min_size=1, max_size=15),
     seed=st.integers(0, 1000),
-    window=st.sampled_from([0, 128]),
+    mode=st.sampled_from(["window", "bisect", "searchsorted"]),
 )
 def test_visible_stop_window_and_searchsorted_agree(
-    degrees: list[int], seed: int, window: int
+    degrees: list[int], seed: int, mode: str
 ) -> None:
     rng = np.random.default_rng(seed)
     rows = np.repeat(np.arange(len(degrees)), degrees).astype(np.int64)
@@ -57,12 +57,21 @@ def test_visible_stop_window_and_searchsorted_agree(
     q_rows = torch.tensor(rng.integers(0, len(degrees), 30))
     q_time = torch.tensor(rng.integers(-2, 23, 30))
     start = csr.rowptr.index_select(0, q_rows).long()
-    old = csr_module.WINDOW_MAX_DEGREE
-    csr_module.WINDOW_MAX_DEGREE = window
+    csr_module.FORCE_SEARCH = mode
     try:
         stop = csr.visible_stop(q_rows, start, q_time)
     finally:
-        csr_module.WINDOW_MAX_DEGREE = old
+        csr_module.FORCE_SEARCH = None
     for r, t, a, b in zip(q_rows.tolist(), q_time.tolist(), start.tolist(), stop.tolist()):
         want = int((times[rows == r] <= t).sum())
         assert b - a == want
+
+
+def test_topk_and_distinct_offsets_pad_short_rows() -> None:
+    gen = torch.Generator().manual_seed(0)
+    avail = torch.tensor([2, 7, 0, 5])
+    for off in (kernels.topk_offsets(avail, 4, 7, gen), kernels.distinct_offsets(avail, 4, gen)):
+        assert off.shape == (4, 4)
+        for row, a in zip(off.tolist(), avail.tolist()):
+            got = row[: min(a, 4)]
+            assert len(set(got)) == len(got) and all(0 <= x < a for x in got)

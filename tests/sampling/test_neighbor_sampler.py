@@ -237,7 +237,7 @@ def _chi_square_p(observed: list[int], expected: float) -> float:
     ("path", "row", "k", "ratio"),
     [
         ("flat-shuffle", 0, 2, 100),  # max degree <= ratio * k: shuffle all candidates
-        ("sparse-topk", 0, 2, 4),  # row 0 has few candidates: padded random keys
+        ("sparse-topk", 0, 2, 4),  # row 0 has few candidates: random keys + topk
         ("rejection", 1, 3, 4),  # row 1 has many candidates: rejection sampling
     ],
 )
@@ -255,6 +255,7 @@ def test_uniform_is_unbiased_without_replacement(
     edges = [EdgeArrays("transactions", "user_id", "users", np.arange(46), owner)]
     store = GraphStore.from_arrays(tables, edges)
     monkeypatch.setattr(kernels, "REJECTION_RATIO", ratio)
+    monkeypatch.setattr(NeighborSampler, "_flat", path == "flat-shuffle")
     gen = torch.Generator().manual_seed(1234)
     reps = 6000
     subsets, cands = _inclusion_counts(store, row, k, reps, gen)
@@ -273,8 +274,9 @@ def test_kernel_paths_give_valid_uniform_samples(monkeypatch: pytest.MonkeyPatch
     store = make_store(5, hub=True, num_txns=600)
     rows = torch.arange(store.num_nodes("users"))
     times = torch.full_like(rows, T_START + 10**7)
-    for ratio in (1, 4, 1000):
+    for ratio, flat in ((1, False), (4, False), (1000, False), (1000, True)):
         monkeypatch.setattr(kernels, "REJECTION_RATIO", ratio)
+        monkeypatch.setattr(NeighborSampler, "_flat", flat)
         sampler = NeighborSampler(store, [5, 3], generator=torch.Generator().manual_seed(0))
         out = sampler.sample("users", rows, times)
         check_invariants(store, sampler, out, rows)
@@ -378,6 +380,7 @@ def test_empty_batch_and_to() -> None:
     node_time = sub.node_time(store)
     assert node_time["users"] is None and node_time["transactions"] is not None
     assert sub.num_edges == sum(e.shape[1] for e in sub.edge_index_dict.values())
+    assert repr(sub).startswith("SampledSubgraph(seed_table='users', batch_size=4")
     assert len(resolve_num_neighbors([3, 3], store)) == 2
 
 
@@ -405,3 +408,48 @@ def test_cpu_and_cuda_identical_for_last(allow_direct: bool) -> None:
         uni.sample("users", rows.cuda(), times.cuda()).to("cpu"),
         rows,
     )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    graph_seed=st.integers(0, 10_000),
+    strategy=st.sampled_from(["uniform", "last"]),
+    cap=st.sampled_from([None, 2, 5]),
+    flat=st.booleans(),
+)
+def test_adaptive_and_cap_keep_invariants(
+    graph_seed: int, strategy: str, cap: int | None, flat: bool
+) -> None:
+    store = make_store(graph_seed, hub=graph_seed % 2 == 0)
+    sampler = NeighborSampler(
+        store,
+        [2, 3, 2],
+        strategy=strategy,  # type: ignore[arg-type]
+        adaptive=True,
+        max_target_neighbors_per_entity=cap,
+    )
+    sampler._flat = flat
+    rows, times = seeds_for(store, "users", 20, graph_seed)
+    out = sampler.sample("users", rows, times)
+    for t, nodes in out.node_dict.items():
+        time = store.time(t)
+        if time is not None and nodes.numel():
+            later = time[nodes] > out.seed_time[out.batch_dict[t]]
+            assert not bool((later & (out.hop_dict[t] > 0)).any())
+    if cap is not None:
+        extra = out.batch_dict["users"][out.hop_dict["users"] > 0]
+        assert extra.numel() == 0 or int(torch.bincount(extra).max()) <= cap
+    for (src, rel, dst), ei in out.edge_index_dict.items():
+        if ei.numel() == 0:
+            continue
+        child, parent = ei
+        assert torch.equal(out.batch_dict[src][child], out.batch_dict[dst][parent])
+        store_et = reverse_edge_type((src, rel, dst))
+        hops = out.hop_dict[src][child]
+        for h in hops.unique().tolist():
+            sel = hops == h
+            k = sampler.num_neighbors[h - 1][store_et]
+            per_parent = Counter(parent[sel].tolist())
+            assert max(per_parent.values()) <= 4 * k  # adaptive factor is at most 4
+            pairs = list(zip(parent[sel].tolist(), out.node_dict[src][child[sel]].tolist()))
+            assert len(set(pairs)) == len(pairs)

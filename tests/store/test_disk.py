@@ -107,6 +107,13 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
 def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(GraphError, match=r"manifest\.json missing"):
         GraphStore.load(tmp_path / "none")
+    GraphStore.from_arrays(*random_arrays(seed=0)).save(tmp_path / "g")
+    (tmp_path / "g" / "edge_0_direct.npy").unlink()
+    with pytest.raises(GraphError, match="corrupted or incomplete"):
+        GraphStore.load(tmp_path / "g")
+    (tmp_path / "g" / "manifest.json").write_text("{not json")
+    with pytest.raises(GraphError, match="not valid JSON"):
+        GraphStore.load(tmp_path / "g")
     with pytest.raises(GraphError, match="fingerprint"):
         GraphStore.from_arrays(*random_arrays(seed=0), cache_dir=tmp_path, fingerprint="a/b")
 

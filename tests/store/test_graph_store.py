@@ -145,3 +145,9 @@ def test_to_same_device_is_identity_and_copy_matches() -> None:
     assert store.to("cpu") is store
     assert store.device == torch.device("cpu")
     assert "GraphStore(" in repr(store)
+    meta = store.to("meta")  # exercises the copy path without a GPU
+    assert meta.device == torch.device("meta")
+    assert meta.edge_types == store.edge_types
+    for et in store.edge_types:
+        assert meta.csr_data(et).meta() == store.csr_data(et).meta()
+        assert all(t.is_meta for t in meta.csr_data(et).arrays().values())

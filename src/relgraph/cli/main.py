@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from relgraph.cli import quickstart
+from relgraph.cli import commands, jobs, quickstart
 from relgraph.errors import RelgraphError
 
 
@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "relational data with graph neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     quickstart.add_parser(sub)
+    commands.add_parsers(sub)
+    jobs.add_parser(sub)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,23 @@ UNIT_SECONDS: dict[str, int] = {
 }
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Words that are keywords somewhere in the grammar; printed quoted when used as names.
+KEYWORDS = frozenset([
+    "predict", "for", "each", "where", "assuming", "forecast", "timeframes", "timeframe",
+    "rank", "classify", "top", "and", "or", "not", "is", "in", "null", "contains", "starts",
+    "ends", "with", "like", "sum", "avg", "min", "max", "count", "count_distinct", "first",
+    "last", "list_distinct", "seconds", "second", "minutes", "minute", "hours", "hour", "days",
+    "day", "weeks", "week", "months", "month", "true", "false",
+])
+
+
+def quote_name(name: str) -> str:
+    """A table/column name as PQL text: backtick-quoted unless it is a plain identifier."""
+    if _IDENT.fullmatch(name) and name.lower() not in KEYWORDS:
+        return name
+    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,8 @@ class ColumnRef:
         return self.column == "*"
 
     def __str__(self) -> str:
-        return f"{self.table}.{self.column}"
+        col = "*" if self.is_star else quote_name(self.column)
+        return f"{quote_name(self.table)}.{col}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +137,7 @@ class Literal:
             return "TRUE" if self.value else "FALSE"
         if self.kind == "datetime":
             assert isinstance(self.value, _dt.datetime)
-            return f"'{self.value.isoformat(sep=' ')}'"
+            return self.value.isoformat(sep=" ")
         return str(self.value)
 
 

@@ -179,6 +179,7 @@ class _Binder:
         self.query = query
         self.text = query.text
         self.aggs: list[BAgg] = []
+        self.entity_table = query.entity.table
 
     # -- errors --------------------------------------------------------------------
     def error(self, message: str, span: ast.Span) -> PQLError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +82,7 @@ class PredictiveQuery:
         self.prediction_table: PredictionTable | None = None
         self._bound: BoundQuery | None = None
         self._task: TaskInfo | None = None
+        self._dangling: dict[tuple[Any, ...], bool] = {}
 
     # -- parsing and binding ---------------------------------------------------------
     @property
@@ -274,6 +274,15 @@ class PredictiveQuery:
         )
 
     # -- SQL -------------------------------------------------------------------------
+    def _list_weight(self, plan: TrainingTableGenerationPlan) -> str | None:
+        """``weight_col`` on the table of a LIST_DISTINCT target: a weight list."""
+        target = self._bind().target
+        if plan.weight_col is None or not isinstance(target, BAgg) or \
+                target.func != "LIST_DISTINCT":
+            return None
+        table, column = plan.weight_col.split(".")
+        return column if table == target.table else None
+
     def _weight_column(self, plan: TrainingTableGenerationPlan) -> BCol | None:
         if plan.weight_col is None:
             return None
@@ -287,14 +296,17 @@ class PredictiveQuery:
                          "float64"):
             raise PlanError(f"weight_col '{plan.weight_col}' must be numerical (got {dtype})")
         ent = self.entity_table
+        if self._list_weight(plan) is not None:
+            return None
         if table == ent:
             join = Join("self", table)
         else:
             fkeys = [e.fkey for e in self.graph.edges if e.src_table == ent and
                      e.dst_table == table]
             if len(fkeys) != 1:
-                raise PlanError(f"weight_col must be a column of the entity table '{ent}' or "
-                                f"of a table it references once (got '{plan.weight_col}')")
+                raise PlanError(f"weight_col must be a column of the entity table '{ent}', of a "
+                                "table it references once, or of the LIST_DISTINCT target's "
+                                f"table (got '{plan.weight_col}')")
             join = Join("parent", table, fkeys[0])
         return BCol(join, column, str(getattr(col.stype, "value", col.stype)), dtype)
 
@@ -313,12 +325,16 @@ class PredictiveQuery:
                                         temporal=True, mode="train",
                                         list_drop_empty=drop_empty, num_forecasts=n,
                                         num_lags=lags, weight=weight,
-                                        forecast=self._is_forecast(n))
+                                        forecast=self._is_forecast(n),
+                                        list_weight=self._list_weight(plan),
+                                        link_table=self._link_table())
             return label_sql, dict(zip(anchors.tolist(), splits.tolist())), tl
         if lags:
             raise PlanError("lag_timesteps applies to forecasting queries only")
         label_sql = build_label_sql(bq, self.graph, [self._now()], temporal=False,
-                                    mode="train", list_drop_empty=drop_empty, weight=weight)
+                                    mode="train", list_drop_empty=drop_empty, weight=weight,
+                                    list_weight=self._list_weight(plan),
+                                    link_table=self._link_table())
         return label_sql, {}, None
 
     def _run(self, label_sql: LabelSql, order: str) -> pd.DataFrame:
@@ -336,6 +352,27 @@ class PredictiveQuery:
             else:
                 cols[name] = column.to_pandas()
         return pd.DataFrame(cols)
+
+    def _link_table(self) -> str | None:
+        """Link prediction: the target table, when some target keys do not resolve in it
+        (the SQL then leaves them out). Checked once per table version."""
+        if not self.get_task_type().is_link_pred:
+            return None
+        target = self._bind().target
+        dst = self.task.target_table
+        assert isinstance(target, BAgg) and target.column is not None and dst is not None
+        src_t, dst_t = self.graph.tables[target.table], self.graph.tables[dst]
+        key = (target.table, src_t.version, id(src_t), dst, dst_t.version, id(dst_t))
+        if key not in self._dangling:
+            eng = self.graph.engine
+            col = quote_ident(target.column.column)
+            pk = quote_ident(dst_t.primary_key or "")
+            found = eng.sql(
+                f"SELECT count(*) AS n FROM {eng.relation(target.table)} f WHERE f.{col} IS NOT "
+                f"NULL AND NOT EXISTS (SELECT 1 FROM {eng.relation(dst)} d WHERE d.{pk} = "
+                f"f.{col})")["n"][0]
+            self._dangling[key] = int(found) > 0
+        return dst if self._dangling[key] else None
 
     def _is_forecast(self, n: int) -> bool:
         return self.get_task_type() is TaskType.FORECASTING or n > 1
@@ -372,7 +409,7 @@ class PredictiveQuery:
             self._bind(), self.graph, secs, temporal=True,
             mode="train" if with_target else "predict",
             list_drop_empty=task.is_ranking, num_forecasts=self.num_forecasts,
-            forecast=self._is_forecast(self.num_forecasts))
+            forecast=self._is_forecast(self.num_forecasts), link_table=self._link_table())
         df = self._run(label_sql, '"__anchor", "ENTITY"')
         return self._finish(df, task)
 
@@ -428,7 +465,11 @@ class PredictiveQuery:
         if "TARGET" in df.columns:
             out[TARGET] = _encode_target(df["TARGET"], task_type)
         if "WEIGHT" in df.columns:
-            out["WEIGHT"] = df["WEIGHT"].astype(float).to_numpy()
+            weights = df["WEIGHT"]
+            if weights.map(lambda v: isinstance(v, list)).any():
+                out["WEIGHT"] = weights.to_numpy()
+            else:
+                out["WEIGHT"] = weights.astype(float).to_numpy()
         for col in df.columns:
             if str(col).startswith("LAG_"):
                 out[col] = df[col].astype(float).to_numpy()
@@ -499,5 +540,3 @@ def _to_list(value: Any, conv: Any, sep: str = "|") -> list[Any]:
     items = [x.item() if hasattr(x, "item") else x for x in items]
     return [conv(x) for x in items] if conv is not None else items
 
-
-_ = (_dt, quote_ident, MISSING)

@@ -21,7 +21,9 @@ values); AVG/MIN/MAX/FIRST/LAST over no (non-null) rows are NULL, and rows whose
 NULL are dropped. Conditions follow SQL three-valued logic (a comparison with NULL is
 unknown; an unknown target is dropped, an unknown filter excludes the row).
 LIST_DISTINCT gives the sorted distinct non-null values; an empty list for ranking and link
-prediction targets is dropped (nothing to rank), kept for multilabel classification.
+prediction targets is dropped (nothing to rank), kept for multilabel classification. Link
+prediction targets only hold keys present in the target table (dangling keys are left out).
+FIRST/LAST order rows by (time, row position); rows without a time come first.
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ class _Settings:
     num_lags: int = 0
     weight: BCol | None = None
     forecast: bool = False
+    #: a column of the LIST_DISTINCT target's table: WEIGHT is a list aligned with TARGET
+    list_weight: str | None = None
+    #: link prediction: only keys present in this table count as targets
+    link_table: str | None = None
 
 
 class _Builder:
@@ -183,7 +189,9 @@ class _Builder:
 
     def agg_expr(self, agg: BAgg, f: str) -> str:
         col = f"{f}.{quote_ident(agg.column.column)}" if agg.column is not None else None
-        order = f"({f}.{TIME}, {f}.{ROW})" if agg.table_has_time else f"{f}.{ROW}"
+        # FIRST/LAST order: time, then row position; rows without a time come first
+        order = (f"(COALESCE({f}.{TIME}, -9223372036854775807), {f}.{ROW})"
+                 if agg.table_has_time else f"{f}.{ROW}")
         func = agg.func
         if func == "COUNT":
             return "count(*)" if col is None else f"count({col})"
@@ -192,11 +200,11 @@ class _Builder:
         if func in ("SUM", "AVG", "MIN", "MAX"):
             return f"{func.lower()}({col})"
         if func == "FIRST":
-            return f"arg_min({col}, {order}) FILTER (WHERE {col} IS NOT NULL)"
+            return f"arg_min({col}, {order})"
         if func == "LAST":
-            return f"arg_max({col}, {order}) FILTER (WHERE {col} IS NOT NULL)"
+            return f"arg_max({col}, {order})"
         assert func == "LIST_DISTINCT"
-        return f"list(DISTINCT {col} ORDER BY {col}) FILTER (WHERE {col} IS NOT NULL)"
+        return f"list(DISTINCT {col} ORDER BY {col})"
 
     def time_condition(self, agg: BAgg, f: str, anchor: str, shift: str | None) -> str:
         """Join condition selecting the rows of ``agg`` visible for ``anchor``."""
@@ -218,8 +226,16 @@ class _Builder:
         """CTE ``__g{i}(__a, [__k,] __e, v)``: one value per anchor (and step) and entity."""
         ctx = _Ctx("f", "fp")
         where = [f"f.{quote_ident(agg.fkey)} IS NOT NULL"]
+        if agg.column is not None:
+            # one aggregate per CTE: null values never count, so drop them up front (a group
+            # without non-null values is absent: 0 / [] / NULL through the outer join)
+            where.append(f"f.{quote_ident(agg.column.column)} IS NOT NULL")
         if agg.where is not None:
             where.append(self.cond(agg.where, ctx))
+        if self.s.link_table is not None and agg is self.bq.target and agg.column is not None:
+            dst = self.s.link_table
+            where.append(f"f.{quote_ident(agg.column.column)} IN (SELECT {self.pk(dst)} "
+                         f"FROM {self.rel(dst)})")
         if stepped:
             length = (agg.end or 0) - (agg.start or 0)
             lo, hi = -self.s.num_lags, self.s.num_forecasts
@@ -232,6 +248,10 @@ class _Builder:
             on = self.time_condition(agg, "f", "a.__a", None)
             keys = "a.__a AS __a"
         joins = self.join_sql(ctx, agg.table, f"f.{quote_ident(agg.fkey)}")
+        if (self.s.list_weight is not None and agg is self.bq.target and not stepped
+                and agg.column is not None):
+            self.weighted_list_cte(agg, source, on, joins, where)
+            return
         self.ctes.append(
             f"__g{agg.index} AS (\n"
             f"  SELECT {keys}, f.{quote_ident(agg.fkey)} AS __e, {self.agg_expr(agg, 'f')} AS v\n"
@@ -240,6 +260,28 @@ class _Builder:
             + (f"  {joins}\n" if joins else "")
             + f"  WHERE {' AND '.join(where)}\n"
             f"  GROUP BY ALL)")
+
+    def weighted_list_cte(self, agg: BAgg, source: str, on: str, joins: str,
+                          where: list[str]) -> None:
+        """LIST_DISTINCT with a weight list: max weight per distinct value, aligned by value;
+        rows with a null value or a null weight are left out."""
+        assert agg.column is not None and self.s.list_weight is not None
+        col = f"f.{quote_ident(agg.column.column)}"
+        w = f"f.{quote_ident(self.s.list_weight)}"
+        where = [*where, f"{col} IS NOT NULL", f"{w} IS NOT NULL"]
+        self.ctes.append(
+            f"__g{agg.index}w AS (\n"
+            f"  SELECT a.__a AS __a, f.{quote_ident(agg.fkey)} AS __e, {col} AS __item, "
+            f"max({w}) AS __w\n"
+            f"  FROM {source}\n"
+            f"  JOIN {self.rel(agg.table)} f ON {on}\n"
+            + (f"  {joins}\n" if joins else "")
+            + f"  WHERE {' AND '.join(where)}\n"
+            f"  GROUP BY ALL),\n"
+            f"__g{agg.index} AS (\n"
+            f"  SELECT __a, __e, list(__item ORDER BY __item) AS v, "
+            f"list(__w::DOUBLE ORDER BY __item) AS wv\n"
+            f"  FROM __g{agg.index}w GROUP BY ALL)")
 
     # -- the statement ---------------------------------------------------------------
     def build(self, anchors: list[int]) -> LabelSql:
@@ -307,6 +349,8 @@ class _Builder:
                 where.append(f"({target_sql}) IS NULL")
             elif not group:
                 select.append(f"{target_sql} AS \"TARGET\"")
+        if s.list_weight is not None and with_target and isinstance(bq.target, BAgg):
+            select.append(f"g{bq.target.index}.wv AS \"WEIGHT\"")
         if s.weight is not None and with_target:
             select.append(f"{self.col(s.weight, ctx)} AS \"WEIGHT\"")
             where.append(f"{self.col(s.weight, ctx)} IS NOT NULL")
@@ -335,7 +379,7 @@ class _Builder:
                 + (f"\n  WHERE {' AND '.join(where)}" if where else "")
                 + (f"\n  GROUP BY {pk}, a.__a" if group else ""))
         outer_where = []
-        if with_target:
+        if with_target and not (inner and not group):  # inner-joined values are never NULL
             outer_where.append("\"TARGET\" IS NOT NULL")
             if group:
                 outer_where.append("NOT \"__incomplete\"")
@@ -380,7 +424,8 @@ def _aggs(cond: BCond) -> list[BAgg]:
 def build_label_sql(bq: BoundQuery, graph: Any, anchors: list[int], *, temporal: bool,
                     mode: str = "train", list_drop_empty: bool = False, num_forecasts: int = 1,
                     num_lags: int = 0, weight: BCol | None = None,
-                    forecast: bool = False) -> LabelSql:
+                    forecast: bool = False, list_weight: str | None = None,
+                    link_table: str | None = None) -> LabelSql:
     """The statement computing ``(ENTITY, __anchor, TARGET[, LAG_j][, WEIGHT])`` rows.
 
     ``mode``: ``train`` (labelled rows), ``predict`` (entities passing the filters, no target)
@@ -388,5 +433,6 @@ def build_label_sql(bq: BoundQuery, graph: Any, anchors: list[int], *, temporal:
     """
     settings = _Settings(temporal=temporal, target_mode=mode, list_drop_empty=list_drop_empty,
                          num_forecasts=num_forecasts, num_lags=num_lags, weight=weight,
-                         forecast=forecast)
+                         forecast=forecast, list_weight=list_weight,
+                         link_table=link_table)
     return _Builder(bq, graph, Params(), settings).build(anchors)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -196,7 +195,7 @@ class TrainingTable:
                 raise PQLError(f"{int((~known).sum())} rows name entities that are not in "
                                f"'{entity_table}.{table.primary_key}' (e.g. {bad})")
         if task_type is None:
-            task = _infer_custom_task(out[TARGET], graph, target_table)
+            task = _infer_custom_task(out[TARGET], graph, target_table, ANCHOR in out.columns)
         else:
             task = TaskType(task_type)
         if task is TaskType.BINARY_CLASSIFICATION:
@@ -232,6 +231,23 @@ class TrainingTable:
         if task.is_link_pred and target_table is None:
             raise PQLError("Link prediction tables need target_table= (the table whose keys "
                            "the target lists hold)")
+        if task.is_link_pred or task.is_multilabel:
+            out[TARGET] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else v
+                           for v in out[TARGET]]
+            if not all(isinstance(v, list) for v in out[TARGET]):
+                raise PQLError(f"A {task.value} target must hold a list per row")
+        if task.is_link_pred and graph is not None and target_table is not None:
+            if target_table not in graph.tables or graph.tables[target_table].primary_key \
+                    is None:
+                raise PQLError(f"target_table '{target_table}' must be a table of the graph "
+                               "with a primary key")
+            dst = graph.tables[target_table]
+            keys = set(dst.data[dst.primary_key].tolist())
+            unknown = {x for v in out[TARGET] for x in v} - keys
+            if unknown:
+                raise PQLError(f"{len(unknown)} target values are not keys of "
+                               f"'{target_table}.{dst.primary_key}' (e.g. "
+                               f"{sorted(unknown, key=str)[:3]})")
         if task.is_ranking and top_k is None:
             top_k = 10
         return cls(out, task_type=task, query_type=qtype, entity_table=entity_table,
@@ -243,12 +259,13 @@ def _sort_key(value: Any) -> tuple[str, Any]:
 
 
 def _infer_custom_task(target: pd.Series, graph: Graph | None,
-                       target_table: str | None) -> TaskType:
+                       target_table: str | None, temporal: bool) -> TaskType:
     sample = target.dropna()
     first = sample.iloc[0] if len(sample) else None
     if isinstance(first, (list, tuple, np.ndarray)):
         if target_table is not None and graph is not None and target_table in graph.tables:
-            return TaskType.TEMPORAL_LINK_PREDICTION
+            return TaskType.TEMPORAL_LINK_PREDICTION if temporal \
+                else TaskType.STATIC_LINK_PREDICTION
         return TaskType.MULTILABEL_RANKING
     if pd.api.types.is_bool_dtype(target):
         return TaskType.BINARY_CLASSIFICATION
@@ -262,5 +279,3 @@ def _infer_custom_task(target: pd.Series, graph: Graph | None,
     return TaskType.MULTICLASS_CLASSIFICATION
 
 
-def _unused(_: Sequence[Any]) -> None:  # pragma: no cover
-    return None

@@ -1,9 +1,9 @@
 """Vectorized sampling primitives: range expansion and distinct uniform offsets.
 
 Every function works on whole frontiers at once (no Python loop per node) and only
-uses torch ops, so the same code runs on CPU and CUDA tensors. Kernels that torch
-parallelizes even at small sizes (``repeat_interleave``, boolean-mask indexing) are
-avoided: on a busy CPU their thread hand-offs cost more than the work.
+uses torch ops, so the same code runs on CPU and CUDA tensors. ``repeat_interleave``
+and boolean-mask indexing are avoided: torch hands even small inputs of those to its
+intra-op pool, which is slow on a busy CPU.
 """
 
 from __future__ import annotations
@@ -35,24 +35,18 @@ def expand_ranges(base: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return parent, pos, ptr
 
 
-def topk_offsets(
-    avail: Tensor,
-    k: int,
-    width: int,
-    generator: torch.Generator | None,
-) -> Tensor:
-    """Uniform distinct offsets by random keys: ``[n, min(k, width)]``, sorted by key.
+def topk_offsets(avail: Tensor, k: int, width: int, generator: torch.Generator | None) -> Tensor:
+    """Uniform distinct offsets by random keys over a padded width: ``[n, k]``.
 
-    Row ``i`` draws keys for offsets ``0 .. width - 1``; offsets ``>= avail[i]`` get an
-    impossible key, so the first ``min(avail[i], k)`` columns are a uniformly random
-    ``k``-subset (without replacement) of ``0 .. avail[i] - 1`` in random order.
-    Columns beyond that hold offsets ``>= avail[i]`` (to be masked by the caller).
+    Row ``i`` draws keys for offsets ``0 .. width - 1`` (``width >= k``, ``width >=
+    avail[i]``); offsets ``>= avail[i]`` get an impossible key, so the first
+    ``min(avail[i], k)`` columns are a uniformly random subset (without replacement)
+    of ``0 .. avail[i] - 1`` in random order; later columns hold offsets ``>= avail[i]``.
     """
-    n = avail.numel()
-    keys = torch.rand(n, width, generator=generator, device=avail.device)
+    keys = torch.rand(avail.numel(), width, generator=generator, device=avail.device)
     cols = torch.arange(width, device=avail.device)
     keys.masked_fill_(cols >= avail.unsqueeze(1), 2.0)
-    return keys.topk(min(k, width), dim=1, largest=False, sorted=True).indices
+    return keys.topk(k, dim=1, largest=False, sorted=True).indices
 
 
 def rejection_offsets(avail: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
@@ -84,10 +78,11 @@ def rejection_offsets(avail: Tensor, k: int, generator: torch.Generator | None) 
 
 
 def distinct_offsets(avail: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
-    """Uniform ``k``-subsets of ``0 .. avail[i] - 1`` for rows with ``avail > k``: ``[n, k]``.
+    """Uniform ``k``-subsets of ``0 .. avail[i] - 1``: ``[n, k]``.
 
-    Rows with few candidates use random keys over a padded width; rows with many use
-    :func:`rejection_offsets`, so the cost stays ``O(n * k)``.
+    Rows with few candidates use :func:`topk_offsets` (padded to their largest
+    ``avail``); rows with many use :func:`rejection_offsets`, so the cost stays
+    ``O(n * k)``. Rows with ``avail[i] < k`` only fill their first ``avail[i]`` columns.
     """
     n = avail.numel()
     out = torch.empty(n, k, dtype=torch.long, device=avail.device)

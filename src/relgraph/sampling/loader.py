@@ -22,6 +22,8 @@ class SubgraphLoader:
     batches ahead while the consumer works (torch ops release the GIL); batches are
     still yielded in order. Sampling is reproducible for a fixed ``generator``
     whatever ``num_workers`` is: each batch gets its own generator seeded from it.
+    On a small CPU, ``num_workers=1`` is usually best: it overlaps sampling with the
+    consumer without two sampling threads competing for the same cores.
 
     Args:
         sampler: the :class:`NeighborSampler`.

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from relgraph.errors import GraphError
 from relgraph.sampling import kernels
-from relgraph.sampling.kernels import distinct_offsets, expand_ranges
+from relgraph.sampling.kernels import distinct_offsets, expand_ranges, topk_offsets
 from relgraph.sampling.num_neighbors import resolve_num_neighbors
 from relgraph.sampling.subgraph import SampledSubgraph
 from relgraph.store import CSR, EdgeType, GraphStore, reverse_edge_type
@@ -63,8 +63,21 @@ class NeighborSampler:
             subset for ``"uniform"``. ``None`` or ``-1`` = no cap.
         generator: random generator on the store's device (default: torch's global).
         pkeys: primary-key column per table, used to validate override keys.
+
+    Algorithms (per hop and edge type, vectorized over the whole frontier):
+    visible neighbors are a prefix ``[start, stop)`` of each time-sorted CSR row,
+    ``stop`` found by :meth:`CSR.visible_stop`; ``"last"`` takes ``[stop - k, stop)``;
+    ``"uniform"`` takes the rows with more than ``k`` candidates and draws distinct
+    offsets for them (random keys + ``topk``, or rejection sampling for rows with
+    more than ``4k`` candidates, see :mod:`~relgraph.sampling.kernels`); on CUDA,
+    when ``max_degree <= 4k``, it shuffles all visible positions of the frontier in
+    one sort instead (one host sync instead of three).
+    Foreign-key edge types (at most one neighbor per row) are a single gather.
     """
 
+    #: Use the one-sort uniform path for small-degree edge types; ``None`` = on CUDA
+    #: only (fewer host syncs there; on CPU random keys + topk are cheaper).
+    _flat: bool | None = None
 
     def __init__(
         self,
@@ -265,6 +278,8 @@ class NeighborSampler:
             return None
         if csr.direct is not None:  # at most one neighbor per row: take it if visible
             nbr = csr.direct.index_select(0, rows)
+            if csr.direct_time is None and csr.num_edges == csr.num_rows:
+                return None, nbr.long()  # every row references a static row
             ok = nbr >= 0
             if csr.direct_time is not None:
                 assert time is not None
@@ -307,7 +322,8 @@ class NeighborSampler:
         if self.strategy == "last":
             parent, pos, _ = expand_ranges(stop - limit, limit)
             return parent, pos
-        if max_deg <= kernels.REJECTION_RATIO * k_max:
+        flat = self._flat if self._flat is not None else start.is_cuda
+        if flat and max_deg <= kernels.REJECTION_RATIO * k_max:
             # Few candidates per row: shuffle every row's visible positions at once
             # (sort by row + U[0, 1)) and keep the first `limit` of each row.
             parent, pos, ptr = expand_ranges(start, avail)
@@ -326,7 +342,11 @@ class NeighborSampler:
         need = (avail > limit).nonzero().squeeze(1)
         if need.numel() == 0:
             return parent, pos
-        off = distinct_offsets(avail.index_select(0, need), k_max, gen)
+        need_avail = avail.index_select(0, need)
+        if max_deg <= kernels.REJECTION_RATIO * k_max:  # one padded draw, no split
+            off = topk_offsets(need_avail, k_max, max_deg, gen)
+        else:
+            off = distinct_offsets(need_avail, k_max, gen)
         cols = torch.arange(k_max, device=off.device)
         value = start.index_select(0, need).unsqueeze(1) + off
         if k_row is None:  # every row in `need` fills exactly k outputs

@@ -116,6 +116,7 @@ def _match_key(
         src, _, dst = key.partition("->")
         src_table, _, src_col = src.strip().rpartition(".")
         dst_table, _, dst_col = dst.strip().rpartition(".")
+        matches: list[EdgeType] = []
         for et in store.edge_types:
             s_tab, fkey, d_tab, direction = store.fkey_info(et)
             pkey = (pkeys or {}).get(d_tab)
@@ -126,7 +127,14 @@ def _match_key(
                 names = (d_tab, pkey, s_tab, fkey)
             got = (src_table, src_col, dst_table, dst_col)
             if all(n is None or n.lower() == g.lower() for n, g in zip(names, got)):
-                return et
+                matches.append(et)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise GraphError(
+                f"num_neighbors key {key!r} matches several edge types {matches}; spell the "
+                f"table and column names exactly (and pass pkeys) to disambiguate."
+            )
     valid = sorted(edge_type_key(store, et, pkeys) for et in store.edge_types)
     raise GraphError(
         f"Unknown num_neighbors key {key!r}; valid keys are 'default' and the "

@@ -11,7 +11,7 @@ from torch import Tensor
 from relgraph.store import EdgeType, GraphStore
 
 
-@dataclass
+@dataclass(repr=False)
 class SampledSubgraph:
     """Output of :meth:`~relgraph.sampling.NeighborSampler.sample`.
 
@@ -41,6 +41,13 @@ class SampledSubgraph:
     hop_dict: dict[str, Tensor]
     edge_index_dict: dict[EdgeType, Tensor]
     num_sampled_nodes: int
+
+    def __repr__(self) -> str:
+        nodes = ", ".join(f"{t}={v.numel()}" for t, v in self.node_dict.items())
+        return (
+            f"SampledSubgraph(seed_table={self.seed_table!r}, batch_size={self.batch_size}, "
+            f"nodes=({nodes}), num_edges={self.num_edges})"
+        )
 
     @property
     def batch_size(self) -> int:

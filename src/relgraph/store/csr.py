@@ -7,9 +7,10 @@ Two layouts, chosen at build time:
   time array is stored as a *row-major time key* ``key[e] = row(e) * span +
   code(time[e])`` with ``code`` a monotone map of times onto ``1 .. span - 1``.
   ``key`` is then sorted globally, so the number of neighbors of row ``r`` visible
-  at ``t`` is ``searchsorted(key, r * span + code_q(t), right=True) - rowptr[r]``
-  (rows of small degree instead compare a padded window of their own keys, which
-  touches far less memory). The key costs the same 8 bytes per edge as a raw time.
+  at ``t`` is ``searchsorted(key, r * span + code_q(t), right=True) - rowptr[r]``;
+  keys of other rows never match, so the search can also run as a padded window
+  compare or a fixed-step bisection from ``rowptr[r]`` (see :func:`search_mode`).
+  The key costs the same 8 bytes per edge as a raw time.
 * **direct** (every row has at most one neighbor, e.g. the foreign-key direction):
   ``direct[r]`` is the neighbor or ``-1`` and ``direct_time[r]`` its time. One
   random access per row instead of two; :attr:`CSR.rowptr`/:attr:`CSR.col` are
@@ -33,8 +34,25 @@ from torch import Tensor
 INT32_MAX = int(np.iinfo(np.int32).max)
 INT64_MAX = int(np.iinfo(np.int64).max)
 _KEY_LIMIT = 2**62  # keep headroom below 2**63 for query arithmetic
-#: Temporal CSRs with ``max_degree`` up to this search a padded window per row.
+#: Temporal CSRs with ``max_degree`` up to this compare a padded window per row.
 WINDOW_MAX_DEGREE = 128
+#: Force one search (``"window"``, ``"bisect"`` or ``"searchsorted"``; testing hook).
+FORCE_SEARCH: str | None = None
+
+
+def search_mode(max_degree: int, device: torch.device) -> str:
+    """How :meth:`CSR.visible_stop` searches a row.
+
+    ``window`` (small degrees) and ``bisect`` (CPU, larger degrees) use only small
+    serial kernels; ``torch.searchsorted`` (CUDA, larger degrees) is one call but on
+    CPU it spreads >= 200 queries over the intra-op pool, which measured 3-4x slower
+    on a busy 2-core machine.
+    """
+    if FORCE_SEARCH is not None:
+        return FORCE_SEARCH
+    if max_degree <= WINDOW_MAX_DEGREE:
+        return "window"
+    return "searchsorted" if device.type == "cuda" else "bisect"
 
 
 @dataclass(frozen=True)
@@ -152,15 +170,28 @@ class CSR:
             code = time.clamp(self.key_base - 1, self.key_max) - (self.key_base - 1)
         query = rows * self.key_span + code
         width = self.max_degree
-        if 0 < width <= WINDOW_MAX_DEGREE:
+        mode = search_mode(width, start.device)
+        num = key.numel()
+        if mode == "window" and width > 0:
             # Keys of later rows exceed the query, so counting keys <= query in a
             # window from `start` counts exactly the visible neighbors of the row;
             # positions past the end are clamped to the last key and capped below.
-            num = key.numel()
             idx = start.unsqueeze(1) + torch.arange(width, device=start.device)
             win = key.index_select(0, idx.view(-1).clamp_(max=num - 1)).view(idx.shape)
             count = (win <= query.unsqueeze(1)).sum(1)
             return start + torch.minimum(count, num - start)
+        if mode == "bisect" and width > 0:
+            # Branchless binary search for the last key <= query in
+            # [start, start + width): later rows' keys exceed the query, so the
+            # search never leaves the row. `last` = start - 1 means "none".
+            last = start - 1
+            step = 1 << (width.bit_length() - 1)
+            while step:
+                cand = (last + step).clamp_(max=num - 1)
+                ok = key.index_select(0, cand) <= query
+                last = torch.where(ok, cand, last)
+                step >>= 1
+            return last + 1
         return torch.searchsorted(key, query, right=True)
 
     # ------------------------------------------------------------------ misc

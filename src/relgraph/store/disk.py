@@ -100,14 +100,41 @@ def load_store(path: Path, mmap: bool = True) -> GraphStore:
             f"No graph store at {path} ({MANIFEST} missing); build one with "
             f"GraphStore.from_arrays(...) and save it with store.save(path)."
         )
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as err:
+        raise GraphError(
+            f"{manifest_path} is not valid JSON ({err}); delete the directory and rebuild it."
+        ) from err
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or manifest.get("version") != VERSION
+    ):
         raise GraphError(
             f"{manifest_path} is not a version-{VERSION} relgraph graph store "
-            f"(format={manifest.get('format')!r}, version={manifest.get('version')!r}); "
+            f"(format={_get(manifest, 'format')!r}, version={_get(manifest, 'version')!r}); "
             f"delete the directory and rebuild it."
         )
     mode: Literal["c"] | None = "c" if mmap else None
+    try:
+        return _read_store(path, manifest, mode)
+    except (KeyError, TypeError, ValueError, OSError) as err:
+        if isinstance(err, GraphError):
+            raise
+        raise GraphError(
+            f"Graph store at {path} is corrupted or incomplete ({type(err).__name__}: {err}); "
+            f"delete the directory and rebuild it."
+        ) from err
+
+
+def _get(obj: object, key: str) -> object:
+    """``obj[key]`` for a dict, else ``None``."""
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+def _read_store(path: Path, manifest: dict[str, Any], mode: Literal["c"] | None) -> GraphStore:
+    """Build the store from a validated manifest (raises KeyError etc. if malformed)."""
 
     def read(name: str) -> Tensor:
         arr = np.load(path / name, mmap_mode=mode, allow_pickle=False)

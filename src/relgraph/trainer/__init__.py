@@ -19,6 +19,15 @@ from relgraph.trainer.suggest import suggest_model_plan
 
 _LAZY = {
     "OutputConfig": "relgraph.trainer.output",
+    "DuckDBOutput": "relgraph.trainer.output",
+    "SQLiteOutput": "relgraph.trainer.output",
+    "BaselineJobResult": "relgraph.trainer.results",
+    "BaselineTrainer": "relgraph.trainer.baseline_trainer",
+    "BaselineJob": "relgraph.trainer.jobs",
+    "BatchPredictionJob": "relgraph.trainer.jobs",
+    "JobStatus": "relgraph.trainer.job_store",
+    "JobStatusReport": "relgraph.trainer.jobs",
+    "TrainingJob": "relgraph.trainer.jobs",
     "BatchPredictionJobResult": "relgraph.trainer.results",
     "Metric": "relgraph.trainer.results",
     "ModelEvaluationMetrics": "relgraph.trainer.results",
@@ -28,8 +37,17 @@ _LAZY = {
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:
-    from relgraph.trainer.output import OutputConfig
+    from relgraph.trainer.baseline_trainer import BaselineTrainer
+    from relgraph.trainer.job_store import JobStatus
+    from relgraph.trainer.jobs import (
+        BaselineJob,
+        BatchPredictionJob,
+        JobStatusReport,
+        TrainingJob,
+    )
+    from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
     from relgraph.trainer.results import (
+        BaselineJobResult,
         BatchPredictionJobResult,
         Metric,
         ModelEvaluationMetrics,
@@ -38,7 +56,16 @@ if TYPE_CHECKING:
     from relgraph.trainer.trainer import Trainer
 
 __all__ = [
+    "BaselineJob",
+    "BaselineJobResult",
+    "BaselineTrainer",
+    "BatchPredictionJob",
     "BatchPredictionJobResult",
+    "DuckDBOutput",
+    "JobStatus",
+    "JobStatusReport",
+    "SQLiteOutput",
+    "TrainingJob",
     "ColumnProcessingPlan",
     "Metric",
     "ModelArchitecturePlan",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,15 @@ OUTPUT_TYPES = ("predictions", "embeddings")
 class OutputConfig:
     """What to write and where (reference ``OutputConfig``).
 
-    ``output_connector`` is a :class:`~relgraph.LocalFileConnector` (or a folder path): each
-    output type is written as ``<output_table_name>_<type>.parquet`` (``.csv`` with
-    ``file_type="csv"``). ``None`` keeps the results in the job folder only.
+    ``output_connector`` is where each output type goes, as ``<output_table_name>_<type>``:
+
+    * a :class:`~relgraph.LocalFileConnector` or a folder path: a ``.parquet`` file
+      (``.csv`` with ``file_type="csv"``);
+    * :class:`DuckDBOutput` / :class:`SQLiteOutput`: a table in that database file;
+    * ``None``: the results stay in the job folder only (``predictions_df()`` reads them).
+
+    Every write is atomic: a temporary file or table, then a rename, so a failed or killed
+    job never leaves a half-written output.
     """
 
     output_types: set[str] = field(default_factory=lambda: {"predictions"})
@@ -39,6 +47,13 @@ class OutputConfig:
         if self.output_connector is not None and not self.output_table_name:
             raise JobError("OutputConfig needs output_table_name when an output_connector is "
                            "given, e.g. output_table_name='churn'.")
+        if isinstance(self.output_connector, (str, os.PathLike)):
+            path = Path(self.output_connector)
+            if path.suffix in (".duckdb", ".db", ".sqlite", ".sqlite3"):
+                self.output_connector = DuckDBOutput(path) if path.suffix == ".duckdb" \
+                    else SQLiteOutput(path)
+            else:
+                self.output_connector = path.expanduser().resolve()
         if self.file_type not in ("parquet", "csv"):
             raise JobError(f"file_type must be 'parquet' or 'csv', got {self.file_type!r}.")
         for name in self.output_metadata_fields:
@@ -56,7 +71,7 @@ class OutputConfig:
 
     def target_folder(self) -> Path | None:
         conn = self.output_connector
-        if conn is None:
+        if conn is None or isinstance(conn, DatabaseOutput):
             return None
         folder = Path(getattr(conn, "root_dir", conn))
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,3 +93,182 @@ def write_frame_atomic(df: pd.DataFrame, path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# ---------------------------------------------------------------------- database outputs
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class DatabaseOutput:
+    """A database file that receives output tables (base of the database connectors)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser().resolve())
+
+    def write_table(self, df: pd.DataFrame, table: str) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def read_table(self, table: str) -> pd.DataFrame:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _check_table_name(table: str) -> str:
+    if not _TABLE_NAME.match(table):
+        raise JobError(f"Output table name {table!r} is not a plain SQL identifier; use "
+                       "letters, digits and underscores (e.g. 'churn_predictions').")
+    return table
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class DuckDBOutput(DatabaseOutput):
+    """Write output tables into a DuckDB database file (created if missing).
+
+    The table is built under a temporary name and renamed over the old one inside one
+    transaction, so readers see either the old table or the complete new one.
+    """
+
+    def write_table(self, df: pd.DataFrame, table: str) -> str:
+        import duckdb
+
+        _check_table_name(table)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
+        con = duckdb.connect(str(self.path))
+        try:
+            con.register("__rg_src", df)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE TABLE {_quote(tmp)} AS SELECT * FROM __rg_src")
+                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
+        return f"duckdb://{self.path}#{table}"
+
+    def read_table(self, table: str) -> pd.DataFrame:
+        import duckdb
+
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            return con.execute(f"SELECT * FROM {_quote(_check_table_name(table))}").df()
+        finally:
+            con.close()
+
+
+@dataclass(frozen=True)
+class SQLiteOutput(DatabaseOutput):
+    """Write output tables into a SQLite database file (created if missing).
+
+    Timestamps are stored as ISO-8601 text, booleans as 0/1 and list cells (embeddings)
+    as JSON arrays; the table is created, filled and renamed in one transaction.
+    """
+
+    def write_table(self, df: pd.DataFrame, table: str) -> str:
+        import sqlite3
+
+        _check_table_name(table)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cols, rows = _sqlite_rows(df)
+        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
+        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                col_sql = ", ".join(f"{_quote(c)} {t}" for c, t in cols)
+                con.execute(f"CREATE TABLE {_quote(tmp)} ({col_sql})")
+                marks = ", ".join("?" for _ in cols)
+                con.executemany(f"INSERT INTO {_quote(tmp)} VALUES ({marks})", rows)
+                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
+        return f"sqlite://{self.path}#{table}"
+
+    def read_table(self, table: str) -> pd.DataFrame:
+        import sqlite3
+
+        con = sqlite3.connect(self.path)
+        try:
+            return pd.read_sql_query(f"SELECT * FROM {_quote(_check_table_name(table))}", con)
+        finally:
+            con.close()
+
+
+def _sqlite_rows(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
+    """SQLite column types and Python row tuples for ``df``."""
+    import json
+
+    import numpy as np
+
+    cols: list[tuple[str, str]] = []
+    values: list[list[Any]] = []
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_bool_dtype(s):
+            cols.append((str(name), "INTEGER"))
+            values.append([None if pd.isna(v) else int(bool(v)) for v in s])
+        elif pd.api.types.is_integer_dtype(s):
+            cols.append((str(name), "INTEGER"))
+            values.append([None if pd.isna(v) else int(v) for v in s])
+        elif pd.api.types.is_float_dtype(s):
+            cols.append((str(name), "REAL"))
+            values.append([None if pd.isna(v) else float(v) for v in s])
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            cols.append((str(name), "TEXT"))
+            values.append([None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in s])
+        else:
+            cols.append((str(name), "TEXT" if not s.map(
+                lambda v: isinstance(v, (list, tuple, np.ndarray))).any() else "JSON"))
+
+            def conv(v: Any) -> Any:
+                if isinstance(v, np.ndarray):
+                    return json.dumps(v.tolist())
+                if isinstance(v, (list, tuple)):
+                    return json.dumps(list(v), default=float)
+                if v is None or (isinstance(v, float) and v != v):
+                    return None
+                if isinstance(v, (np.integer, np.floating, np.bool_)):
+                    return v.item()
+                return v if isinstance(v, (int, float, str, bytes)) else str(v)
+            values.append([conv(v) for v in s])
+    return cols, list(zip(*values)) if values else []
+
+
+def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
+    """Write one output type to ``output``'s connector; returns where it went."""
+    conn = output.output_connector
+    name = f"{output.output_table_name}_{kind}"
+    if isinstance(conn, DatabaseOutput):
+        return conn.write_table(df, name)
+    folder = output.target_folder()
+    if folder is None:
+        raise JobError("OutputConfig has no output_connector to export to.")
+    suffix = ".csv" if output.file_type == "csv" else ".parquet"
+    if suffix == ".csv" and "EMBEDDING" in df.columns:
+        df = df.assign(EMBEDDING=df["EMBEDDING"].map(
+            lambda v: "[" + ",".join(f"{float(x):.7g}" for x in v) + "]"))
+    return str(write_frame_atomic(df, folder / f"{name}{suffix}"))
+
+
+def read_output(location: str) -> pd.DataFrame:
+    """Read back what :func:`write_output` wrote (file path or ``duckdb://``/``sqlite://``)."""
+    for scheme, cls in (("duckdb://", DuckDBOutput), ("sqlite://", SQLiteOutput)):
+        if location.startswith(scheme):
+            path, _, table = location[len(scheme):].rpartition("#")
+            return cls(Path(path)).read_table(table)
+    return pd.read_csv(location) if location.endswith(".csv") else pd.read_parquet(location)

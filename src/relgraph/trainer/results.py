@@ -62,13 +62,30 @@ class ModelEvaluationMetrics:
 
 
 def _job_dir(job_id: str) -> Path:
+    """The folder of a finished job (a job known to the store must be DONE)."""
     from relgraph.config import get_settings
+    from relgraph.trainer.job_store import JobStatus, JobStore
 
-    path = get_settings().home / "jobs" / job_id
-    if not path.is_dir():
-        raise JobError(f"No job '{job_id}' under {path.parent}. Check the id, or call "
-                       "relgraph.init(home=...) with the home the job was run in.")
+    home = get_settings().home
+    path = home / "jobs" / job_id
+    store = JobStore(home)
+    if store.exists(job_id):
+        rec = store.get(job_id)
+        if rec.status is not JobStatus.DONE:
+            why = f": {rec.error}" if rec.error else ""
+            raise JobError(f"Job {job_id} is {rec.status.value}{why}; results exist only for "
+                           "DONE jobs. Wait with job.result() or job.attach().")
+    if not (path / "meta.json").is_file():
+        raise JobError(f"No finished job '{job_id}' under {path.parent}. Check the id, or "
+                       "call relgraph.init(home=...) with the home the job was run in.")
     return path
+
+
+def _request(job_id: str) -> dict[str, Any]:
+    from relgraph.trainer.job_store import JobStore
+
+    store = JobStore.current()
+    return store.get(job_id, reap=False).request if store.exists(job_id) else {}
 
 
 class TrainingJobResult:
@@ -116,10 +133,75 @@ class TrainingJobResult:
                 rows.append(row)
         return pd.DataFrame(rows)
 
+    def training_curves_by_trial(self) -> dict[int, pd.DataFrame]:
+        """:meth:`training_curves`, one frame per trial."""
+        curves = self.training_curves()
+        if curves.empty:
+            return {}
+        return {int(t): g.drop(columns="trial").reset_index(drop=True)
+                for t, g in curves.groupby("trial")}
+
     def summary(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "task_type": self.task_type,
                 "total_elapsed_time": self._meta["seconds"],
                 "automl_experiments_completed": len(self._meta["trials"])}
+
+    def load_config(self) -> dict[str, Any]:
+        """The request the job was started with (plan, query, graph definition)."""
+        return dict(_request(self.job_id))
+
+    @property
+    def tracking_url(self) -> str:
+        report = self.dir / "report.html"
+        return (report if report.exists() else self.dir).as_uri()
+
+    def holdout_url(self) -> str:
+        return (self.dir / "holdout.parquet").as_uri()
+
+    @property
+    def training_table(self) -> Any:
+        """The training table the job was trained on (rows and task metadata)."""
+        path = self.dir / "request" / "train_table.pkl"
+        if not path.exists():
+            raise JobError(f"Job {self.job_id} has no stored training table.")
+        from relgraph.trainer.worker import load_object
+
+        table = load_object(self.dir, "train_table")
+        graph = self._graph()
+        if graph is not None and hasattr(table, "graph"):
+            table.graph = graph
+        return table
+
+    def _graph(self) -> Any:
+        snap = _request(self.job_id).get("graph_snapshot")
+        if snap and Path(snap).exists():
+            from relgraph.trainer.worker import load_graph
+
+            return load_graph(snap)
+        return None
+
+    @property
+    def predictive_query(self) -> Any:
+        """The predictive query the training table came from (None for custom tables)."""
+        query = _request(self.job_id).get("query")
+        if not query:
+            return None
+        from relgraph.pquery import PredictiveQuery
+
+        graph = self._graph()
+        if graph is None:
+            raise JobError(f"The graph snapshot of job {self.job_id} is gone; rebuild "
+                           f"PredictiveQuery(graph, {query!r}) yourself.")
+        return PredictiveQuery(graph, query)
+
+    def report_path(self) -> Path:
+        """The job's HTML report (written now if missing)."""
+        path = self.dir / "report.html"
+        if not path.exists():
+            from relgraph.trainer.report import write_report
+
+            write_report(self.dir, self.job_id, _request(self.job_id))
+        return path
 
     def __repr__(self) -> str:
         return f"TrainingJobResult(job_id={self.job_id!r})"
@@ -140,13 +222,52 @@ class BatchPredictionJobResult:
     def summary(self) -> dict[str, Any]:
         return {"num_entities_predicted": self._meta["num_entities_predicted"]}
 
+    @property
+    def tracking_url(self) -> str:
+        return self.dir.as_uri()
+
+    @property
+    def prediction_table(self) -> Any:
+        from relgraph.trainer.worker import load_object
+
+        return load_object(self.dir, "prediction_table")
+
+    def load_config(self) -> dict[str, Any]:
+        return dict(_request(self.job_id))
+
+    def _urls(self, kind: str) -> list[str]:
+        exported = self._meta.get("exports", {}).get(kind)
+        if exported:
+            return [exported]
+        return [str(self._path(kind))] if kind in self._meta["outputs"] else []
+
     def predictions_urls(self) -> list[str]:
-        return [self._meta["outputs"]["predictions"]] if "predictions" in self._meta[
-            "outputs"] else []
+        """Where the predictions went (the export destination, else the job folder)."""
+        return self._urls("predictions")
 
     def embeddings_urls(self) -> list[str]:
-        return [self._meta["outputs"]["embeddings"]] if "embeddings" in self._meta[
-            "outputs"] else []
+        return self._urls("embeddings")
+
+    def _path(self, kind: str) -> Path:
+        path = Path(self._meta["outputs"][kind])
+        return path if path.is_absolute() else self.dir / path
+
+    def export(self, output_config: Any, non_blocking: bool = False) -> str:
+        """Write one output type of this job to ``output_config``'s connector (atomic).
+
+        Returns where it went. ``non_blocking`` is accepted for reference compatibility;
+        exports are local and run at once.
+        """
+        from relgraph.trainer.output import OutputConfig, write_output
+
+        cfg = OutputConfig.cast(output_config)
+        if cfg.output_connector is None:
+            raise JobError("export needs an OutputConfig with an output_connector.")
+        if len(cfg.output_types) != 1:
+            raise JobError("export writes one output type per call; pass "
+                           "output_types={'predictions'} or {'embeddings'}.")
+        kind = next(iter(cfg.output_types))
+        return write_output(self._read(kind), cfg, kind)
 
     def predictions_df(self) -> pd.DataFrame:
         return self._read("predictions")
@@ -155,11 +276,38 @@ class BatchPredictionJobResult:
         return self._read("embeddings")
 
     def _read(self, kind: str) -> pd.DataFrame:
-        path = self._meta["outputs"].get(kind)
-        if path is None:
+        if kind not in self._meta["outputs"]:
             raise JobError(f"Job {self.job_id} did not produce {kind}; request it with "
                            f"OutputConfig(output_types={{'{kind}'}}).")
+        path = str(self._path(kind))
         return pd.read_csv(path) if path.endswith(".csv") else pd.read_parquet(path)
 
     def __repr__(self) -> str:
         return f"BatchPredictionJobResult(job_id={self.job_id!r})"
+
+
+class BaselineJobResult:
+    """A finished baseline job: ``metrics()`` is ``{name: (test, validation)}``."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.dir = _job_dir(job_id)
+        self._meta: dict[str, Any] = json.loads((self.dir / "meta.json").read_text())
+
+    @property
+    def id(self) -> str:
+        return self.job_id
+
+    def metrics(self) -> dict[str, tuple[list[Metric], list[Metric]]]:
+        out = {}
+        for name, splits in self._meta["baselines"].items():
+            m = ModelEvaluationMetrics.from_dict(splits)
+            out[name] = (m.test_metrics, m.validation_metrics)
+        return out
+
+    def metrics_dict(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """``{baseline: {"test": {...}, "validation": {...}}}`` as plain floats."""
+        return {k: dict(v) for k, v in self._meta["baselines"].items()}
+
+    def __repr__(self) -> str:
+        return f"BaselineJobResult(job_id={self.job_id!r})"

@@ -1,22 +1,134 @@
-"""The :class:`Trainer`: AutoML training over a model plan, and batch prediction."""
+"""The :class:`Trainer`: AutoML training over a model plan, and batch prediction.
+
+Every ``fit``/``predict`` is a job in the home folder's job store. ``non_blocking=True``
+starts it in a worker process and returns a :class:`TrainingJob` /
+:class:`BatchPredictionJob` at once; otherwise the same job runs in this process with a
+progress bar and the finished result is returned.
+"""
 
 from __future__ import annotations
 
-import time
-import uuid
+import contextlib
+import json
+import pickle
 from collections.abc import Mapping
 from typing import Any
 
-from relgraph.config import get_settings
-from relgraph.errors import JobError, TrainingError
+from relgraph.errors import JobError, RelgraphError, TrainingError
 from relgraph.graph import Graph
+from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
+from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
 from relgraph.trainer.output import OutputConfig
-from relgraph.trainer.pipeline import fit_training_job, run_batch_prediction
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
 
+__all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
+           "predictive_query_from_training_job", "submit_job"]
 
-def new_job_id(kind: str) -> str:
-    return f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+class DeprecatedArgumentError(RelgraphError, ValueError):
+    """A removed argument was passed (use the documented replacement)."""
+
+
+def _resolve_table(table: Any) -> Any:
+    """A table, or the finished table of a table-generation job."""
+    if hasattr(table, "result") and not hasattr(table, "data_df"):
+        return table.result()
+    return table
+
+
+def _table_summary(table: Any) -> dict[str, Any]:
+    df = table.data_df()
+    out: dict[str, Any] = {"rows": len(df),
+                           "entity_table": getattr(table, "entity_table", None)}
+    task = getattr(table, "task_type", None)
+    if task is not None:
+        out["task_type"] = str(getattr(task, "value", task))
+    if "SPLIT" in df.columns:
+        out["splits"] = {str(k): int(v) for k, v in df["SPLIT"].value_counts().items()}
+    plan = getattr(table, "plan", None)
+    if plan is not None and hasattr(plan, "to_dict"):
+        out["generation_plan"] = plan.to_dict()
+    if getattr(table, "sql", None):
+        out["sql"] = table.sql
+    return out
+
+
+def _query_text(table: Any) -> str | None:
+    query = getattr(table, "query", None)
+    return getattr(query, "query", None) if query is not None else None
+
+
+def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]:
+    """Generate a training / prediction table from ``pq`` as a recorded inline job.
+
+    The table's rows are kept in the job folder (``table.parquet``); returns
+    ``(table, job_id)``.
+    """
+    import os
+
+    from relgraph.trainer.output import write_frame_atomic
+
+    store = JobStore.current()
+    job_id = store.create(kind, {"query": pq.query, "graph": pq.graph.to_dict(),
+                                 "options": {k: repr(v) for k, v in kwargs.items()}})
+    store.mark_running(job_id, os.getpid(), "inline")
+    try:
+        if kind is JobKind.TRAINING_TABLE:
+            table = pq.generate_training_table(**kwargs)
+        else:
+            table = pq.generate_prediction_table(**kwargs)
+        df = table.data_df()
+        # exotic cell types may not write: the rows then stay with the consuming job only
+        with contextlib.suppress(Exception):
+            write_frame_atomic(df, store.folder(job_id) / "table.parquet")
+        store.finish(job_id, JobStatus.DONE, metrics={"rows": len(df)},
+                     detail=f"{len(df)} rows")
+        with contextlib.suppress(AttributeError):
+            table._relgraph_job_id = job_id
+    except BaseException as exc:
+        store.finish(job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return table, job_id
+
+
+def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: dict[str, Any],
+               *, tags: Mapping[str, str] | None, non_blocking: bool,
+               verbose: bool = True) -> tuple[str, bool]:
+    """Create a job (request, pickled objects, graph snapshot) and start or run it.
+
+    Returns ``(job_id, finished)``: non-blocking jobs are started in a worker process;
+    blocking ones run here with a progress bar (errors are raised after being recorded).
+    """
+    from relgraph.trainer import worker
+    from relgraph.trainer.progress import ProgressBar
+
+    store = JobStore.current()
+    request = dict(request)
+    request["graph"] = graph.to_dict()
+    try:
+        request["graph_snapshot"] = str(worker.snapshot_graph(store, graph))
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        if non_blocking:
+            raise JobError(f"The graph cannot be pickled for a worker process ({exc}); run "
+                           "with non_blocking=False, or build its tables from DataFrames "
+                           "or connectors.") from exc
+        request["graph_snapshot"] = None  # blocking runs use the live objects below
+    request["tags"] = dict(tags or {})
+    job_id = store.create(kind, request, tags=tags)
+    folder = store.folder(job_id)
+    for name, obj in objects.items():
+        worker.save_object(folder, name, obj)
+    if non_blocking:
+        worker.launch(store, job_id)
+        return job_id, False
+    bar = ProgressBar(job_id, disable=not verbose)
+    worker._LIVE[job_id] = {"graph": graph, **objects}
+    try:
+        worker.run_job(store, job_id, runner="inline", on_progress=bar.render)
+    finally:
+        worker._LIVE.pop(job_id, None)
+        bar.close()
+    return job_id, True
 
 
 class Trainer:
@@ -27,69 +139,213 @@ class Trainer:
         trainer = Trainer(pq.suggest_model_plan())
         result = trainer.fit(graph, pq.generate_training_table())
         print(result.metrics())
+        job = trainer.fit(graph, table, non_blocking=True)   # returns at once
+        result = job.attach()                                 # live progress bar
     """
 
-    def __init__(self, model_plan: Any, *, verbose: bool = True) -> None:
+    def __init__(self, model_plan: Any = None, *, verbose: bool = True) -> None:
         self.model_plan = model_plan
         self.verbose = verbose
         self._last_job_id: str | None = None
+        self._encoders: dict[str, Any] | None = None
 
     @property
     def is_trained(self) -> bool:
-        return self._last_job_id is not None
+        """Whether the last fit job finished (status DONE)."""
+        if self._last_job_id is None:
+            return False
+        store = JobStore.current()
+        if not store.exists(self._last_job_id):
+            return (store.folder(self._last_job_id) / "meta.json").exists()
+        return store.get(self._last_job_id).status is JobStatus.DONE
+
+    @property
+    def encoders(self) -> dict[str, Any]:
+        """The fitted column encoders of the last fit job (``{table: TableFeatures}``)."""
+        if self._encoders is not None:
+            return self._encoders
+        if self._last_job_id is None:
+            raise JobError("This trainer has not been fit; call fit or Trainer.load(job_id).")
+        return self.get_encoders(self._last_job_id)
+
+    @encoders.setter
+    def encoders(self, value: dict[str, Any]) -> None:
+        self._encoders = dict(value)
 
     # ------------------------------------------------------------------ fit
     def fit(self, graph: Graph, train_table: Any = None, *, pquery: Any = None,
             non_blocking: bool = False, custom_tags: Mapping[str, str] | None = None,
-            warm_start_job_id: str | None = None) -> TrainingJobResult:
-        """Train on ``train_table`` (or the table ``pquery`` generates); returns the result."""
+            warm_start_job_id: str | None = None) -> Any:
+        """Train on ``train_table`` (or the table ``pquery`` generates).
+
+        Returns a :class:`TrainingJobResult`, or with ``non_blocking=True`` a running
+        :class:`TrainingJob`. ``warm_start_job_id`` reuses that job's architecture, column
+        processing and neighbor sampling and initialises every weight whose shape matches
+        from its model.
+        """
         if (train_table is None) == (pquery is None):
             raise TrainingError("Pass exactly one of train_table or pquery to Trainer.fit.")
+        table_job_id = None
         if pquery is not None:
-            train_table = pquery.generate_training_table()
-        if hasattr(train_table, "result") and not hasattr(train_table, "data_df"):
-            train_table = train_table.result()
-        job_id = new_job_id("trainingjob")
-        folder = get_settings().home / "jobs" / job_id
-        folder.mkdir(parents=True)
-        fit_training_job(graph, train_table, self.model_plan, folder, job_id,
-                         verbose=self.verbose, custom_tags=dict(custom_tags or {}))
+            train_table, table_job_id = generate_table_job(pquery, JobKind.TRAINING_TABLE)
+        train_table = _resolve_table(train_table)
+        table_job_id = getattr(train_table, "_relgraph_job_id", table_job_id)
+        if not hasattr(train_table, "data_df"):
+            raise TrainingError(f"train_table must be a TrainingTable (or its job), got "
+                                f"{type(train_table).__name__}.")
+        plan = self.model_plan
+        if warm_start_job_id is not None:
+            base = TrainingJobResult(warm_start_job_id)
+            if plan is not None:
+                old = base.model_plan
+                plan = type(plan).from_json(plan.as_json())
+                plan.model_architecture = old.model_architecture
+                plan.column_processing = old.column_processing
+                plan.neighbor_sampling = old.neighbor_sampling
+            else:
+                plan = base.model_plan
+        query = pquery.query if pquery is not None else _query_text(train_table)
+        request = {"plan": json.loads(plan.as_json()) if plan is not None else None,
+                   "query": query, "train_table": _table_summary(train_table),
+                   "warm_start_job_id": warm_start_job_id,
+                   "training_table_job_id": table_job_id}
+        from relgraph.trainer.worker import detach_table
+
+        job_id, finished = submit_job(JobKind.TRAINING, graph, request,
+                                      {"train_table": detach_table(train_table)},
+                                      tags=custom_tags, non_blocking=non_blocking,
+                                      verbose=self.verbose)
         self._last_job_id = job_id
-        return TrainingJobResult(job_id)
+        self._encoders = None
+        if not finished:
+            return TrainingJob(job_id)
+        result = TrainingJobResult(job_id)
+        if self.verbose:
+            print(f"[{job_id}] done; test: " + ", ".join(
+                repr(m) for m in result.metrics().test_metrics))
+        return result
 
     # ------------------------------------------------------------------ predict
     def predict(self, graph: Graph, prediction_table: Any = None,
+                output_types: Any = None, output_connector: Any = None,
+                output_table_name: Any = None, output_metadata_fields: Any = None,
                 output_config: OutputConfig | dict | None = None, *,
                 training_job_id: str | None = None,
                 binary_classification_threshold: float | None = None,
                 num_classes_to_return: int | None = None, num_workers: int = 1,
                 non_blocking: bool = False, custom_tags: Mapping[str, str] | None = None,
-                prediction_time: Any = None, **deprecated: Any) -> BatchPredictionJobResult:
-        """Predict for every row of ``prediction_table`` and write the outputs."""
+                prediction_time: Any = None) -> Any:
+        """Predict for every row of ``prediction_table`` and write the outputs.
+
+        ``prediction_table=None`` generates it from the training job's query at
+        ``prediction_time`` (default: the latest data). ``num_workers > 1`` splits the
+        rows into that many shards predicted by parallel processes. Returns a
+        :class:`BatchPredictionJobResult`, or with ``non_blocking=True`` a
+        :class:`BatchPredictionJob`.
+        """
+        if isinstance(output_types, (OutputConfig, dict)) and output_config is None:
+            output_config, output_types = output_types, None  # positional output_config
+        deprecated = {k for k, v in (("output_types", output_types),
+                                     ("output_connector", output_connector),
+                                     ("output_table_name", output_table_name),
+                                     ("output_metadata_fields", output_metadata_fields))
+                      if v is not None}
         if deprecated:
-            raise JobError(f"Arguments {sorted(deprecated)} are not supported; pass "
-                           "output_config=OutputConfig(...) instead.")
+            raise DeprecatedArgumentError(
+                f"Arguments {sorted(deprecated)} are deprecated; pass "
+                "output_config=OutputConfig(output_types=..., output_connector=..., "
+                "output_table_name=...) instead.")
         job = training_job_id or self._last_job_id
         if job is None:
             raise JobError("This trainer has not been fit; pass training_job_id or call fit.")
+        trained = TrainingJobResult(job)  # raises unless the training job is DONE
+        if num_workers < 1:
+            raise JobError(f"num_workers must be at least 1, got {num_workers}.")
+        table_job_id = None
         if prediction_table is None:
-            raise JobError("Pass a prediction table: pq.generate_prediction_table().")
-        if hasattr(prediction_table, "result") and not hasattr(prediction_table, "data_df"):
-            prediction_table = prediction_table.result()
-        job_id = new_job_id("bp-job")
-        folder = get_settings().home / "jobs" / job_id
-        folder.mkdir(parents=True)
-        run_batch_prediction(graph, prediction_table, job, OutputConfig.cast(output_config),
-                             folder, threshold=binary_classification_threshold,
-                             num_classes_to_return=num_classes_to_return)
+            pq = predictive_query_from_training_job(job, graph)
+            prediction_table, table_job_id = generate_table_job(
+                pq, JobKind.PREDICTION_TABLE, anchor_time=prediction_time)
+        elif prediction_time is not None:
+            raise JobError("prediction_time is only allowed without a prediction_table; "
+                           "generate the table with anchor_time=... instead.")
+        prediction_table = _resolve_table(prediction_table)
+        output = OutputConfig.cast(output_config)
+        from relgraph.trainer.worker import detach_table
+
+        request = {"training_job_id": job, "threshold": binary_classification_threshold,
+                   "num_classes_to_return": num_classes_to_return,
+                   "num_workers": int(num_workers), "task_type": trained.task_type,
+                   "prediction_table": _table_summary(prediction_table),
+                   "prediction_table_job_id": table_job_id,
+                   "output": {"output_types": sorted(output.output_types),
+                              "output_connector": repr(output.output_connector),
+                              "output_table_name": output.output_table_name,
+                              "file_type": output.file_type}}
+        job_id, finished = submit_job(
+            JobKind.BATCH_PREDICTION, graph, request,
+            {"prediction_table": detach_table(prediction_table), "output_config": output},
+            tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose)
+        if not finished:
+            return BatchPredictionJob(job_id)
         return BatchPredictionJobResult(job_id)
 
+    # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, job_id: str) -> Trainer:
-        """A trainer holding the plan of training job ``job_id``, ready to predict."""
+        """A trainer holding the plan of finished training job ``job_id``, ready to predict."""
         result = TrainingJobResult(job_id)
         trainer = cls(result.model_plan)
         trainer._last_job_id = job_id
         return trainer
 
+    @classmethod
+    def load_from_tags(cls, tags: Mapping[str, str]) -> Trainer:
+        """The trainer of the newest finished training job carrying all ``tags``."""
+        store = JobStore.current()
+        for job_id in store.search_by_tags(tags, kind=JobKind.TRAINING, limit=1000):
+            if store.get(job_id).status is JobStatus.DONE:
+                return cls.load(job_id)
+        raise JobError(f"No finished training job has tags {dict(tags)}.")
 
+    @staticmethod
+    def get_encoders(job_id: str) -> dict[str, Any]:
+        """The fitted column encoders of a training job: ``{table: TableFeatures}``."""
+        from relgraph.trainer.artifacts import load_model
+
+        _, features, _, _, _ = load_model(TrainingJobResult(job_id).dir)
+        return features
+
+
+# ---------------------------------------------------------------------- PredictiveQuery.fit
+def fit_predictive_query(pq: Any, training_table_plan: Any = None, model_plan: Any = None, *,
+                         non_blocking: bool = False,
+                         custom_tags: Mapping[str, str] | None = None,
+                         verbose: bool = True) -> tuple[Trainer, Any]:
+    """``PredictiveQuery.fit``: generate the training table, suggest a plan, train.
+
+    Returns ``(trainer, TrainingJobResult)``, or ``(trainer, TrainingJob)`` with
+    ``non_blocking=True`` (the table is generated before returning).
+    """
+    table, _ = generate_table_job(pq, JobKind.TRAINING_TABLE, plan=training_table_plan)
+    plan = model_plan if model_plan is not None else table.suggest_model_plan()
+    trainer = Trainer(plan, verbose=verbose)
+    out = trainer.fit(pq.graph, table, non_blocking=non_blocking, custom_tags=custom_tags)
+    return trainer, out
+
+
+def predictive_query_from_training_job(job_id: str, graph: Graph | None = None) -> Any:
+    """``PredictiveQuery.load_from_training_job``: the query of a training job, bound to
+    ``graph`` (default: the job's graph snapshot)."""
+    from relgraph.pquery import PredictiveQuery
+    from relgraph.trainer.worker import load_graph
+
+    store = JobStore.current()
+    request = store.get(job_id, reap=False).request
+    query = request.get("query")
+    if not query:
+        raise JobError(f"Training job {job_id} was trained on a custom table with no "
+                       "predictive query; pass a prediction_table.")
+    if graph is None:
+        graph = load_graph(request["graph_snapshot"])
+    return PredictiveQuery(graph, query)
