@@ -26,6 +26,36 @@ def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def table_arrow(name: str, table: Table) -> pa.Table:
+    """The rows a relation holds: the table's columns (time columns as timestamps),
+    ``__rg_row`` and, with a time column, ``__rg_time`` (shared by all engines)."""
+    df = table.data
+    cols: dict[str, Any] = {}
+    for col in table.columns:
+        series = df[col.name]
+        if col.name in (table.time_column, table.end_time_column):
+            secs = table.time_values(col.name)
+            ts = secs.astype("datetime64[s]").astype("datetime64[us]")
+            cols[col.name] = pd.Series(ts).where(secs != np.iinfo(np.int64).min)
+        elif col.dtype is Dtype.string and len(series) and bool(series.isna().all()):
+            # An all-null object column would become DuckDB's untyped NULL column.
+            cols[col.name] = series.reset_index(drop=True).astype("string")
+        else:
+            cols[col.name] = series.reset_index(drop=True)
+    frame = pd.DataFrame(cols)
+    frame[ROW_COLUMN] = np.arange(len(df), dtype=np.int64)
+    if table.time_column is not None:
+        secs = table.time_values()
+        frame[TIME_COLUMN] = pd.array(
+            np.where(secs == np.iinfo(np.int64).min, 0, secs), dtype="Int64")
+        frame.loc[secs == np.iinfo(np.int64).min, TIME_COLUMN] = pd.NA
+    try:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise GraphError(f"Table '{name}' cannot be loaded into DuckDB: {exc}") from exc
+    return arrow
+
+
 class DuckDBEngine:
     """Registers the tables of a :class:`Graph` in an in-memory (or file) DuckDB database.
 
@@ -53,30 +83,7 @@ class DuckDBEngine:
         return quote_ident(table_name)
 
     def _register(self, name: str, table: Table) -> None:
-        df = table.data
-        cols: dict[str, Any] = {}
-        for col in table.columns:
-            series = df[col.name]
-            if col.name in (table.time_column, table.end_time_column):
-                secs = table.time_values(col.name)
-                ts = secs.astype("datetime64[s]").astype("datetime64[us]")
-                cols[col.name] = pd.Series(ts).where(secs != np.iinfo(np.int64).min)
-            elif col.dtype is Dtype.string and len(series) and bool(series.isna().all()):
-                # An all-null object column would become DuckDB's untyped NULL column.
-                cols[col.name] = series.reset_index(drop=True).astype("string")
-            else:
-                cols[col.name] = series.reset_index(drop=True)
-        frame = pd.DataFrame(cols)
-        frame[ROW_COLUMN] = np.arange(len(df), dtype=np.int64)
-        if table.time_column is not None:
-            secs = table.time_values()
-            frame[TIME_COLUMN] = pd.array(
-                np.where(secs == np.iinfo(np.int64).min, 0, secs), dtype="Int64")
-            frame.loc[secs == np.iinfo(np.int64).min, TIME_COLUMN] = pd.NA
-        try:
-            arrow = pa.Table.from_pandas(frame, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise GraphError(f"Table '{name}' cannot be loaded into DuckDB: {exc}") from exc
+        arrow = table_arrow(name, table)
         self.con.register("__rg_import", arrow)
         try:
             self.con.execute(

@@ -180,11 +180,12 @@ class Graph:
     # ------------------------------------------------------------------ engine and identity
     @property
     def engine(self) -> DuckDBEngine:
-        """The DuckDB engine holding this graph's tables (created on first use)."""
+        """The engine holding this graph's tables (created on first use; DuckDB unless
+        ``relgraph.init(engine=...)`` chose another)."""
         if self._engine is None:
-            from relgraph.engine.duckdb import DuckDBEngine
+            from relgraph.engine import create_engine
 
-            self._engine = DuckDBEngine(self)
+            self._engine = create_engine(self)
         return self._engine
 
     def fingerprint(self) -> str:

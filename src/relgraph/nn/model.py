@@ -40,7 +40,8 @@ class RelGraphModel(nn.Module):
     """
 
     def __init__(self, features: Mapping[str, TableFeatures], time_tables: Sequence[str],
-                 edge_types: Sequence[EdgeType], seed_table: str, spec: ModelSpec) -> None:
+                 edge_types: Sequence[EdgeType], seed_table: str, spec: ModelSpec,
+                 degree_dims: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.spec = spec
         self.seed_table = seed_table
@@ -50,6 +51,8 @@ class RelGraphModel(nn.Module):
         self.time_tables = [t for t in time_tables if t in features]
         self.time_encoder = RelativeTimeEncoder(c)
         self.hop_emb = nn.Embedding(8, c)
+        self.degree = nn.ModuleDict({t: nn.Linear(k, c) for t, k in (degree_dims or {}).items()
+                                     if k > 0 and t in features})
         self.pre = nn.ModuleDict({
             t: mlp(c, c, c, spec.num_pre_layers, spec.act, spec.norm, spec.dropout)
             for t in node_types
@@ -62,11 +65,13 @@ class RelGraphModel(nn.Module):
     def embed(self, x_dict: Mapping[str, Mapping[str, Tensor]], node_dict: Mapping[str, Tensor],
               batch_dict: Mapping[str, Tensor], hop_dict: Mapping[str, Tensor],
               time_dict: Mapping[str, Tensor], seed_time: Tensor,
-              edge_index_dict: Mapping[EdgeType, Tensor]) -> Tensor:
+              edge_index_dict: Mapping[EdgeType, Tensor],
+              degree_dict: Mapping[str, Tensor] | None = None) -> Tensor:
         """Seed embeddings ``[B, channels]`` for a sampled subgraph.
 
         ``x_dict[t]`` holds the column tensors of the sampled rows of table ``t``;
-        ``time_dict[t]`` their times (tables with a time column only).
+        ``time_dict[t]`` their times (tables with a time column only); ``degree_dict[t]``
+        their visible degrees (see :mod:`relgraph.nn.degree`).
         """
         h: dict[str, Tensor] = {}
         for t, rows in node_dict.items():
@@ -78,6 +83,8 @@ class RelGraphModel(nn.Module):
             if t in time_dict:
                 age = seed_time[batch_dict[t]] - time_dict[t]
                 v = v + self.time_encoder(age)
+            if degree_dict is not None and t in degree_dict and t in self.degree:
+                v = v + self.degree[t](degree_dict[t])
             if self.pre is not None:
                 v = v + self.pre[t](v)
             h[t] = v

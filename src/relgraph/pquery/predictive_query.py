@@ -519,6 +519,9 @@ def _encode_target(values: pd.Series, task: TaskType) -> Any:
         return values.astype(float).to_numpy()
     if task.is_multilabel or task.is_link_pred or task is TaskType.FORECASTING:
         conv = float if task is TaskType.FORECASTING else None
+        if conv is None and values.dtype == object and len(values) and all(
+                isinstance(v, list) for v in values.head(100)):
+            return values.to_numpy()  # already Python lists (from Arrow)
         sep = _separator(values) if values.map(lambda v: isinstance(v, str)).any() else "|"
         return pd.Series([_to_list(v, conv, sep) for v in values], dtype=object).to_numpy()
     return values.to_numpy()

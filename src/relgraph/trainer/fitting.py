@@ -15,6 +15,8 @@ from torch import Tensor
 
 from relgraph.encoder import TableFeatures
 from relgraph.errors import TrainingError
+from relgraph.nn.degree import degree_edge_types, visible_degree
+from relgraph.nn.gnn import EdgeType
 from relgraph.nn.model import ModelSpec, RelGraphModel
 from relgraph.sampling import NeighborSampler
 from relgraph.store import GraphStore
@@ -41,7 +43,10 @@ class GraphContext:
     tensors: dict[str, dict[str, Tensor]] = field(default_factory=dict)
     times: dict[str, Tensor] = field(default_factory=dict)
 
+    degree_types: dict[str, list[EdgeType]] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
+        self.degree_types = degree_edge_types(self.store)
         self.tensors = {t: {c: x.to(self.device) for c, x in f.tensors.items()}
                         for t, f in self.features.items()}
         self.times = {t: tm.to(self.device) for t in self.store.node_types
@@ -49,19 +54,28 @@ class GraphContext:
 
     def model(self, spec: ModelSpec) -> RelGraphModel:
         return RelGraphModel(self.features, list(self.times), self.store.edge_types,
-                             self.entity_table, spec).to(self.device)
+                             self.entity_table, spec,
+                             {t: len(ets) for t, ets in self.degree_types.items()}
+                             ).to(self.device)
 
     def forward(self, model: RelGraphModel, sampler: NeighborSampler, rows: Tensor,
-                anchor: Tensor) -> Tensor:
+                anchor: Tensor, *, embed: bool = False) -> Tensor:
+        """Sample the seeds' subgraphs and run the model (``embed``: seed embeddings)."""
         sub = sampler.sample(self.entity_table, rows, anchor)
-        node_dict = {t: n.to(self.device) for t, n in sub.node_dict.items() if n.numel() > 0}
+        node_dict = {t: n for t, n in sub.node_dict.items() if n.numel() > 0}
+        batch_dict = {t: b for t, b in sub.batch_dict.items() if t in node_dict}
+        degree_dict = {t: visible_degree(self.store, self.degree_types[t], n,
+                                         anchor[batch_dict[t]])
+                       for t, n in node_dict.items() if self.degree_types.get(t)}
+        dev = self.device
+        node_dict = {t: n.to(dev) for t, n in node_dict.items()}
         x_dict = gather(self.features, node_dict, self.tensors)
         time_dict = {t: self.times[t][n] for t, n in node_dict.items() if t in self.times}
-        return model(x_dict, node_dict,
-                     {t: b.to(self.device) for t, b in sub.batch_dict.items()},
-                     {t: h.to(self.device) for t, h in sub.hop_dict.items()},
-                     time_dict, anchor.to(self.device),
-                     {et: ei.to(self.device) for et, ei in sub.edge_index_dict.items()})
+        args = (x_dict, node_dict, {t: b.to(dev) for t, b in batch_dict.items()},
+                {t: h.to(dev) for t, h in sub.hop_dict.items()}, time_dict, anchor.to(dev),
+                {et: ei.to(dev) for et, ei in sub.edge_index_dict.items()},
+                {t: d.to(dev) for t, d in degree_dict.items()})
+        return model.embed(*args) if embed else model(*args)
 
 
 @dataclass
@@ -146,13 +160,23 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 metrics: list[str], tune_metric: str, *, train_splits: tuple[str, ...] = ("train",),
                 val_split: str | None = "val", fixed_epochs: int | None = None, seed: int = 0,
                 progress: ProgressFn | None = None,
-                should_prune: Callable[[list[float]], bool] | None = None) -> TrialResult:
-    """Train one model; keep the weights of the best validation epoch."""
+                should_prune: Callable[[list[float]], bool] | None = None,
+                dist: Any = None) -> TrialResult:
+    """Train one model; keep the weights of the best validation epoch.
+
+    ``dist`` (default: :func:`relgraph.distributed.current`, set inside a DDP worker): wraps
+    the model in DDP, trains on this rank's shard of the seeds, validates on all ranks.
+    """
+    if dist is None:
+        from relgraph.distributed.context import current
+
+        dist = current()
     start = time.perf_counter()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
     model = ctx.model(model_spec(settings, info))
+    net = dist.wrap_model(model) if dist is not None else model
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
                "adagrad": torch.optim.Adagrad}[settings.optimizer.lower()]
     optimizer = opt_cls(model.parameters(), lr=settings.base_lr,
@@ -160,6 +184,8 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     train_idx = ex.index(train_splits)
     if len(train_idx) == 0:
         raise TrainingError(f"The training table has no rows in split(s) {train_splits}.")
+    if dist is not None:
+        train_idx = dist.shard(train_idx)
     val_idx = ex.index(val_split) if val_split else torch.empty(0, dtype=torch.long)
     epochs = fixed_epochs or settings.max_epochs
     steps_per_epoch = max(settings.min_steps_per_epoch,
@@ -177,7 +203,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     history: list[dict[str, Any]] = []
     scores: list[float] = []
     for epoch in range(1, epochs + 1):
-        model.train()
+        net.train()
         t0 = time.perf_counter()
         order = _epoch_order(ex, train_idx, settings, info, gen)
         total, count, step = 0.0, 0, 0
@@ -186,7 +212,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 if step >= steps_per_epoch:
                     break
                 pos = order[begin:begin + settings.batch_size]
-                out = ctx.forward(model, sampler, ex.rows[pos], ex.time[pos])
+                out = ctx.forward(net, sampler, ex.rows[pos], ex.time[pos])
                 y = ex.y[pos].to(ctx.device)
                 w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
                     else None
@@ -204,8 +230,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(1, count),
                                   "seconds": time.perf_counter() - t0}
         if len(val_idx):
-            val, _, _ = evaluate(ctx, model, sampler, ex, val_idx, settings, info, metrics,
-                                 settings.max_val_steps)
+            val, _, _ = (dist.evaluate if dist is not None else evaluate)(
+                ctx, model, sampler, ex, val_idx, settings, info, metrics,
+                settings.max_val_steps)
             record["val"] = val
             value = val.get(tune_metric)
             score = sign * value if value is not None and not math.isnan(value) else -math.inf

@@ -292,16 +292,7 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
 def _embeddings(ctx: GraphContext, model: Any, sampler: Any, seeds: Any,
                 batch_size: int) -> np.ndarray:
     model.eval()
-    out = []
-    for start in range(0, len(seeds.rows), batch_size):
-        rows, time_ = seeds.rows[start:start + batch_size], seeds.time[start:start + batch_size]
-        sub = sampler.sample(ctx.entity_table, rows, time_)
-        from relgraph.trainer.features import gather
-
-        node_dict = {t: n.to(ctx.device) for t, n in sub.node_dict.items() if n.numel() > 0}
-        x = gather(ctx.features, node_dict, ctx.tensors)
-        tdict = {t: ctx.times[t][n] for t, n in node_dict.items() if t in ctx.times}
-        out.append(model.embed(x, node_dict, sub.batch_dict, sub.hop_dict, tdict,
-                               time_.to(ctx.device), sub.edge_index_dict).cpu().numpy())
+    out = [ctx.forward(model, sampler, seeds.rows[start:start + batch_size],
+                       seeds.time[start:start + batch_size], embed=True).cpu().numpy()
+           for start in range(0, len(seeds.rows), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
-

@@ -1,0 +1,16 @@
+"""Multi-process training with ``torch.distributed`` (DDP), launched by torchrun.
+
+* :func:`launch` — train a training table with ``nproc_per_node`` processes (gloo on CPU,
+  NCCL with one GPU per process), each sampling its own shard of the seeds from the
+  memory-mapped graph store; returns rank 0's job metadata.
+* :func:`torchrun_command` / :func:`write_spec` — the same for several nodes.
+* :class:`DistContext` / :func:`current` — the hooks ``train_trial`` uses inside a worker.
+"""
+
+from __future__ import annotations
+
+from relgraph.distributed.context import DistContext, current, init_from_env, shard_indices
+from relgraph.distributed.launch import launch, torchrun_command, write_spec
+
+__all__ = ["DistContext", "current", "init_from_env", "launch", "shard_indices",
+           "torchrun_command", "write_spec"]
