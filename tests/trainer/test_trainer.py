@@ -27,8 +27,8 @@ def make_activity_db(seed: int = 0, num_users: int = 300, days: int = 240) -> rg
     for u in range(num_users):
         n = rng.poisson(rate[u] * days)
         t = np.sort(rng.uniform(0, days, n))
-        for x in t:
-            rows.append((u, start + pd.Timedelta(days=float(x)), float(rng.gamma(2, 5 + 20 * rate[u]))))
+        amounts = rng.gamma(2, 5 + 20 * rate[u], n)
+        rows += [(u, start + pd.Timedelta(days=float(x)), float(a)) for x, a in zip(t, amounts)]
     events = pd.DataFrame(rows, columns=["user_id", "ts", "amount"])
     events.insert(0, "event_id", np.arange(len(events)))
     users = pd.DataFrame({"user_id": np.arange(num_users), "tier": tiers})
