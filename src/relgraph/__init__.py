@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING
 
 from relgraph._lazy import lazy_getattr
-
 from relgraph.config import init
 from relgraph.connector import DataFrameConnector, LocalFileConnector, SourceTable
 from relgraph.errors import (

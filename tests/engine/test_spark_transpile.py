@@ -26,8 +26,9 @@ def test_duckdb_constructs_are_rewritten() -> None:
         "SELECT arg_min(f.x, (f.t, f.r)) AS a, list(DISTINCT f.x ORDER BY f.x) AS b, "
         "list(f.v ORDER BY k.__k) FILTER (WHERE k.__k >= 0) AS c, len(b) AS d "
         "FROM __anchors a, range($1, $2) k(__k), t f GROUP BY ALL", [-2, 3])
-    assert "MIN_BY(f.x, STRUCT(f.t, f.r))" in sql.upper()
-    assert "ARRAY_SORT(COLLECT_SET(f.x))" in sql.upper()
-    assert "COLLECT_LIST(STRUCT(k.__k AS k0, f.v AS v)) FILTER(WHERE" in sql.upper()
-    assert "SIZE(b)" in sql.upper() and "GROUP BY ALL" in sql.upper()
-    assert "RANGE(-2, 3)" in sql.upper() and "AS `__k`" in sql
+    up = sql.upper()
+    assert "MIN_BY(F.X, STRUCT(F.T, F.R))" in up
+    assert "ARRAY_SORT(COLLECT_SET(F.X))" in up
+    assert "COLLECT_LIST(STRUCT(K.__K AS K0, F.V AS V)) FILTER(WHERE" in up
+    assert "SIZE(B)" in up and "GROUP BY ALL" in up
+    assert "RANGE(-2, 3)" in up and "AS `__k`" in sql

@@ -1,0 +1,546 @@
+"""Accuracy benchmark: relgraph's suggested plan against simple baselines on real data.
+
+For each task (a predictive query over one of the four datasets in ``../shared/data``) the
+script generates the training table once, then in the same run and on that same table:
+
+* trains relgraph with ``pq.suggest_model_plan(run_mode)`` (FAST by default, unedited);
+* computes the baselines of ``relgraph.trainer.baseline.run_baselines``: majority / training
+  mean, LightGBM on the entity table's own columns, and LightGBM on aggregated features of the
+  linked tables over the 7/30/90/365 days before each anchor time;
+* for link prediction, global popularity and past interactions (computed here with pandas).
+
+It prints one table (task, dataset, query, task type, metric, relgraph, baselines, training
+time, seconds per epoch) and, with ``--json``, one JSON object per row. The peer query of
+issue 5 (retail churn) also prints whether test AUROC >= 0.73 and training < 180 s.
+Queries the PQL engine rejects and tasks the trainer does not support are reported as rows
+(status ``skipped`` / ``unsupported`` / ``error``), never silently dropped.
+
+    python benchmarks/quality.py                          # all default tasks, FAST plans
+    python benchmarks/quality.py --tasks retail-churn --quick   # smoke test (1 trial/epoch)
+    python benchmarks/quality.py --run-mode normal --json --home /tmp/rg-home
+    python benchmarks/quality.py --list                   # the tasks and their queries
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+PEER_QUERY = ("PREDICT COUNT(invoices.*, 0, 30, days) = 0 FOR EACH customers.customer_id "
+              "WHERE COUNT(invoices.*, -90, 0, days) > 0")
+PEER_AUROC = 0.73
+PEER_SECONDS = 180.0
+
+# Metrics where smaller is better; every other metric is "higher is better".
+LOWER_IS_BETTER = {"mae", "mse", "rmse", "smape", "mape", "wape"}
+
+
+# Sakila's rentals come in five 8-day bursts, exactly 21 days apart (2005-05-24, 06-14, 07-05,
+# 07-26, 08-16; SOURCE.md), then nothing until 182 rentals on 2006-02-14. The suggested
+# anchors (30-day steps back from 2006-01) fall in the empty months, so the sakila tasks put
+# one anchor at the start of each burst and predict the 10 days after it (the burst): two
+# train anchors (the first burst has no history), one validation, one test.
+SAKILA_TABLE_PLAN = {"start_time": "2005-05-24 00:00:00", "end_time": "2005-08-16 00:00:00",
+                     "timeframe_step": 21, "split": "DateOffsetSplit([-21, 0])"}
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dataset: str
+    query: str
+    metric: str  # the headline metric (relgraph's metric name, e.g. auroc, mae, acc, map@10)
+    note: str = ""
+    table_plan: dict[str, Any] | None = None  # overrides of the suggested table plan
+
+
+TASKS: list[Task] = [
+    Task("retail-churn", "online-retail-ii", PEER_QUERY, "auroc",
+         "issue-5 peer query (Kumo local FAST: AUROC 0.73)"),
+    Task("retail-invoices", "online-retail-ii",
+         "PREDICT COUNT(invoices.*, 0, 30, days) FOR EACH customers.customer_id "
+         "WHERE COUNT(invoices.*, -90, 0, days) > 0", "mae"),
+    Task("flights-delay", "nycflights13",
+         "PREDICT AVG(flights.arr_delay, 0, 7, days) FOR EACH planes.tailnum "
+         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the quickstart query"),
+    Task("flights-next-dests", "nycflights13",
+         "PREDICT LIST_DISTINCT(flights.dest, 0, 7, days) RANK TOP 10 "
+         "FOR EACH planes.tailnum WHERE COUNT(flights.*, -14, 0, days) > 0", "map@10"),
+    Task("sakila-heavy-renter", "sakila",
+         "PREDICT COUNT(rental.*, 0, 10, days) >= 6 FOR EACH customer.customer_id "
+         "WHERE COUNT(rental.*, -30, 0, days) > 0", "auroc",
+         "anchors at the rental bursts; churn (= 0 rentals) is ~0% in sakila, so >= 6",
+         SAKILA_TABLE_PLAN),
+    Task("sakila-spend", "sakila",
+         "PREDICT SUM(payment.amount, 0, 10, days) FOR EACH customer.customer_id "
+         "WHERE COUNT(payment.*, -30, 0, days) > 0", "mae", "anchors at the rental bursts",
+         SAKILA_TABLE_PLAN),
+    Task("sakila-film-rating", "sakila",
+         "PREDICT film.rating FOR EACH film.film_id", "acc",
+         "static: a film's MPAA rating (5 classes) from its columns, cast, categories, rentals"),
+    Task("movielens-user-count", "movielens-latest-small",
+         "PREDICT COUNT(ratings.*, 0, 30, days) FOR EACH users.userId "
+         "WHERE COUNT(ratings.*, -90, 0, days) > 0", "mae"),
+    Task("movielens-movie-rating", "movielens-latest-small",
+         "PREDICT AVG(ratings.rating, 0, 30, days) FOR EACH movies.movieId "
+         "WHERE COUNT(ratings.*, -90, 0, days) > 0", "mae"),
+    Task("movielens-next-movies", "movielens-latest-small",
+         "PREDICT LIST_DISTINCT(ratings.movieId, 0, 30, days) RANK TOP 10 "
+         "FOR EACH users.userId", "map@10"),
+]
+TASKS_BY_NAME = {t.name: t for t in TASKS}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- datasets
+def _files_graph(name: str) -> Any:
+    import relgraph as rg
+
+    folder = DATA / name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"dataset {name} not found at {folder}")
+    conn = rg.LocalFileConnector(folder)
+    return rg.Graph({t: rg.Table.from_source_table(conn[t]).infer_metadata()
+                     for t in conn.table_names()})
+
+
+def load_retail() -> Any:
+    return _files_graph("online-retail-ii").infer_links()
+
+
+def load_flights() -> Any:
+    """The shared Parquet files (weather included); the pip package's loader otherwise."""
+    if (DATA / "nycflights13").is_dir():
+        return _files_graph("nycflights13").infer_links()
+    from relgraph.datasets import nycflights13
+
+    return nycflights13.load_graph()
+
+
+def load_sakila() -> Any:
+    graph = _files_graph("sakila").infer_links()
+    # SOURCE.md: create_date is 2006-02-14 for every customer, after nearly all rentals;
+    # as a time column it would hide every customer from the 2005 snapshots.
+    graph["customer"].time_column = None
+    return graph
+
+
+def load_movielens() -> Any:
+    import relgraph as rg
+
+    graph = _files_graph("movielens-latest-small")
+    # No users table in MovieLens: one row per distinct ratings.userId.
+    user_ids = pd.unique(pd.concat([graph["ratings"].data["userId"],
+                                    graph["tags"].data["userId"]]))
+    users = pd.DataFrame({"userId": np.sort(user_ids)})
+    graph.add_table("users", rg.Table.from_dataframe(users, "users", primary_key="userId"))
+    graph.infer_links()
+    for src in ("ratings", "tags"):
+        if not any(e.src_table == src and e.fkey == "userId" for e in graph.edges):
+            graph.link(src, "userId", "users")
+    return graph
+
+
+LOADERS: dict[str, Callable[[], Any]] = {
+    "online-retail-ii": load_retail,
+    "nycflights13": load_flights,
+    "sakila": load_sakila,
+    "movielens-latest-small": load_movielens,
+}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def better(metric: str, a: float | None, b: float | None) -> bool | None:
+    """Whether ``a`` beats ``b`` on ``metric`` (None if either is missing)."""
+    if a is None or b is None:
+        return None
+    return a < b if metric.split("@")[0] in LOWER_IS_BETTER else a > b
+
+
+def quick_plan(plan: Any) -> Any:
+    """Shrink a plan for smoke tests: 1 trial, 1 epoch, a few steps."""
+    plan.training_job.num_experiments = 1
+    opt = plan.optimization
+    opt.max_epochs = 1
+    opt.min_steps_per_epoch = 1
+    opt.max_steps_per_epoch = 4
+    opt.max_val_steps = 2
+    opt.max_test_steps = 4
+    return plan
+
+
+def split_sizes(table: Any) -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in table.num_rows_per_split.items()}
+    except Exception:  # informational only
+        df = table.data_df()
+        return {k: int(v) for k, v in df["SPLIT"].value_counts().items()}
+
+
+# ----------------------------------------------------------------------------- link baselines
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, float) and math.isnan(value):
+        return []
+    return list(value)
+
+
+def average_precision_at_k(pred: list[Any], truth: set[Any], k: int) -> float:
+    if not truth:
+        return 0.0
+    hits, score = 0, 0.0
+    for i, item in enumerate(pred[:k]):
+        if item in truth:
+            hits += 1
+            score += hits / (i + 1)
+    return score / min(k, len(truth))
+
+
+def link_baselines(graph: Any, pq: Any, table: Any, k: int) -> dict[str, dict[str, Any]]:
+    """Global popularity and past interactions, map@k on the test (and validation) split.
+
+    Events are the rows of the target's table (e.g. ``ratings``): popularity ranks items by
+    their number of events at or before each anchor time; past interactions rank the
+    entity's own items by how often and then how recently it had them before the anchor,
+    padded with popular items. Rows with an empty target list are skipped (map is undefined).
+    """
+    df = table.data_df()
+    target_table = pq.target_table
+    event_table = graph[target_table]
+    target_col = _target_column(pq.query, target_table)
+    entity_col = _fkey_to(graph, target_table, pq.entity_table)
+    times = pd.Series(event_table.time_values()).to_numpy()
+    events = pd.DataFrame({"entity": event_table.data[entity_col].to_numpy(),
+                           "item": event_table.data[target_col].to_numpy(),
+                           "t": times})
+    events = events.dropna().sort_values("t", kind="stable").reset_index(drop=True)
+    anchors = pd.to_datetime(df["ANCHOR_TIMESTAMP"])
+    if anchors.dt.tz is not None:
+        anchors = anchors.dt.tz_convert("UTC").dt.tz_localize(None)
+    anchor_sec = anchors.astype("datetime64[ns]").astype(np.int64) // 1_000_000_000
+    df = df.assign(__anchor=anchor_sec.to_numpy())
+    out: dict[str, dict[str, Any]] = {"popularity": {}, "past_interactions": {}}
+    for split_name, split in (("test", "test"), ("validation", "val")):
+        part = df[df["SPLIT"] == split]
+        if part.empty:
+            continue
+        pop_scores, past_scores = [], []
+        for anchor, group in part.groupby("__anchor"):
+            before = events[events["t"] <= anchor]
+            popular = before["item"].value_counts(sort=True).index[:k].tolist()
+            stats = (before.groupby(["entity", "item"]).agg(n=("t", "size"), last=("t", "max"))
+                     .reset_index().sort_values(["entity", "n", "last"],
+                                                ascending=[True, False, False]))
+            history = {e: g["item"].tolist()[:k] for e, g in stats.groupby("entity")}
+            for entity, target in zip(group["ENTITY"], group["TARGET"], strict=True):
+                truth = set(_as_list(target))
+                if not truth:
+                    continue
+                pop_scores.append(average_precision_at_k(popular, truth, k))
+                own = history.get(entity, [])
+                padded = own + [i for i in popular if i not in set(own)]
+                past_scores.append(average_precision_at_k(padded[:k], truth, k))
+        metric = f"map@{k}"
+        out["popularity"][split_name] = {metric: float(np.mean(pop_scores)) if pop_scores
+                                         else None, "rows": len(pop_scores)}
+        out["past_interactions"][split_name] = {metric: float(np.mean(past_scores))
+                                                if past_scores else None,
+                                                "rows": len(past_scores)}
+    return out
+
+
+def _target_column(query: str, target_table: str) -> str:
+    """The column inside LIST_DISTINCT(table.column, ...) of the query."""
+    import re
+
+    match = re.search(r"LIST_DISTINCT\s*\(\s*" + re.escape(target_table) + r"\.(\w+)",
+                      query, flags=re.I)
+    if match:
+        return match.group(1)
+    raise ValueError("cannot find the LIST_DISTINCT column")
+
+
+def _fkey_to(graph: Any, src: str, dst: str) -> str:
+    for edge in graph.edges:
+        if edge.src_table == src and edge.dst_table == dst:
+            return str(edge.fkey)
+    raise ValueError(f"no edge {src} -> {dst}")
+
+
+# ----------------------------------------------------------------------------- one task
+def run_task(task: Task, graph: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import relgraph as rg
+    from relgraph.trainer.baseline import run_baselines
+
+    row: dict[str, Any] = {"task": task.name, "dataset": task.dataset, "query": task.query,
+                           "task_type": None, "metric": task.metric, "status": "ok",
+                           "relgraph": None, "baseline_1": None, "baseline_2": None,
+                           "baseline_3": None, "baseline_names": [],
+                           "train_seconds": None, "seconds_per_epoch": None,
+                           "run_mode": args.run_mode, "quick": args.quick,
+                           "device": str(args.device), "note": task.note}
+    pq = rg.PredictiveQuery(graph, task.query)
+    try:
+        pq.validate(verbose=False)
+        task_type = pq.get_task_type()
+    except Exception as exc:  # PQL still in progress: report and go on
+        row.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
+        log(f"{task.name}: query rejected: {row['error']}")
+        return row
+    row["task_type"] = str(getattr(task_type, "value", task_type))
+    is_link = "link" in row["task_type"]
+
+    t0 = time.perf_counter()
+    if task.table_plan:
+        table_plan = pq.suggest_training_table_plan(run_mode=args.run_mode)
+        for key, value in task.table_plan.items():
+            setattr(table_plan, key, value)
+        table = pq.generate_training_table(table_plan)
+    else:
+        table = pq.generate_training_table()
+    row["table_seconds"] = round(time.perf_counter() - t0, 2)
+    row["rows_per_split"] = split_sizes(table)
+    log(f"{task.name}: {row['task_type']}, training table {row['rows_per_split']} "
+        f"in {row['table_seconds']} s")
+
+    # relgraph ---------------------------------------------------------------------------
+    plan = pq.suggest_model_plan(run_mode=args.run_mode)
+    if args.quick:
+        plan = quick_plan(plan)
+    opt = plan.optimization
+    row["plan"] = {"num_experiments": plan.training_job.num_experiments,
+                   "max_epochs": opt.max_epochs,
+                   "max_steps_per_epoch": opt.max_steps_per_epoch}
+    log(f"{task.name}: fitting relgraph ({args.run_mode}, {row['plan']})")
+    try:
+        t0 = time.perf_counter()
+        result = rg.Trainer(plan, verbose=args.verbose).fit(graph, table)
+        row["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    except Exception as exc:  # report the trainer's error in the row
+        msg = f"{type(exc).__name__}: {exc}"
+        row.update(status="unsupported" if "not supported" in msg else "error", error=msg)
+        log(f"{task.name}: trainer failed: {msg}")
+        if row["status"] == "error" and args.verbose:
+            traceback.print_exc()
+    else:
+        metrics = result.metrics()
+        row["relgraph"] = _num(metrics[f"test_{task.metric}"])
+        row["relgraph_validation"] = _num(_get(metrics, f"val_{task.metric}"))
+        row["relgraph_test_metrics"] = metrics.to_dict()["test"]
+        summary = result.summary()
+        row["train_seconds"] = round(float(summary["total_elapsed_time"]), 2)
+        row["trials"] = summary.get("automl_experiments_completed")
+        curves = result.training_curves()
+        if not curves.empty and "seconds" in curves:
+            row["epochs"] = len(curves)
+            row["seconds_per_epoch"] = round(float(curves["seconds"].mean()), 2)
+        row["job_id"] = result.job_id
+        log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
+            f"in {row['train_seconds']} s")
+
+    # baselines --------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    try:
+        if is_link:
+            k = int(task.metric.split("@")[1])
+            base = link_baselines(graph, pq, table, k)
+            row["baseline_names"] = ["popularity", "past_interactions", None]
+            row["baseline_1"] = base["popularity"].get("test", {}).get(task.metric)
+            row["baseline_2"] = base["past_interactions"].get("test", {}).get(task.metric)
+        else:
+            base = run_baselines(graph, table, feature_sets=("entity", "aggregated"),
+                                 metrics=[task.metric])
+            first = "majority" if "majority" in base else "mean"
+            row["baseline_names"] = [first, "lightgbm_entity", "lightgbm_aggregated"]
+            for i, name in enumerate(row["baseline_names"], start=1):
+                row[f"baseline_{i}"] = _num(base.get(name, {}).get("test", {}).get(task.metric))
+        row["baselines"] = base
+    except Exception as exc:
+        row["baseline_error"] = f"{type(exc).__name__}: {exc}"
+        log(f"{task.name}: baselines failed: {row['baseline_error']}")
+        if args.verbose:
+            traceback.print_exc()
+    row["baseline_seconds"] = round(time.perf_counter() - t0, 2)
+
+    names = [n for n in row["baseline_names"] if n]
+    row["beats"] = {n: better(task.metric, row["relgraph"], row[f"baseline_{i}"])
+                    for i, n in enumerate(names, start=1)}
+    if task.query == PEER_QUERY:
+        row["peer"] = {"auroc_at_least_0.73": None if row["relgraph"] is None
+                       else row["relgraph"] >= PEER_AUROC,
+                       "train_under_180s": None if row["train_seconds"] is None
+                       else row["train_seconds"] < PEER_SECONDS,
+                       "load_average_1m": round(os.getloadavg()[0], 2)}
+    return row
+
+
+def _get(metrics: Any, key: str) -> Any:
+    try:
+        return metrics[key]
+    except KeyError:
+        return None
+
+
+# ----------------------------------------------------------------------------- output
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row["status"] != "ok":
+        return row["status"]
+    beats = row.get("beats") or {}
+    if not beats or row["relgraph"] is None:
+        return "-"
+    short = {"majority": "maj", "mean": "mean", "lightgbm_entity": "lgbm-ent",
+             "lightgbm_aggregated": "lgbm-agg", "popularity": "pop",
+             "past_interactions": "past"}
+    won = [short.get(n, n) for n, b in beats.items() if b]
+    lost = [short.get(n, n) for n, b in beats.items() if b is False]
+    return (("beats " + ",".join(won)) if won else "") + \
+        ("; loses " + ",".join(lost) if lost else "")
+
+
+HEADER = ["task", "dataset", "query", "task type", "metric", "relgraph",
+          "majority/mean (link: popularity)", "LightGBM entity (link: past)",
+          "LightGBM aggregated", "train s", "s/epoch", "verdict"]
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for r in rows:
+        arrow = "↓" if r["metric"].split("@")[0] in LOWER_IS_BETTER else "↑"
+        cells = [r["task"], r["dataset"], f"`{r['query']}`", r["task_type"] or "-",
+                 f"{r['metric']} {arrow}", _fmt(r["relgraph"]), _fmt(r["baseline_1"]),
+                 _fmt(r["baseline_2"]), _fmt(r["baseline_3"]), _fmt(r["train_seconds"], 1),
+                 _fmt(r["seconds_per_epoch"], 1), _verdict(r)]
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    notes = []
+    for r in rows:
+        if r.get("error"):
+            notes.append(f"- {r['task']}: {r['status']}: {r['error'].splitlines()[0][:300]}")
+        if r.get("baseline_error"):
+            notes.append(f"- {r['task']}: baselines failed: {r['baseline_error'][:300]}")
+        if r.get("peer"):
+            p = r["peer"]
+            notes.append(f"- {r['task']} (peer, Kumo FAST AUROC {PEER_AUROC}): "
+                         f"AUROC >= {PEER_AUROC}: {_yes(p['auroc_at_least_0.73'])}, "
+                         f"training < {PEER_SECONDS:.0f} s: {_yes(p['train_under_180s'])} "
+                         f"(1-min load average {p['load_average_1m']} on "
+                         f"{os.cpu_count()} cores; the target assumes idle cores)")
+        if r["status"] == "ok" and r.get("rows_per_split"):
+            notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
+                         f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "
+                         f"wall {r.get('wall_seconds')} s")
+    if notes:
+        print("\n" + "\n".join(notes))
+
+
+def _yes(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "NO")
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 1 trial, 1 epoch, a few steps per epoch")
+    parser.add_argument("--run-mode", default="fast", choices=["fast", "normal", "best"])
+    parser.add_argument("--json", action="store_true", help="print one JSON object per row")
+    parser.add_argument("--home", default=None,
+                        help="relgraph home (jobs, artifacts); default a temporary folder")
+    parser.add_argument("--device", default="auto", help="torch device for rg.init")
+    parser.add_argument("--verbose", action="store_true", help="trainer progress, tracebacks")
+    parser.add_argument("--list", action="store_true", help="list the tasks and exit")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        for t in TASKS:
+            print(f"{t.name:24} {t.dataset:24} {t.metric:7} {t.query}")
+        return 0
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()] or [t.name for t in TASKS]
+    unknown = [n for n in names if n not in TASKS_BY_NAME]
+    if unknown:
+        parser.error(f"unknown task(s) {unknown}; known: {list(TASKS_BY_NAME)}")
+
+    import relgraph as rg
+
+    home = args.home or tempfile.mkdtemp(prefix="relgraph-quality-")
+    settings = rg.init(home=home, device=args.device)
+    args.device = settings.torch_device()
+    log(f"home {home}, device {args.device}, run mode {args.run_mode}"
+        f"{' (quick)' if args.quick else ''}, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}")
+
+    graphs: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        task = TASKS_BY_NAME[name]
+        t0 = time.perf_counter()
+        try:
+            if task.dataset not in graphs:
+                log(f"loading {task.dataset}")
+                graphs[task.dataset] = LOADERS[task.dataset]()
+            row = run_task(task, graphs[task.dataset], args)
+        except Exception as exc:  # one failing task must not stop the others
+            row = {"task": task.name, "dataset": task.dataset, "query": task.query,
+                   "task_type": None, "metric": task.metric, "status": "error",
+                   "error": f"{type(exc).__name__}: {exc}", "relgraph": None,
+                   "baseline_1": None, "baseline_2": None, "baseline_3": None,
+                   "train_seconds": None, "seconds_per_epoch": None}
+            log(f"{task.name}: failed: {row['error']}")
+            if args.verbose:
+                traceback.print_exc()
+        row["task_seconds"] = round(time.perf_counter() - t0, 2)
+        rows.append(row)
+        # A partial record per finished task, so a long run that is cut off still reports.
+        log(f"{task.name}: done in {row['task_seconds']} s: "
+            + json.dumps({k: row.get(k) for k in ("status", "metric", "relgraph", "baseline_1",
+                                                  "baseline_2", "baseline_3", "train_seconds",
+                                                  "seconds_per_epoch")}, default=str))
+
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+    else:
+        print_table(rows)
+    return 0 if all(r["status"] in ("ok", "skipped", "unsupported") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
