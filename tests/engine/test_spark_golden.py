@@ -15,10 +15,10 @@ import pytest
 pytest.importorskip("pyspark")
 pytest.importorskip("sqlglot")
 
-from relgraph.engine import use_engine  # noqa: E402
-from relgraph.engine.spark import SparkEngine, local_spark_session  # noqa: E402
-from relgraph.graph import Graph  # noqa: E402
-from relgraph.pquery import PredictiveQuery  # noqa: E402
+from relgraph.engine import use_engine
+from relgraph.engine.spark import SparkEngine, local_spark_session
+from relgraph.graph import Graph
+from relgraph.pquery import PredictiveQuery
 
 pytestmark = [pytest.mark.spark, pytest.mark.dataset]
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("sqlglot")
 
-from relgraph.engine.transpile import to_spark_sql  # noqa: E402
+from relgraph.engine.transpile import to_spark_sql
 
 
 def test_parameters_are_inlined_as_typed_literals() -> None:

@@ -68,7 +68,7 @@ def retail_frames(num_transactions: int, seed: int = 0, *, chunk: int | None = N
 
 def retail_graph(num_transactions: int, seed: int = 0) -> object:
     """A :class:`relgraph.graph.Graph` over :func:`retail_frames`."""
-    from relgraph.graph import Edge, Graph, Table
+    from relgraph.graph import Edge, Graph, Stype, Table
 
     f = retail_frames(num_transactions, seed)
     tables = {
@@ -79,8 +79,8 @@ def retail_graph(num_transactions: int, seed: int = 0) -> object:
         "transactions": Table.from_dataframe(f["transactions"], name="transactions",
                                              primary_key="transaction_id", time_column="ts"),
     }
-    tables["customers"]["region"].stype = "categorical"
-    tables["products"]["category"].stype = "categorical"
+    tables["customers"]["region"].stype = Stype.categorical
+    tables["products"]["category"].stype = Stype.categorical
     return Graph(tables=tables, edges=[Edge("transactions", "customer_id", "customers"),
                                        Edge("transactions", "product_id", "products")])
 

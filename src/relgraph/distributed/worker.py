@@ -29,6 +29,8 @@ def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
         plan = pickle.load(fh)
     from relgraph.pquery import TrainingTable
 
+    if config.get("mode") == "predict":
+        return config, graph, _Frame(table_d["df"], table_d["entity_table"]), plan
     table = TrainingTable(table_d.pop("df"), task_type=table_d["task_type"],
                           query_type=table_d["query_type"],
                           entity_table=table_d["entity_table"],
@@ -38,6 +40,48 @@ def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
     if "excluded_columns" in table_d:
         table.excluded_columns = table_d["excluded_columns"]  # type: ignore[attr-defined]
     return config, graph, table, plan
+
+
+class _Frame:
+    """The rows of a prediction table (what ``run_batch_prediction`` reads)."""
+
+    def __init__(self, df: Any, entity_table: str) -> None:
+        self.df = df
+        self.entity_table = entity_table
+
+    def data_df(self) -> Any:
+        return self.df.copy()
+
+
+def _predict(dctx: Any, config: dict[str, Any], graph: Any, table: _Frame) -> None:
+    """Rank r predicts the r-th contiguous slice into ``folder/part-r``."""
+    import numpy as np
+
+    from relgraph.trainer.artifacts import write_json_atomic
+    from relgraph.trainer.output import OutputConfig
+    from relgraph.trainer.pipeline import run_batch_prediction
+
+    folder = Path(config["folder"])
+    part = folder / f"part-{dctx.rank:05d}"
+    part.mkdir(parents=True, exist_ok=True)
+    rows = np.array_split(np.arange(len(table.df)), dctx.world_size)[dctx.rank]
+    shard = _Frame(table.df.iloc[rows].reset_index(drop=True), table.entity_table)
+    output = OutputConfig(output_types={"predictions"}, output_table_name="output")
+    meta = run_batch_prediction(graph, shard, config["training_job_id"], output, part,
+                                threshold=config.get("threshold"),
+                                num_classes_to_return=config.get("num_classes_to_return"))
+    gathered: list[Any] = [None] * dctx.world_size
+    import torch
+
+    torch.distributed.all_gather_object(gathered, meta)
+    if dctx.is_main:
+        write_json_atomic({"training_job_id": config["training_job_id"],
+                           "num_entities_predicted": sum(m["num_entities_predicted"]
+                                                         for m in gathered),
+                           "parts": gathered,
+                           "distributed": {"world_size": dctx.world_size,
+                                           "backend": dctx.backend}},
+                          folder / "meta.json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = init(config["home"], device=str(dctx.device))
     t0 = time.perf_counter()
     _, graph, table, plan = _load(spec)
+    if config.get("mode") == "predict":
+        from relgraph.store.from_graph import build_store
+
+        if dctx.is_main:
+            build_store(graph, cache_dir=settings.home / "stores")
+        dctx.barrier()
+        try:
+            _predict(dctx, config, graph, table)
+            dctx.barrier()
+        finally:
+            shutdown()
+        return 0
     from relgraph.store.from_graph import build_store
     from relgraph.trainer.pipeline import fit_training_job
 

@@ -125,13 +125,15 @@ class SparkEngine:
     def _from_source(self, name: str, table: Table, source: str) -> Any:
         """A view over data already in reach of the cluster, with ``__rg_row``/``__rg_time``.
 
-        ``__rg_row`` numbers rows in the source's order (files by name, rows in file order)
-        via ``zipWithIndex``: the order a store built from the same files uses.
+        Parquet: ``__rg_row`` orders rows by (file path, row in file) — the order of a store
+        built from the same files read in name order — as ``file_rank << 40 | row_index``
+        (increasing, not contiguous; PQL only orders by it). CSV and Spark tables:
+        ``monotonically_increasing_id()`` (Spark's read order).
         """
         from pyspark.sql import functions as F
-        from pyspark.sql.types import LongType, StructField, StructType
 
         reader = self.spark.read
+        parquet = False
         if source.startswith("table:"):
             df = self.spark.table(source[len("table:"):])
         elif source.startswith("csv:") or source.endswith(".csv"):
@@ -140,17 +142,25 @@ class SparkEngine:
         else:
             path = source[len("parquet:"):] if source.startswith("parquet:") else source
             df = reader.parquet(path)
+            parquet = True
         keep = [c.name for c in table.columns]
         missing = [c for c in keep if c not in df.columns]
         if missing:
             raise GraphError(f"Source {source!r} of table '{name}' lacks columns {missing}")
-        df = df.select(*[F.col(f"`{c}`") for c in keep])
+        cols = [F.col(f"`{c}`") for c in keep]
+        if parquet:
+            files = sorted(r[0] for r in df.select(F.col("_metadata.file_path")).distinct()
+                           .collect())
+            rank = F.create_map(*[x for i, f in enumerate(files)
+                                  for x in (F.lit(f), F.lit(i).cast("long"))])
+            row = F.shiftleft(F.element_at(rank, F.col("_metadata.file_path")), 40) \
+                .bitwiseOR(F.col("_metadata.row_index"))
+        else:
+            row = F.monotonically_increasing_id()
+        df = df.select(*cols, row.cast("long").alias(ROW_COLUMN))
         for col in (table.time_column, table.end_time_column):
             if col is not None:
                 df = df.withColumn(col, F.col(f"`{col}`").cast("timestamp"))
-        schema = StructType([*df.schema.fields, StructField(ROW_COLUMN, LongType(), False)])
-        rows = df.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
-        df = self.spark.createDataFrame(rows, schema)
         if table.time_column is not None:
             df = df.withColumn(TIME_COLUMN,
                                F.unix_timestamp(F.col(f"`{table.time_column}`")).cast("long"))

@@ -8,13 +8,13 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 
-from relgraph.nn.layers import activation, normalization
+from relgraph.nn.layers import activation, module_key, normalization
 
 EdgeType = tuple[str, str, str]
 
 
 def edge_key(edge_type: EdgeType) -> str:
-    return "__".join(edge_type)
+    return module_key("__".join(edge_type))
 
 
 class HeteroGNN(nn.Module):
@@ -42,7 +42,7 @@ class HeteroGNN(nn.Module):
             for _ in range(num_layers)
         ])
         self.norms = nn.ModuleList([
-            nn.ModuleDict({t: normalization(norm, channels) for t in node_types})
+            nn.ModuleDict({module_key(t): normalization(norm, channels) for t in node_types})
             for _ in range(num_layers)
         ])
         self.act = activation(act)
@@ -74,7 +74,7 @@ class HeteroGNN(nn.Module):
                     new[t] = x
                     continue
                 n = out[t].shape[0]
-                upd = x[:n] + self.dropout(self.act(norms[t](out[t])))
+                upd = x[:n] + self.dropout(self.act(norms[module_key(t)](out[t])))
                 new[t] = upd if n == x.shape[0] else torch.cat([upd, x[n:]], dim=0)
             x_dict = new
         return x_dict

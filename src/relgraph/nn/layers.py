@@ -9,6 +9,12 @@ from relgraph.errors import PlanError
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU}
 
 
+def module_key(name: str) -> str:
+    """A ``ModuleDict`` key for a table or edge name (which may clash with ``nn.Module``
+    attributes such as ``items`` or contain dots)."""
+    return "t_" + name.replace(".", "_dot_")
+
+
 def activation(name: str) -> nn.Module:
     if name not in _ACTIVATIONS:
         raise PlanError(f"Unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}.")

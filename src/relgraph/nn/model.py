@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from relgraph.encoder import TableEncoder, TableFeatures
 from relgraph.nn.gnn import EdgeType, HeteroGNN
-from relgraph.nn.layers import mlp
+from relgraph.nn.layers import mlp, module_key
 from relgraph.nn.temporal import RelativeTimeEncoder
 
 
@@ -26,6 +27,7 @@ class ModelSpec:
     norm: str | None = "layer_norm"
     dropout: float = 0.0
     out_channels: int = 1
+    id_table: str | None = None     # link prediction: table whose rows are the targets
 
 
 class RelGraphModel(nn.Module):
@@ -47,20 +49,35 @@ class RelGraphModel(nn.Module):
         self.seed_table = seed_table
         node_types = list(features)
         c = spec.channels
-        self.encoders = nn.ModuleDict({t: TableEncoder(features[t], c) for t in node_types})
+        self.encoders = nn.ModuleDict({module_key(t): TableEncoder(features[t], c)
+                                       for t in node_types})
         self.time_tables = [t for t in time_tables if t in features]
         self.time_encoder = RelativeTimeEncoder(c)
         self.hop_emb = nn.Embedding(8, c)
-        self.degree = nn.ModuleDict({t: nn.Linear(k, c) for t, k in (degree_dims or {}).items()
+        self.degree = nn.ModuleDict({module_key(t): nn.Linear(k, c)
+                                     for t, k in (degree_dims or {}).items()
                                      if k > 0 and t in features})
         self.pre = nn.ModuleDict({
-            t: mlp(c, c, c, spec.num_pre_layers, spec.act, spec.norm, spec.dropout)
+            module_key(t): mlp(c, c, c, spec.num_pre_layers, spec.act, spec.norm, spec.dropout)
             for t in node_types
         }) if spec.num_pre_layers > 0 else None
         self.gnn = HeteroGNN(node_types, edge_types, c, spec.num_layers, spec.aggr, spec.act,
                              spec.norm, spec.dropout)
-        self.head = mlp(c, c, spec.out_channels, spec.num_post_layers, spec.act, spec.norm,
-                        spec.dropout)
+        if spec.id_table is not None:
+            # Link prediction with lookup target embeddings ("shallow_rhs" + "lookup"): each
+            # target row has an embedding that is both a node feature wherever the row is
+            # sampled (so the model sees *which* items an entity touched) and the output
+            # vector its score is computed against.
+            self.id_emb = nn.Embedding(spec.out_channels, c)
+            nn.init.normal_(self.id_emb.weight, std=0.1)
+            self.id_bias = nn.Parameter(torch.zeros(spec.out_channels))
+            # ID-aware context ("context" module): how often each target row occurs in the
+            # entity's own sampled subgraph, per hop — e.g. items it bought before.
+            self.context_weight = nn.Parameter(torch.full((8,), 0.5))
+            self.head = mlp(c, c, c, spec.num_post_layers, spec.act, spec.norm, spec.dropout)
+        else:
+            self.head = mlp(c, c, spec.out_channels, spec.num_post_layers, spec.act, spec.norm,
+                            spec.dropout)
 
     def embed(self, x_dict: Mapping[str, Mapping[str, Tensor]], node_dict: Mapping[str, Tensor],
               batch_dict: Mapping[str, Tensor], hop_dict: Mapping[str, Tensor],
@@ -75,18 +92,21 @@ class RelGraphModel(nn.Module):
         """
         h: dict[str, Tensor] = {}
         for t, rows in node_dict.items():
-            if t not in self.encoders:
+            key = module_key(t)
+            if key not in self.encoders:
                 continue
             n = rows.numel()
-            v = self.encoders[t](x_dict[t], n)
+            v = self.encoders[key](x_dict[t], n)
             v = v + self.hop_emb(hop_dict[t].clamp(max=7))
+            if t == self.spec.id_table:
+                v = v + self.id_emb(rows)
             if t in time_dict:
                 age = seed_time[batch_dict[t]] - time_dict[t]
                 v = v + self.time_encoder(age)
-            if degree_dict is not None and t in degree_dict and t in self.degree:
-                v = v + self.degree[t](degree_dict[t])
+            if degree_dict is not None and t in degree_dict and key in self.degree:
+                v = v + self.degree[key](degree_dict[t])
             if self.pre is not None:
-                v = v + self.pre[t](v)
+                v = v + self.pre[key](v)
             h[t] = v
         edges = {et: ei for et, ei in edge_index_dict.items()
                  if et[0] in h and et[2] in h and ei.numel() > 0}
@@ -94,9 +114,25 @@ class RelGraphModel(nn.Module):
         num_seeds = seed_time.numel()
         return h[self.seed_table][:num_seeds]
 
-    def forward(self, *args: object, **kwargs: object) -> Tensor:
+    def forward(self, x_dict: Mapping[str, Mapping[str, Tensor]],
+                node_dict: Mapping[str, Tensor], batch_dict: Mapping[str, Tensor],
+                hop_dict: Mapping[str, Tensor], time_dict: Mapping[str, Tensor],
+                seed_time: Tensor, edge_index_dict: Mapping[EdgeType, Tensor],
+                degree_dict: Mapping[str, Tensor] | None = None) -> Tensor:
         """Per-seed predictions ``[B, out_channels]`` (logits or standardized values)."""
-        return self.head(self.embed(*args, **kwargs))  # type: ignore[arg-type]
+        out = self.head(self.embed(x_dict, node_dict, batch_dict, hop_dict, time_dict,
+                                   seed_time, edge_index_dict, degree_dict))
+        table = self.spec.id_table
+        if table is None:
+            return out
+        scores = out @ self.id_emb.weight.t() + self.id_bias
+        if table in node_dict and node_dict[table].numel() > 0:
+            weight = self.context_weight[hop_dict[table].clamp(max=7)]
+            flat = batch_dict[table] * scores.shape[1] + node_dict[table]
+            context = torch.zeros(scores.numel(), device=scores.device, dtype=scores.dtype)
+            context = context.index_add(0, flat, weight)
+            scores = scores + context.view_as(scores)
+        return scores
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -27,21 +27,27 @@ class TargetInfo:
     classes: list = field(default_factory=list)   # multiclass / multilabel labels
     mean: float = 0.0                             # regression standardisation
     std: float = 1.0
+    top_k: int | None = None                      # RANK TOP K
 
     @property
     def out_channels(self) -> int:
-        if self.task_type in (TaskType.MULTICLASS_CLASSIFICATION,
-                              TaskType.MULTILABEL_CLASSIFICATION, TaskType.MULTILABEL_RANKING):
+        if self.is_list_target or self.task_type is TaskType.MULTICLASS_CLASSIFICATION:
             return len(self.classes)
         return 1
 
+    @property
+    def is_list_target(self) -> bool:
+        """Targets are item lists (multilabel, ranking, link prediction)."""
+        return self.task_type.is_multilabel or self.task_type.is_link_pred
+
     def to_dict(self) -> dict:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
-                "mean": self.mean, "std": self.std}
+                "mean": self.mean, "std": self.std, "top_k": self.top_k}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
-        return cls(TaskType(d["task_type"]), list(d["classes"]), d["mean"], d["std"])
+        return cls(TaskType(d["task_type"]), list(d["classes"]), d["mean"], d["std"],
+                   d.get("top_k"))
 
 
 def _plain(value: object) -> object:
@@ -99,7 +105,7 @@ def fit_target_info(task_type: TaskType, train_targets: pd.Series,
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         labels = classes or sorted(train_targets.dropna().unique().tolist(), key=str)
         return TargetInfo(task_type, classes=list(labels))
-    if task_type.is_multilabel:
+    if task_type.is_multilabel or task_type.is_link_pred:
         labels = classes or sorted({x for v in train_targets.dropna() for x in v}, key=str)
         return TargetInfo(task_type, classes=list(labels))
     return TargetInfo(task_type)
@@ -117,15 +123,32 @@ def encode_targets(info: TargetInfo, targets: pd.Series) -> Tensor:
     if tt is TaskType.MULTICLASS_CLASSIFICATION:
         lookup = {c: i for i, c in enumerate(info.classes)}
         return torch.tensor([lookup.get(v, -1) for v in targets], dtype=torch.long)
-    if tt.is_multilabel:
-        lookup = {c: i for i, c in enumerate(info.classes)}
-        y = torch.zeros(len(targets), len(info.classes))
-        for r, items in enumerate(targets):
-            for item in items if items is not None else []:
-                if item in lookup:
-                    y[r, lookup[item]] = 1.0
-        return y
+    if info.is_list_target:
+        return encode_item_lists(info.classes, targets)
     raise TrainingError(f"Task type '{tt}' is not supported by this trainer yet.")
+
+
+def encode_item_lists(classes: list, targets: pd.Series) -> Tensor:
+    """Item lists as a ``[n, max_len]`` index tensor padded with ``-1`` (unknown items dropped)."""
+    lookup = pd.Index(classes)
+    lists = [[] if v is None or (isinstance(v, float) and np.isnan(v)) else list(v)
+             for v in targets]
+    lengths = np.array([len(v) for v in lists], dtype=np.int64)
+    flat = lookup.get_indexer([x for v in lists for x in v]) if lengths.sum() else \
+        np.empty(0, dtype=np.int64)
+    out = np.full((len(lists), max(1, int(lengths.max(initial=0)))), -1, dtype=np.int64)
+    row = np.repeat(np.arange(len(lists)), lengths)
+    col = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[row, col] = flat
+    out.sort(axis=1)
+    return torch.from_numpy(out[:, ::-1].copy())
+
+
+def multi_hot(y: Tensor, num_items: int) -> Tensor:
+    """``[n, num_items]`` 0/1 float matrix from a padded index tensor."""
+    out = torch.zeros(y.shape[0], num_items + 1, device=y.device)
+    out.scatter_(1, torch.where(y >= 0, y, num_items), 1.0)
+    return out[:, :num_items]
 
 
 def _to_bool(value: object) -> bool:
@@ -143,8 +166,13 @@ def make_examples(graph: Graph, entity_table: str, df: pd.DataFrame, info: Targe
         else np.full(len(frame), "train", dtype=object)
     weight = torch.tensor(frame["WEIGHT"].to_numpy(dtype=float), dtype=torch.float32) \
         if "WEIGHT" in frame.columns else None
-    valid = ~torch.isnan(y) if y.is_floating_point() and y.dim() == 1 else y != -1 \
-        if y.dim() == 1 else torch.ones(len(y), dtype=torch.bool)
+    if y.dim() == 2:            # item lists: rows without any known item carry no signal
+        valid = (y >= 0).any(dim=1) if info.task_type.is_ranking else \
+            torch.ones(len(y), dtype=torch.bool)
+    elif y.is_floating_point():
+        valid = ~torch.isnan(y)
+    else:
+        valid = y != -1
     if not bool(valid.all()):
         keep = valid.numpy()
         return Examples(seeds.rows[valid], seeds.time[valid], frame.loc[keep].reset_index(

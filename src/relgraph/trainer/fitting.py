@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -40,6 +39,7 @@ class GraphContext:
     entity_table: str
     device: torch.device
     pkeys: dict[str, str] = field(default_factory=dict)
+    target_table: str | None = None      # link prediction: the table of the target items
     tensors: dict[str, dict[str, Tensor]] = field(default_factory=dict)
     times: dict[str, Tensor] = field(default_factory=dict)
 
@@ -89,8 +89,10 @@ class TrialResult:
     seconds: float = 0.0
 
 
-def model_spec(settings: TrialSettings, info: TargetInfo) -> ModelSpec:
-    return ModelSpec(channels=settings.channels, num_layers=settings.num_layers,
+def model_spec(settings: TrialSettings, info: TargetInfo,
+               id_table: str | None = None) -> ModelSpec:
+    return ModelSpec(id_table=id_table if info.task_type.is_link_pred else None,
+                     channels=settings.channels, num_layers=settings.num_layers,
                      aggr=tuple(settings.aggr), num_pre_layers=settings.num_pre_layers,
                      num_post_layers=settings.num_post_layers, act=settings.activation,
                      norm=settings.normalization, dropout=settings.dropout,
@@ -146,14 +148,32 @@ def evaluate(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler, 
     pos, pred = predict_outputs(ctx, model, sampler, ex, idx, settings.batch_size, info,
                                 max_steps)
     y_true = target_values(ex.y[pos], info)
-    return compute_metrics(info.task_type, metrics, y_true, pred.numpy()), pos, pred
+    return (compute_metrics(info.task_type, metrics, y_true, metric_predictions(pred, info)),
+            pos, pred)
 
 
-def target_values(y: Tensor, info: TargetInfo) -> np.ndarray:
-    """Encoded targets back in the scale metrics expect."""
+def target_values(y: Tensor, info: TargetInfo) -> Any:
+    """Encoded targets in the form metrics expect (item lists for ranking tasks)."""
     if info.task_type.is_regression:
         return (y * info.std + info.mean).numpy()
+    if info.is_list_target:
+        if info.task_type.is_ranking:
+            return [row[row >= 0].tolist() for row in y.numpy()]
+        from relgraph.trainer.examples import multi_hot
+
+        return multi_hot(y, len(info.classes)).numpy()
     return y.numpy()
+
+
+RANKING_DEPTH = 100
+
+
+def metric_predictions(pred: Tensor, info: TargetInfo) -> Any:
+    """Predictions in the form metrics expect (top item indices for ranking tasks)."""
+    if info.task_type.is_ranking:
+        k = min(RANKING_DEPTH, pred.shape[1])
+        return torch.topk(pred, k, dim=1).indices.numpy()
+    return pred.numpy()
 
 
 def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: TargetInfo,
@@ -175,7 +195,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
-    model = ctx.model(model_spec(settings, info))
+    model = ctx.model(model_spec(settings, info, ctx.target_table))
     net = dist.wrap_model(model) if dist is not None else model
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
                "adagrad": torch.optim.Adagrad}[settings.optimizer.lower()]

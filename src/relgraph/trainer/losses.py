@@ -30,6 +30,8 @@ def _option(loss: Any, key: str, default: float) -> float:
 def default_loss(task_type: TaskType) -> str:
     if task_type in (TaskType.BINARY_CLASSIFICATION, TaskType.MULTILABEL_CLASSIFICATION):
         return "binary_cross_entropy"
+    if task_type.is_link_pred or task_type is TaskType.MULTILABEL_RANKING:
+        return "cross_entropy"
     if task_type.is_regression:
         return "huber"
     return "cross_entropy"
@@ -71,8 +73,19 @@ def compute_loss(task_type: TaskType, loss: Any, out: Tensor, y: Tensor,
         if name not in ("cross_entropy", "ordinal_log"):
             raise PlanError(f"Loss '{name}' does not apply to multiclass classification.")
         per = F.cross_entropy(out, y, reduction="none")
-    elif task_type.is_multilabel:
-        per = F.binary_cross_entropy_with_logits(out, y, reduction="none").mean(dim=-1)
+    elif task_type.is_multilabel or task_type.is_link_pred:
+        from relgraph.trainer.examples import multi_hot
+
+        target = multi_hot(y, out.shape[1])
+        if name == "binary_cross_entropy" or task_type is TaskType.MULTILABEL_CLASSIFICATION:
+            per = F.binary_cross_entropy_with_logits(out, target, reduction="none").mean(dim=-1)
+        elif name in ("cross_entropy", "ordinal_log"):
+            # Softmax over all items; every true item is a positive (mean over them).
+            logp = torch.log_softmax(out, dim=-1)
+            per = -(logp * target).sum(-1) / target.sum(-1).clamp(min=1)
+        else:
+            raise PlanError(f"Loss '{name}' does not apply to {task_type}; use cross_entropy "
+                            "or binary_cross_entropy.")
     else:
         raise PlanError(f"No loss for task type '{task_type}'.")
     if weight is not None:
@@ -88,5 +101,7 @@ def decode_outputs(task_type: TaskType, out: Tensor, mean: float = 0.0,
     if task_type.is_regression:
         return out.view(-1) * std + mean
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
+        return torch.softmax(out, dim=-1)
+    if task_type.is_ranking:
         return torch.softmax(out, dim=-1)
     return torch.sigmoid(out)

@@ -105,8 +105,6 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
     if hasattr(plan, "validate_for"):
         plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
-    if task_type.is_link_pred:
-        raise TrainingError(f"Task type '{task_type}' is not supported by this trainer yet.")
     tj = plan.training_job
     seed = tj.manual_seed if isinstance(getattr(tj, "manual_seed", None), int) else 0
     torch.manual_seed(seed)
@@ -121,11 +119,12 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     cp = plan.column_processing
     features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
                                   getattr(cp, "na_strategy", None))
-    ctx = GraphContext(store, features, entity_table, device, _pkeys(graph))
+    ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
+                       getattr(train_table, "target_table", None))
 
     train_df = df[df["SPLIT"] == "train"] if "SPLIT" in df.columns else df
-    info = fit_target_info(task_type, train_df["TARGET"],
-                           getattr(train_table, "class_labels", None))
+    info = fit_target_info(task_type, train_df["TARGET"], _class_labels(graph, train_table))
+    info.top_k = top_k
     ex = make_examples(graph, entity_table, df, info)
     counts = {s: int((ex.split == s).sum()) for s in ("train", "val", "test")}
     say(f"[{job_id}] task={task_type.value} entity={entity_table} rows={counts} "
@@ -170,7 +169,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                             train_splits=splits_used, val_split=None,
                             fixed_epochs=best.best_epoch, seed=seed + 1000)
         final_state = refit.state_dict
-    spec = model_spec(best.settings, info)
+    spec = model_spec(best.settings, info, ctx.target_table)
     model = ctx.model(spec)
     model.load_state_dict(final_state)
     sampler = make_sampler(ctx, best.settings, torch.Generator().manual_seed(seed + 7))
@@ -182,10 +181,9 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         test, pos, pred = evaluate(ctx, model, sampler, ex, test_idx, best.settings, info,
                                    metrics, best.settings.max_test_steps)
         all_metrics["test"] = test
-        holdout = _prediction_frame(ex.frame.iloc[pos.numpy()], pred.numpy(), info,
-                                    threshold=0.5, top=None)
-        holdout.insert(2 if "ANCHOR_TIMESTAMP" in holdout.columns else 1, "TARGET",
-                       ex.frame["TARGET"].iloc[pos.numpy()].to_numpy())
+        rows = ex.frame.iloc[pos.numpy()]
+        holdout = _prediction_frame(rows, pred.numpy(), info, threshold=0.5, top=None,
+                                    targets=rows["TARGET"].to_numpy())
     train_idx = ex.index("train")
     if len(train_idx):
         sub = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(
@@ -214,11 +212,27 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     return meta
 
 
+def _class_labels(graph: Graph, train_table: Any) -> list | None:
+    """Classes of a classification table; for link prediction, every target-table key."""
+    if TaskType(train_table.task_type).is_link_pred:
+        target = graph[train_table.target_table]
+        if target.primary_key is None:
+            raise TrainingError(f"Link-prediction target table '{target.name}' needs a "
+                                "primary key.")
+        return target.data[target.primary_key].tolist()
+    labels = getattr(train_table, "class_labels", None)
+    return list(labels) if labels else None
+
+
 def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
-                      threshold: float, top: int | None) -> pd.DataFrame:
-    """Reference-shaped prediction columns for the rows of ``frame``."""
+                      threshold: float, top: int | None,
+                      targets: np.ndarray | None = None) -> pd.DataFrame:
+    """Reference-shaped prediction columns for the rows of ``frame`` (with ``TARGET`` when
+    ``targets`` is given); class and ranking tasks give ``top`` rows per entity."""
     keys = ["ENTITY"] + (["ANCHOR_TIMESTAMP"] if "ANCHOR_TIMESTAMP" in frame.columns else [])
     base = frame[keys].reset_index(drop=True)
+    if targets is not None:
+        base["TARGET"] = targets
     tt = info.task_type
     if tt is TaskType.BINARY_CLASSIFICATION:
         out = base.copy()
@@ -230,7 +244,8 @@ def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
         out = base.copy()
         out["TARGET_PRED"] = pred
         return out
-    k = min(top or len(info.classes), len(info.classes))
+    default_top = info.top_k or (10 if tt.is_ranking else len(info.classes))
+    k = min(top or default_top, len(info.classes))
     order = np.argsort(-pred, axis=1)[:, :k]
     rows = np.repeat(np.arange(len(base)), k)
     out = base.iloc[rows].reset_index(drop=True)
