@@ -98,7 +98,7 @@ def test_fast_two_trials_include_default() -> None:
     for seed in range(5):
         trials = sample_trials(plan, 2, seed=seed)
         assert len(trials) == 2
-        assert trials[0].base_lr == 1e-3 and trials[0].channels == 64
+        assert trials[0].base_lr == 5e-3 and trials[0].channels == 64
         assert _key(trials[0]) != _key(trials[1])
 
 
