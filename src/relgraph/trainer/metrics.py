@@ -115,11 +115,12 @@ def default_metrics(task_type: TaskType | str, top_k: int | None = None) -> list
     if fam == "multiclass":
         return list(MULTICLASS_METRICS)
     if fam == "multilabel":
-        return list(MULTILABEL_METRICS[:8])
+        return ["auroc_macro", "auprc_macro", "ap_macro", "auroc_micro", "auprc_micro",
+                "ap_micro", "acc", "f1"]
     if fam == "regression":
         return list(REGRESSION_METRICS)
-    k = top_k or DEFAULT_TOP_K
-    return [f"{m}@{k}" for m in RANKING_METRICS]
+    ks = sorted({1, 10, 100} | ({min(top_k, 100)} if top_k else set()))
+    return [f"{m}@{k}" for m in RANKING_METRICS for k in ks]
 
 
 def default_tune_metric(task_type: TaskType | str, top_k: int | None = None) -> str:
@@ -130,7 +131,7 @@ def default_tune_metric(task_type: TaskType | str, top_k: int | None = None) -> 
         "multiclass": "acc",
         "multilabel": "auroc_macro",
         "regression": "mae",
-    }.get(fam, f"map@{top_k or DEFAULT_TOP_K}")
+    }.get(fam, f"map@{min(top_k, 100) if top_k else DEFAULT_TOP_K}")
 
 
 def allowed_metrics(task_type: TaskType | str) -> tuple[str, ...]:

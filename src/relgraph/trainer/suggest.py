@@ -24,9 +24,9 @@ import math
 
 from relgraph.errors import PlanError
 from relgraph.task import QueryType, TaskType
+from relgraph.trainer.metrics import default_metrics, default_tune_metric
 from relgraph.trainer.plan import (
     INFERRED,
-    RANKING_METRIC_NAMES,
     ActivationType,
     AggregationType,
     DistanceMeasure,
@@ -133,51 +133,6 @@ def default_loss(task_type: TaskType | str) -> list[LossCandidate]:
     if task.is_regression:
         return [LossType.HUBER]
     return [LossType.CROSS_ENTROPY]
-
-
-def _ranking_k(top_k: int | None) -> int:
-    return 10 if top_k is None else max(1, min(int(top_k), 100))
-
-
-def default_metrics(task_type: TaskType | str, top_k: int | None = None) -> list[str]:
-    """Metrics computed by default for a task type.
-
-    Ranking tasks report every ranking metric at k = 1, 10, 100 and at ``top_k`` (the K
-    of ``RANK TOP K``, capped at 100) when given.
-    """
-    task = TaskType(task_type)
-    if task is TaskType.BINARY_CLASSIFICATION:
-        return ["acc", "auroc", "auprc", "ap", "precision", "recall", "f1"]
-    if task is TaskType.MULTICLASS_CLASSIFICATION:
-        return ["acc", "precision", "recall", "f1", "mrr"]
-    if task is TaskType.MULTILABEL_CLASSIFICATION:
-        return [
-            "auroc_macro",
-            "auprc_macro",
-            "ap_macro",
-            "auroc_micro",
-            "auprc_micro",
-            "ap_micro",
-        ]
-    if task.is_regression:
-        return ["mae", "mape", "mse", "rmse", "smape", "r2"]
-    ks = sorted({1, 10, 100, _ranking_k(top_k)})
-    return [f"{m}@{k}" for m in RANKING_METRIC_NAMES for k in ks]
-
-
-def default_tune_metric(task_type: TaskType | str, top_k: int | None = None) -> str:
-    """auroc (binary), acc (multiclass), auroc_macro (multilabel), mae (regression,
-    forecasting), map@K (ranking / link prediction; K = ``top_k`` capped at 100, else 10)."""
-    task = TaskType(task_type)
-    if task is TaskType.BINARY_CLASSIFICATION:
-        return "auroc"
-    if task is TaskType.MULTICLASS_CLASSIFICATION:
-        return "acc"
-    if task is TaskType.MULTILABEL_CLASSIFICATION:
-        return "auroc_macro"
-    if task.is_regression:
-        return "mae"
-    return f"map@{_ranking_k(top_k)}"
 
 
 def default_num_neighbors(run_mode: RunMode | str) -> list[NumNeighbors]:
