@@ -1,9 +1,11 @@
-"""How many neighbors of each kind a row has at the anchor time.
+"""How many neighbors of each kind a row has at the anchor time, and how recently.
 
 Sampling caps every row at a few neighbors per edge type, so a GNN cannot tell a
-customer with 16 orders from one with 500. The visible degree (neighbors with time at
-or before the anchor) restores that signal; it costs one binary search per node and
-reverse edge type.
+customer with 16 orders from one with 500, nor (with uniform sampling) whether the last
+order was yesterday. For every one-to-many edge type these features restore that
+signal: the number of neighbors visible at the anchor, in the last 7/30/90 days, and the
+days since the most recent one. Each costs one binary search per node in the
+time-sorted CSR.
 """
 
 from __future__ import annotations
@@ -23,19 +25,49 @@ def degree_edge_types(store: GraphStore) -> dict[str, list[EdgeType]]:
     return out
 
 
+WINDOWS_DAYS = (7, 30, 90)
+DAY = 86400
+#: Features per edge type: total, one per window, days since the last neighbor, "has none".
+NUM_FEATURES = 3 + len(WINDOWS_DAYS)
+
+
+def degree_dim(store: GraphStore, edge_types: list[EdgeType]) -> int:
+    return NUM_FEATURES * len(edge_types)
+
+
 def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
                    anchor: Tensor) -> Tensor:
-    """``log1p`` of the number of neighbors visible at ``anchor``: ``[n, len(edge_types)]``."""
-    cols = []
+    """Count and recency features of ``rows`` at ``anchor``: ``[n, NUM_FEATURES * len(ets)]``.
+
+    Counts enter as ``log1p``; recency as ``log1p(days since the last visible neighbor)``
+    (0 with a "has none" flag when there is none, and for static neighbors).
+    """
+    cols: list[Tensor] = []
     for et in edge_types:
         csr = store.csr_data(et)
         rowptr = csr.rowptr
         start = rowptr.index_select(0, rows).long()
+        zeros = torch.zeros(rows.numel(), dtype=torch.long, device=rows.device)
         if csr.is_temporal and not csr.is_direct:
             stop = csr.visible_stop(rows, start, anchor)
+            counts = [stop - start] + [
+                stop - csr.visible_stop(rows, start, anchor - days * DAY)
+                for days in WINDOWS_DAYS
+            ]
+            has = stop > start
+            nbr_time = csr.nbr_time
+            assert nbr_time is not None
+            last = nbr_time.index_select(0, (stop - 1).clamp(min=0))
+            age = torch.where(has, (anchor - last).clamp(min=0), zeros)
         else:
             stop = rowptr.index_select(0, rows + 1).long()
-        cols.append((stop - start).clamp(min=0))
+            counts = [stop - start] + [zeros] * len(WINDOWS_DAYS)
+            has = torch.zeros_like(stop, dtype=torch.bool)
+            age = zeros
+        feats = [torch.log1p(c.clamp(min=0).to(torch.float32)) for c in counts]
+        feats.append(torch.log1p(age.to(torch.float32) / DAY))
+        feats.append((~has).to(torch.float32))
+        cols.extend(feats)
     if not cols:
         return torch.zeros(rows.numel(), 0, device=rows.device)
-    return torch.log1p(torch.stack(cols, dim=1).to(torch.float32))
+    return torch.stack(cols, dim=1)

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from relgraph.encoder import TableFeatures
 from relgraph.errors import TrainingError
-from relgraph.nn.degree import degree_edge_types, visible_degree
+from relgraph.nn.degree import degree_dim, degree_edge_types, visible_degree
 from relgraph.nn.gnn import EdgeType
 from relgraph.nn.model import ModelSpec, RelGraphModel
 from relgraph.sampling import NeighborSampler
@@ -55,7 +55,8 @@ class GraphContext:
     def model(self, spec: ModelSpec) -> RelGraphModel:
         return RelGraphModel(self.features, list(self.times), self.store.edge_types,
                              self.entity_table, spec,
-                             {t: len(ets) for t, ets in self.degree_types.items()}
+                             {t: degree_dim(self.store, ets)
+                              for t, ets in self.degree_types.items()}
                              ).to(self.device)
 
     def forward(self, model: RelGraphModel, sampler: NeighborSampler, rows: Tensor,
