@@ -206,3 +206,17 @@ def test_temporal_link_prediction_learns_preferences(home):
                                                num_classes_to_return=5).predictions_df()
     assert set(preds.columns) >= {"ENTITY", "CLASS", "SCORE"}
     assert (preds.groupby("ENTITY").size() == 5).all()
+
+
+def test_graph_transformer_plan_trains_a_transformer(graph, home):
+    from relgraph.trainer.plan import GraphTransformerModelPlan
+
+    plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=2)
+    plan.model_architecture.model = [GraphTransformerModelPlan(
+        channels=[32], num_layers=[1], num_heads=[4], dropout=[0.0],
+        positional_encodings=[["hop", "random_gnn"]])]
+    table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
+    result = rg.Trainer(plan, verbose=False).fit(graph, table)
+    assert result.best_trial["model"] == "GraphTransformer"
+    assert result.best_trial["positional_encodings"] == ["hop", "random_gnn"]
+    assert result.metrics()["test_auroc"] > 0.6

@@ -12,6 +12,7 @@ from relgraph.encoder import TableEncoder, TableFeatures
 from relgraph.nn.gnn import EdgeType, HeteroGNN
 from relgraph.nn.layers import mlp, module_key
 from relgraph.nn.temporal import RelativeTimeEncoder
+from relgraph.nn.transformer import SubgraphTransformer
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class ModelSpec:
     dropout: float = 0.0
     out_channels: int = 1
     id_table: str | None = None     # link prediction: table whose rows are the targets
+    model: str = "GNN"              # or "GraphTransformer" (node prediction)
+    transformer_layers: int = 4
+    num_heads: int = 8
+    positional_encodings: tuple[str, ...] = ()   # "hop" (always on), "random_gnn"
 
 
 class RelGraphModel(nn.Module):
@@ -61,8 +66,15 @@ class RelGraphModel(nn.Module):
             module_key(t): mlp(c, c, c, spec.num_pre_layers, spec.act, spec.norm, spec.dropout)
             for t in node_types
         }) if spec.num_pre_layers > 0 else None
-        self.gnn = HeteroGNN(node_types, edge_types, c, spec.num_layers, spec.aggr, spec.act,
-                             spec.norm, spec.dropout)
+        # A GraphTransformer keeps one light GNN round only for its "random_gnn" positional
+        # encoding; otherwise the GNN does all message passing.
+        gnn_layers = spec.num_layers if spec.model == "GNN" else \
+            (1 if "random_gnn" in spec.positional_encodings else 0)
+        self.gnn = HeteroGNN(node_types, edge_types, c, gnn_layers, spec.aggr or ("mean",),
+                             spec.act, spec.norm, spec.dropout)
+        self.transformer = SubgraphTransformer(c, spec.transformer_layers, spec.num_heads,
+                                               spec.dropout, spec.act) \
+            if spec.model == "GraphTransformer" else None
         if spec.id_table is not None:
             # Link prediction with lookup target embeddings ("shallow_rhs" + "lookup"): each
             # target row has an embedding that is both a node feature wherever the row is
@@ -110,8 +122,13 @@ class RelGraphModel(nn.Module):
             h[t] = v
         edges = {et: ei for et, ei in edge_index_dict.items()
                  if et[0] in h and et[2] in h and ei.numel() > 0}
-        h = self.gnn(h, edges, {t: hop_dict[t] for t in h})
         num_seeds = seed_time.numel()
+        if self.transformer is not None:
+            if self.gnn.num_layers:        # "random_gnn" positional encoding
+                h = self.gnn(h, edges)
+            return self.transformer(h, {t: batch_dict[t] for t in h}, self.seed_table,
+                                    num_seeds)
+        h = self.gnn(h, edges, {t: hop_dict[t] for t in h})
         return h[self.seed_table][:num_seeds]
 
     def forward(self, x_dict: Mapping[str, Mapping[str, Tensor]],

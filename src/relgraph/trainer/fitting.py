@@ -93,6 +93,9 @@ class TrialResult:
 def model_spec(settings: TrialSettings, info: TargetInfo,
                id_table: str | None = None) -> ModelSpec:
     return ModelSpec(id_table=id_table if info.task_type.is_link_pred else None,
+                     model=settings.model, transformer_layers=settings.transformer_layers,
+                     num_heads=settings.num_heads,
+                     positional_encodings=tuple(settings.positional_encodings),
                      channels=settings.channels, num_layers=settings.num_layers,
                      aggr=tuple(settings.aggr), num_pre_layers=settings.num_pre_layers,
                      num_post_layers=settings.num_post_layers, act=settings.activation,

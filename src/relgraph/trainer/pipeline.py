@@ -53,7 +53,13 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
         if hasattr(trial, src):
             values[dst] = getattr(trial, src)
     if "aggr" in values:
-        values["aggr"] = tuple(str(a) for a in values["aggr"])
+        values["aggr"] = tuple(str(a) for a in values["aggr"]) or ("sum", "mean", "max")
+    if values.get("num_heads") is None:
+        values.pop("num_heads", None)
+    if getattr(trial, "model", "GNN") == "GraphTransformer":
+        values["transformer_layers"] = int(trial.num_layers)
+        values["num_heads"] = int(trial.num_heads or 8)
+        values["positional_encodings"] = tuple(trial.positional_encodings)
     if sampling is not None and getattr(sampling, "adaptive_sampling", None) is True:
         values["adaptive_sampling"] = True
     for key in ("optimizer", "activation"):

@@ -10,7 +10,11 @@ from typing import Any
 class TrialSettings:
     """Concrete values for one trial, resolved from a ``TrialConfig`` of the plan."""
 
+    model: str = "GNN"                     # "GNN" or "GraphTransformer"
     channels: int = 64
+    transformer_layers: int = 4
+    num_heads: int = 8
+    positional_encodings: tuple[str, ...] = ()
     aggr: tuple[str, ...] = ("sum", "mean", "max")
     dropout: float = 0.0
     num_pre_layers: int = 0
