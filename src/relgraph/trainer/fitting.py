@@ -107,6 +107,8 @@ def make_sampler(ctx: GraphContext, settings: TrialSettings,
                  generator: torch.Generator | None = None) -> NeighborSampler:
     return NeighborSampler(ctx.store, settings.num_neighbors, strategy=settings.sampling_strategy,
                            adaptive=settings.adaptive_sampling, generator=generator,
+                           max_target_neighbors_per_entity=(
+                               settings.max_target_neighbors_per_entity),
                            pkeys=ctx.pkeys)
 
 

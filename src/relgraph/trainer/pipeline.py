@@ -54,6 +54,9 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
             values[dst] = getattr(trial, src)
     if "aggr" in values:
         values["aggr"] = tuple(str(a) for a in values["aggr"]) or ("sum", "mean", "max")
+    cap = values.get("max_target_neighbors_per_entity")
+    values["max_target_neighbors_per_entity"] = cap if isinstance(cap, int) and cap >= 0 \
+        else None
     if values.get("num_heads") is None:
         values.pop("num_heads", None)
     if getattr(trial, "model", "GNN") == "GraphTransformer":

@@ -24,6 +24,7 @@ class TrialSettings:
     num_neighbors: Any = field(default_factory=lambda: [16, 16])
     sampling_strategy: str = "uniform"
     adaptive_sampling: bool = False
+    max_target_neighbors_per_entity: int | None = None
     loss: Any = None
     optimizer: str = "adam"
     base_lr: float = 5e-3
