@@ -220,3 +220,17 @@ def test_graph_transformer_plan_trains_a_transformer(graph, home):
     assert result.best_trial["model"] == "GraphTransformer"
     assert result.best_trial["positional_encodings"] == ["hop", "random_gnn"]
     assert result.metrics()["test_auroc"] > 0.6
+
+
+def test_pruning_stops_a_lagging_trial(home):
+    from relgraph.trainer.plan import PruningConfig
+
+    graph = make_activity_db(num_users=120, days=120)
+    plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=3)
+    plan.training_job.num_experiments = 2
+    plan.optimization.base_lr = [5e-3, 1e-6]     # the second trial barely learns
+    plan.training_job.pruning = PruningConfig(min_epochs=1, k=1, min_delta=0.0, patience=1)
+    table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
+    curves = rg.Trainer(plan, verbose=False).fit(graph, table).training_curves()
+    epochs = curves.groupby("trial")["epoch"].max().to_dict()
+    assert epochs[0] == 3 and epochs[1] < 3

@@ -51,7 +51,9 @@ class HeteroGNN(nn.Module):
     def forward(self, x_dict: dict[str, Tensor], edge_index_dict: Mapping[EdgeType, Tensor],
                 hop_dict: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
         x_dict = dict(x_dict)
-        for layer, (convs, norms) in enumerate(zip(self.convs, self.norms)):
+        for layer in range(self.num_layers):
+            convs: nn.ModuleDict = self.convs[layer]  # type: ignore[assignment]
+            norms: nn.ModuleDict = self.norms[layer]  # type: ignore[assignment]
             keep = self.num_layers - 1 - layer       # deepest hop still updated
             out: dict[str, Tensor] = {}
             for et, edge_index in edge_index_dict.items():

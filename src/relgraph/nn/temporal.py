@@ -23,6 +23,7 @@ class RelativeTimeEncoder(nn.Module):
 
     def forward(self, age_seconds: Tensor) -> Tensor:
         days = age_seconds.clamp(min=0).to(torch.float32) / 86400.0
-        angles = days.unsqueeze(-1) * self.freq
+        freq: Tensor = self.freq  # type: ignore[assignment]
+        angles = days.unsqueeze(-1) * freq
         feats = torch.cat([torch.log1p(days).unsqueeze(-1), angles.sin(), angles.cos()], dim=-1)
         return self.lin(feats)

@@ -143,13 +143,13 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
             if not m.any():
                 continue
             if task is TaskType.BINARY_CLASSIFICATION:
-                pred = model.predict_proba(x[m])[:, 1]
+                pred = np.asarray(model.predict_proba(x[m]))[:, 1]
             elif task is TaskType.MULTICLASS_CLASSIFICATION:
                 proba = model.predict_proba(x[m])
                 pred = np.zeros((int(m.sum()), len(info.classes)))
                 pred[:, model.classes_.astype(int)] = proba
             else:
-                pred = model.predict(x[m])
+                pred = np.asarray(model.predict(x[m]))
             res[s_name] = compute_metrics(task, metrics, y[m], pred)
         out[f"lightgbm_{name}"] = res
     return out

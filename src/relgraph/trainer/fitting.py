@@ -105,7 +105,8 @@ def model_spec(settings: TrialSettings, info: TargetInfo,
 
 def make_sampler(ctx: GraphContext, settings: TrialSettings,
                  generator: torch.Generator | None = None) -> NeighborSampler:
-    return NeighborSampler(ctx.store, settings.num_neighbors, strategy=settings.sampling_strategy,
+    return NeighborSampler(ctx.store, settings.num_neighbors,
+                           strategy="last" if settings.sampling_strategy == "last" else "uniform",
                            adaptive=settings.adaptive_sampling, generator=generator,
                            max_target_neighbors_per_entity=(
                                settings.max_target_neighbors_per_entity),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,15 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
     return replace(base, **values)
 
 
+def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
+    """Per-epoch validation scores of a trial, oriented so that higher is better."""
+    out = []
+    for rec in result.history:
+        value = rec.get("val", {}).get(tune_metric)
+        out.append(sign * value if value is not None and not math.isnan(value) else -math.inf)
+    return out
+
+
 def _resolve_plan(plan: Any, task_type: TaskType, num_train: int, is_temporal: bool,
                   top_k: int | None) -> Any:
     from relgraph.trainer.suggest import suggest_model_plan
@@ -99,7 +109,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     "trial": i, "total_trials": n, "epoch": e, "max_epochs": m, "train_loss": ...,
     "val": {metric: value}, "seconds": ...}``.
     """
-    from relgraph.trainer.automl import sample_trials
+    from relgraph.trainer.automl import Pruner, sample_trials
 
     t_start = time.perf_counter()
     say = log or (print if verbose else (lambda *_: None))
@@ -139,6 +149,9 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     say(f"[{job_id}] task={task_type.value} entity={entity_table} rows={counts} "
         f"device={device}")
 
+    pruning = getattr(tj, "pruning", None)
+    pruner = Pruner(pruning, higher_is_better=True) if pruning is not None and not \
+        isinstance(pruning, str) else None
     trials_cfg = sample_trials(plan, int(tj.num_experiments), seed, task_type=task_type,
                                query_type=QueryType(query_type),
                                has_weight_col="WEIGHT" in df.columns)
@@ -158,15 +171,24 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
             say(f"  trial {i + 1}/{len(trials_cfg)} epoch {rec['epoch']}: "
                 f"train_loss={rec['train_loss']:.4f}{val_s} ({rec['seconds']:.1f}s)")
 
+        best_scores = _scores(best, tune_metric, sign) if best is not None else []
+        prune: Callable[[list[float]], bool] | None = None
+        if pruner is not None and best_scores:
+            def prune(scores: list[float], ref: list[float] = best_scores,
+                      pruner: Any = pruner) -> bool:
+                return bool(pruner.should_prune(scores, ref))
         res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
-                          progress=progress)
+                          progress=progress, should_prune=prune)
+        if res.pruned:
+            say(f"  trial {i + 1} pruned after {len(res.history)} epochs")
         results.append(res)
         value = res.val_metrics.get(tune_metric)
         score = sign * value if value is not None and not math.isnan(value) else -math.inf
         if best is None or score > best_score:
             best, best_score = res, score
     assert best is not None
-    final_state, splits_used = best.state_dict, ("train",)
+    final_state = best.state_dict
+    splits_used: tuple[str, ...] = ("train",)
     refit_full = bool(getattr(tj, "refit_full", False))
     refit_trainval = bool(getattr(tj, "refit_trainval", False))
     if (refit_full or refit_trainval) and counts["val"] > 0:

@@ -28,7 +28,7 @@ def make_scheduler(optimizer: Optimizer, config: Any, total_steps: int,
     warm = float(kwargs.get("warmup_ratio_or_steps", 0.1))
     warmup = int(warm * total_steps) if warm < 1 else int(warm)
     total = max(1, total_steps)
-    restarts = int(kwargs.get("num_cycles", kwargs.get("num_restarts", 2)))
+    restarts = int(kwargs.get("num_cycles", kwargs.get("num_restarts", 2)) or 2)
     gamma = float(kwargs.get("gamma", 0.95))
 
     def factor(step: int) -> float:
