@@ -53,6 +53,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--non-blocking", action="store_true",
                    help="start a worker process and print the job id")
     p.add_argument("--warm-start", default=None, metavar="JOB_ID")
+    p.add_argument("--nproc-per-node", type=int, default=None, metavar="N",
+                   help="train with DDP in N torchrun processes (one per GPU on GPU machines)")
     add_home(p)
     p.set_defaults(func=train)
 
@@ -139,7 +141,8 @@ def train(args: argparse.Namespace) -> int:
     apply_overrides(plan, overrides)
     tags = {**spec.tags, **_kv(args.tag)}
     out = rg.Trainer(plan).fit(pq.graph, table, non_blocking=args.non_blocking,
-                               custom_tags=tags, warm_start_job_id=args.warm_start)
+                               custom_tags=tags, warm_start_job_id=args.warm_start,
+                               distributed=args.nproc_per_node)
     if args.non_blocking:
         print(f"started {out.id}; follow it with: relgraph jobs attach {out.id}")
         print(out.id)

@@ -175,8 +175,13 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, graph: Graph, train_table: Any = None, *, pquery: Any = None,
             non_blocking: bool = False, custom_tags: Mapping[str, str] | None = None,
-            warm_start_job_id: str | None = None) -> Any:
+            warm_start_job_id: str | None = None,
+            distributed: int | Mapping[str, Any] | None = None) -> Any:
         """Train on ``train_table`` (or the table ``pquery`` generates).
+
+        ``distributed=N`` (or a dict of :func:`relgraph.distributed.launch` options such as
+        ``{"nproc_per_node": 4}``) trains with DDP in N torchrun processes (NCCL on GPUs,
+        gloo on CPU); the job, its artifacts and its result are the same.
 
         Returns a :class:`TrainingJobResult`, or with ``non_blocking=True`` a running
         :class:`TrainingJob`. ``warm_start_job_id`` reuses that job's architecture, column
@@ -208,6 +213,7 @@ class Trainer:
         request = {"plan": json.loads(plan.as_json()) if plan is not None else None,
                    "query": query, "train_table": _table_summary(train_table),
                    "warm_start_job_id": warm_start_job_id,
+                   "distributed": _distributed_options(distributed),
                    "training_table_job_id": table_job_id}
         from relgraph.trainer.worker import detach_table
 
@@ -318,6 +324,15 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------- PredictiveQuery.fit
+def _distributed_options(value: int | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    options = {"nproc_per_node": value} if isinstance(value, int) else dict(value)
+    if int(options.get("nproc_per_node", 0)) < 1:
+        raise TrainingError(f"distributed needs nproc_per_node >= 1, got {value!r}.")
+    return options
+
+
 def fit_predictive_query(pq: Any, training_table_plan: Any = None, model_plan: Any = None, *,
                          non_blocking: bool = False,
                          custom_tags: Mapping[str, str] | None = None,

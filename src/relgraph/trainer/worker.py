@@ -350,10 +350,18 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
 
         warm = torch.load(store.folder(request["warm_start_job_id"]) / "model.pt",
                           weights_only=True, map_location="cpu")
-    with _warm_start(warm, run):
-        meta = fit_training_job(graph, table, plan, staging, run.job_id, verbose=False,
-                                custom_tags=request.get("tags") or {}, log=run.log,
-                                events=run.event)
+    if request.get("distributed"):
+        from relgraph.distributed import launch
+
+        run.event({"event": "stage", "stage": "distributed_training"})
+        meta = launch(graph, table, plan, home=store.home, folder=staging, job_id=run.job_id,
+                      custom_tags=request.get("tags") or {}, verbose=False,
+                      **request["distributed"])
+    else:
+        with _warm_start(warm, run):
+            meta = fit_training_job(graph, table, plan, staging, run.job_id, verbose=False,
+                                    custom_tags=request.get("tags") or {}, log=run.log,
+                                    events=run.event)
     run.event({"event": "stage", "stage": "report"})
     try:
         from relgraph.trainer.report import write_report
