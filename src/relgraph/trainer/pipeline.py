@@ -124,6 +124,11 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
     if hasattr(plan, "validate_for"):
         plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
+    if task_type is TaskType.FORECASTING:
+        raise TrainingError(
+            "FORECAST N TIMEFRAMES training tables (one target per future window) are not "
+            "supported by the trainer yet. Predict one window at a time instead: drop "
+            "FORECAST from the query to train a regression model.")
     tj = plan.training_job
     seed = tj.manual_seed if isinstance(getattr(tj, "manual_seed", None), int) else 0
     torch.manual_seed(seed)
