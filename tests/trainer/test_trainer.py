@@ -234,3 +234,16 @@ def test_pruning_stops_a_lagging_trial(home):
     curves = rg.Trainer(plan, verbose=False).fit(graph, table).training_curves()
     epochs = curves.groupby("trial")["epoch"].max().to_dict()
     assert epochs[0] == 3 and epochs[1] < 3
+
+
+def test_static_target_column_is_not_a_feature(graph, home):
+    """``PREDICT users.tier`` must not see ``tier`` itself among the inputs."""
+    from relgraph.trainer.features import excluded_target_columns
+
+    table = rg.PredictiveQuery(graph, "PREDICT users.tier FOR EACH users.user_id"
+                               ).generate_training_table()
+    assert excluded_target_columns(table) == {("users", "tier")}
+    result = rg.Trainer(small_plan(TaskType.MULTICLASS_CLASSIFICATION, epochs=1),
+                        verbose=False).fit(graph, table)
+    encoders = rg.Trainer.get_encoders(result.id)
+    assert "tier" not in str(encoders.get("users", ""))

@@ -17,6 +17,7 @@ from relgraph.engine import quote_ident
 from relgraph.graph import Graph, Stype
 from relgraph.task import TaskType
 from relgraph.trainer.examples import STATIC_ANCHOR, fit_target_info, make_seeds
+from relgraph.trainer.features import excluded_target_columns
 from relgraph.trainer.metrics import compute_metrics
 
 WINDOWS_DAYS = (7, 30, 90, 365)
@@ -112,7 +113,7 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
         for s_name, s in (("test", "test"), ("validation", "val"))}
     rows = seeds.rows.numpy()
     anchors = seeds.time.numpy()
-    exclude = set(getattr(train_table, "excluded_columns", set()) or set())
+    exclude = excluded_target_columns(train_table)
     feats = entity_features(graph, train_table.entity_table, rows, exclude)
     for name in feature_sets:
         if name == "aggregated":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,35 @@ from torch import Tensor
 
 from relgraph.encoder import TableFeatures, fit_table_encoders
 from relgraph.graph import Graph, Stype
+
+
+def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
+    """``(table, column)`` pairs a model must not see: the columns a static target reads.
+
+    A temporal target is computed from rows after the anchor, which sampling never shows; a
+    static target (``PREDICT film.rating``) is a column of the data itself and would leak.
+    """
+    out = set(getattr(train_table, "excluded_columns", set()) or set())
+    query = getattr(train_table, "query", None)
+    if query is None or not hasattr(query, "_bind"):
+        return out
+    bound = query._bind()
+    if getattr(bound, "is_temporal", True):
+        return out
+    stack: list[Any] = [bound.target]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or node is None:
+            continue
+        seen.add(id(node))
+        if hasattr(node, "join") and hasattr(node, "column") and isinstance(node.column, str):
+            out.add((node.join.table, node.column))
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return out
 
 
 def feature_columns(graph: Graph, table_name: str, exclude: set[tuple[str, str]]) -> dict[str, Any]:

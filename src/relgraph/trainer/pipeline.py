@@ -21,7 +21,7 @@ from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.trainer.artifacts import load_model, save_model, write_json_atomic
 from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
-from relgraph.trainer.features import fit_graph_features
+from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
     GraphContext,
     TrialResult,
@@ -139,7 +139,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     emit({"event": "stage", "stage": "materialize_graph"})
     say(f"[{job_id}] materializing graph ({len(graph.tables)} tables)...")
     store = build_store(graph, cache_dir=get_settings().home / "stores")
-    exclude = set(getattr(train_table, "excluded_columns", set()) or set())
+    exclude = excluded_target_columns(train_table)
     cp = plan.column_processing
     features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
                                   getattr(cp, "na_strategy", None))

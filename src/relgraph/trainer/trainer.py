@@ -214,6 +214,7 @@ class Trainer:
                    "query": query, "train_table": _table_summary(train_table),
                    "warm_start_job_id": warm_start_job_id,
                    "distributed": _distributed_options(distributed),
+                   "excluded_columns": sorted(excluded_target_columns(train_table)),
                    "training_table_job_id": table_job_id}
         from relgraph.trainer.worker import detach_table
 
@@ -324,6 +325,12 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------- PredictiveQuery.fit
+def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
+    from relgraph.trainer.features import excluded_target_columns as columns
+
+    return columns(train_table)
+
+
 def _distributed_options(value: int | Mapping[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None

@@ -343,6 +343,9 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
     run.event({"event": "stage", "stage": "load_request"})
     graph = _graph(run, request)
     table = _obj(run, folder, "train_table")
+    excluded = {tuple(c) for c in request.get("excluded_columns") or []}
+    if excluded:      # static targets: the detached table no longer knows its query
+        table.excluded_columns = excluded | set(getattr(table, "excluded_columns", ()))
     plan = ModelPlan.from_json(_json(request["plan"])) if request.get("plan") else None
     warm = None
     if request.get("warm_start_job_id"):
