@@ -88,8 +88,8 @@ def _request(job_id: str) -> dict[str, Any]:
     return store.get(job_id, reap=False).request if store.exists(job_id) else {}
 
 
-class TrainingJobResult:
-    """A finished training job (reference ``TrainingJobResult``)."""
+class _JobResult:
+    """A finished job: its id, folder and ``meta.json``."""
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
@@ -99,6 +99,13 @@ class TrainingJobResult:
     @property
     def id(self) -> str:
         return self.job_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(job_id={self.job_id!r})"
+
+
+class TrainingJobResult(_JobResult):
+    """A finished training job (reference ``TrainingJobResult``)."""
 
     @property
     def task_type(self) -> str:
@@ -203,21 +210,9 @@ class TrainingJobResult:
             write_report(self.dir, self.job_id, _request(self.job_id))
         return path
 
-    def __repr__(self) -> str:
-        return f"TrainingJobResult(job_id={self.job_id!r})"
 
-
-class BatchPredictionJobResult:
+class BatchPredictionJobResult(_JobResult):
     """A finished batch-prediction job (reference ``BatchPredictionJobResult``)."""
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.dir = _job_dir(job_id)
-        self._meta: dict[str, Any] = json.loads((self.dir / "meta.json").read_text())
-
-    @property
-    def id(self) -> str:
-        return self.job_id
 
     def summary(self) -> dict[str, Any]:
         return {"num_entities_predicted": self._meta["num_entities_predicted"]}
@@ -282,21 +277,9 @@ class BatchPredictionJobResult:
         path = str(self._path(kind))
         return pd.read_csv(path) if path.endswith(".csv") else pd.read_parquet(path)
 
-    def __repr__(self) -> str:
-        return f"BatchPredictionJobResult(job_id={self.job_id!r})"
 
-
-class BaselineJobResult:
+class BaselineJobResult(_JobResult):
     """A finished baseline job: ``metrics()`` is ``{name: (test, validation)}``."""
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.dir = _job_dir(job_id)
-        self._meta: dict[str, Any] = json.loads((self.dir / "meta.json").read_text())
-
-    @property
-    def id(self) -> str:
-        return self.job_id
 
     def metrics(self) -> dict[str, tuple[list[Metric], list[Metric]]]:
         out = {}
@@ -308,6 +291,3 @@ class BaselineJobResult:
     def metrics_dict(self) -> dict[str, dict[str, dict[str, float | None]]]:
         """``{baseline: {"test": {...}, "validation": {...}}}`` as plain floats."""
         return {k: dict(v) for k, v in self._meta["baselines"].items()}
-
-    def __repr__(self) -> str:
-        return f"BaselineJobResult(job_id={self.job_id!r})"
