@@ -35,18 +35,26 @@ def expand_ranges(base: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return parent, pos, ptr
 
 
-def topk_offsets(avail: Tensor, k: int, width: int, generator: torch.Generator | None) -> Tensor:
+def topk_offsets(
+    avail: Tensor,
+    k: int,
+    width: int,
+    generator: torch.Generator | None,
+    ordered: bool = True,
+) -> Tensor:
     """Uniform distinct offsets by random keys over a padded width: ``[n, k]``.
 
     Row ``i`` draws keys for offsets ``0 .. width - 1`` (``width >= k``, ``width >=
     avail[i]``); offsets ``>= avail[i]`` get an impossible key, so the first
     ``min(avail[i], k)`` columns are a uniformly random subset (without replacement)
     of ``0 .. avail[i] - 1`` in random order; later columns hold offsets ``>= avail[i]``.
+    ``ordered=False`` skips ordering the ``k`` columns (about 40% cheaper); only valid
+    when every row has ``avail[i] >= k`` and all ``k`` columns are used.
     """
     keys = torch.rand(avail.numel(), width, generator=generator, device=avail.device)
     cols = torch.arange(width, device=avail.device)
     keys.masked_fill_(cols >= avail.unsqueeze(1), 2.0)
-    return keys.topk(k, dim=1, largest=False, sorted=True).indices
+    return keys.topk(k, dim=1, largest=False, sorted=ordered).indices
 
 
 def rejection_offsets(avail: Tensor, k: int, generator: torch.Generator | None) -> Tensor:

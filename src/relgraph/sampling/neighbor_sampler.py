@@ -344,7 +344,9 @@ class NeighborSampler:
             return parent, pos
         need_avail = avail.index_select(0, need)
         if max_deg <= kernels.REJECTION_RATIO * k_max:  # one padded draw, no split
-            off = topk_offsets(need_avail, k_max, max_deg, gen)
+            # Without per-row limits every row in `need` uses all k columns, so
+            # their order does not matter.
+            off = topk_offsets(need_avail, k_max, max_deg, gen, ordered=k_row is not None)
         else:
             off = distinct_offsets(need_avail, k_max, gen)
         cols = torch.arange(k_max, device=off.device)
