@@ -38,7 +38,7 @@ def main(out_path: str) -> None:
     idx = dctx.shard(ex.index("train"))[:64]
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(dctx.rank))
     out = ctx.forward(net, sampler, ex.rows[idx], ex.time[idx])
-    loss = compute_loss(info.task_type, settings.loss, out, ex.y[idx], None)
+    loss = compute_loss(info, settings.loss, out, ex.y[idx], None)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     optimizer.zero_grad()
     loss.backward()

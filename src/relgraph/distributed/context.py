@@ -65,23 +65,21 @@ class DistContext:
     def evaluate(self, ctx: GraphContext, model: Any, sampler: NeighborSampler, ex: Examples,
                  idx: Tensor, settings: TrialSettings, info: TargetInfo, metrics: list[str],
                  max_steps: int | None) -> tuple[dict[str, float | None], Tensor, Tensor]:
-        """Metrics on ``idx`` computed from all ranks' predictions: each rank predicts its
+        """Metrics on ``idx`` computed from all ranks' outputs: each rank predicts its
         shard, predictions and positions are gathered, every rank computes the same
-        metrics on the union. Returns the union's positions and predictions."""
-        from relgraph.trainer.fitting import predict_outputs, target_values
-        from relgraph.trainer.metrics import compute_metrics
+        metrics on the union. Returns the union's positions and raw outputs."""
+        from relgraph.trainer.fitting import metrics_from_outputs, predict_outputs
 
+        info = info.for_loss(settings.loss)
         mine = self.shard(idx, pad=False)
-        pos, pred = predict_outputs(ctx, model, sampler, ex, mine, settings.batch_size, info,
-                                    max_steps)
+        pos, raw = predict_outputs(ctx, model, sampler, ex, mine, settings.batch_size, info,
+                                   max_steps, raw=True)
         gathered: list[Any] = [None] * self.world_size
-        torch.distributed.all_gather_object(gathered, (pos, pred))
+        torch.distributed.all_gather_object(gathered, (pos, raw))
         all_pos = torch.cat([p for p, _ in gathered])
-        preds = [q for _, q in gathered if q.numel() > 0]
-        all_pred = torch.cat(preds) if preds else torch.empty(0)
-        y_true = target_values(ex.y[all_pos], info)
-        return compute_metrics(info.task_type, metrics, y_true, all_pred.numpy()), all_pos, \
-            all_pred
+        outs = [q for _, q in gathered if q.numel() > 0]
+        all_raw = torch.cat(outs) if outs else torch.empty(0)
+        return metrics_from_outputs(ex, all_pos, all_raw, info, metrics), all_pos, all_raw
 
     # -- helpers -----------------------------------------------------------------------
     def barrier(self) -> None:

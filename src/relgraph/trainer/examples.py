@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,11 +28,19 @@ class TargetInfo:
     mean: float = 0.0                             # regression standardisation
     std: float = 1.0
     top_k: int | None = None                      # RANK TOP K
+    horizon: int = 1                              # forecasting: windows per example
+    log_mean: float = 0.0                         # standardisation of log1p(max(y, 0))
+    log_std: float = 1.0
+    head: str = ""                                # loss shaping the output (see losses.py)
 
     @property
     def out_channels(self) -> int:
         if self.is_list_target or self.task_type is TaskType.MULTICLASS_CLASSIFICATION:
             return len(self.classes)
+        if self.task_type.is_regression:
+            from relgraph.trainer.losses import params_per_value
+
+            return self.horizon * params_per_value(self.head)
         return 1
 
     @property
@@ -40,14 +48,23 @@ class TargetInfo:
         """Targets are item lists (multilabel, ranking, link prediction)."""
         return self.task_type.is_multilabel or self.task_type.is_link_pred
 
+    def for_loss(self, loss: object) -> TargetInfo:
+        """This encoding with the output head that ``loss`` needs (a copy)."""
+        from relgraph.trainer.losses import head_name
+
+        return replace(self, head=head_name(self.task_type, loss))
+
     def to_dict(self) -> dict:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
-                "mean": self.mean, "std": self.std, "top_k": self.top_k}
+                "mean": self.mean, "std": self.std, "top_k": self.top_k,
+                "horizon": self.horizon, "log_mean": self.log_mean, "log_std": self.log_std,
+                "head": self.head}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
         return cls(TaskType(d["task_type"]), list(d["classes"]), d["mean"], d["std"],
-                   d.get("top_k"))
+                   d.get("top_k"), int(d.get("horizon", 1)), float(d.get("log_mean", 0.0)),
+                   float(d.get("log_std", 1.0)), str(d.get("head", "")))
 
 
 def _plain(value: object) -> object:
@@ -99,9 +116,14 @@ def fit_target_info(task_type: TaskType, train_targets: pd.Series,
                     classes: list | None = None) -> TargetInfo:
     """Target statistics from the training split."""
     if task_type in (TaskType.REGRESSION, TaskType.FORECASTING):
-        values = pd.to_numeric(train_targets, errors="coerce").astype(float)
-        std = float(values.std()) if len(values) > 1 else 1.0
-        return TargetInfo(task_type, mean=float(values.mean()), std=std if std > 0 else 1.0)
+        values = numeric_targets(train_targets)
+        horizon = values.shape[1] if values.ndim == 2 else 1
+        flat = values.reshape(-1)
+        flat = flat[~np.isnan(flat)]
+        mean, std = _moments(flat)
+        log_mean, log_std = _moments(np.log1p(np.clip(flat, 0.0, None)))
+        return TargetInfo(task_type, mean=mean, std=std, horizon=horizon, log_mean=log_mean,
+                          log_std=log_std)
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         labels = classes or sorted(train_targets.dropna().unique().tolist(), key=str)
         return TargetInfo(task_type, classes=list(labels))
@@ -111,6 +133,29 @@ def fit_target_info(task_type: TaskType, train_targets: pd.Series,
     return TargetInfo(task_type)
 
 
+def _moments(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (1.0 when undefined or zero)."""
+    if len(values) == 0:
+        return 0.0, 1.0
+    std = float(values.std(ddof=1)) if len(values) > 1 else 1.0
+    return float(values.mean()), std if std > 0 and np.isfinite(std) else 1.0
+
+
+def numeric_targets(targets: pd.Series) -> np.ndarray:
+    """Regression targets as ``[n]`` floats, or ``[n, horizon]`` for forecasting lists."""
+    first = next((v for v in targets if v is not None and not (
+        isinstance(v, float) and np.isnan(v))), None)
+    if first is None or np.isscalar(first):
+        return pd.to_numeric(targets, errors="coerce").astype(float).to_numpy()
+    horizon = max(len(v) for v in targets if v is not None and not np.isscalar(v))
+    out = np.full((len(targets), horizon), np.nan)
+    for i, v in enumerate(targets):
+        if v is not None and not np.isscalar(v):
+            vals = pd.to_numeric(pd.Series(list(v)), errors="coerce").to_numpy(dtype=float)
+            out[i, :len(vals)] = vals
+    return out
+
+
 def encode_targets(info: TargetInfo, targets: pd.Series) -> Tensor:
     """Targets as the float/long tensor the loss expects."""
     tt = info.task_type
@@ -118,7 +163,7 @@ def encode_targets(info: TargetInfo, targets: pd.Series) -> Tensor:
         values = targets.map(_to_bool).astype(float).to_numpy()
         return torch.tensor(values, dtype=torch.float32)
     if tt in (TaskType.REGRESSION, TaskType.FORECASTING):
-        values = pd.to_numeric(targets, errors="coerce").astype(float).to_numpy()
+        values = numeric_targets(targets)
         return torch.tensor((values - info.mean) / info.std, dtype=torch.float32)
     if tt is TaskType.MULTICLASS_CLASSIFICATION:
         lookup = {c: i for i, c in enumerate(info.classes)}
@@ -166,11 +211,11 @@ def make_examples(graph: Graph, entity_table: str, df: pd.DataFrame, info: Targe
         else np.full(len(frame), "train", dtype=object)
     weight = torch.tensor(frame["WEIGHT"].to_numpy(dtype=float), dtype=torch.float32) \
         if "WEIGHT" in frame.columns else None
-    if y.dim() == 2:            # item lists: rows without any known item carry no signal
+    if y.is_floating_point():  # regression; forecasting rows need every window's value
+        valid = ~torch.isnan(y) if y.dim() == 1 else ~torch.isnan(y).any(dim=1)
+    elif y.dim() == 2:          # item lists: rows without any known item carry no signal
         valid = (y >= 0).any(dim=1) if info.task_type.is_ranking else \
             torch.ones(len(y), dtype=torch.bool)
-    elif y.is_floating_point():
-        valid = ~torch.isnan(y)
     else:
         valid = y != -1
     if not bool(valid.all()):

@@ -22,7 +22,7 @@ from relgraph.store import GraphStore
 from relgraph.task import TaskType
 from relgraph.trainer.examples import Examples, Seeds, TargetInfo
 from relgraph.trainer.features import gather
-from relgraph.trainer.losses import compute_loss, decode_outputs
+from relgraph.trainer.losses import check_targets, compute_loss, decode_outputs
 from relgraph.trainer.metrics import compute_metrics, higher_is_better
 from relgraph.trainer.schedule import make_scheduler
 from relgraph.trainer.settings import TrialSettings
@@ -92,6 +92,7 @@ class TrialResult:
 
 def model_spec(settings: TrialSettings, info: TargetInfo,
                id_table: str | None = None) -> ModelSpec:
+    info = info.for_loss(settings.loss)
     return ModelSpec(id_table=id_table if info.task_type.is_link_pred else None,
                      model=settings.model, transformer_layers=settings.transformer_layers,
                      num_heads=settings.num_heads,
@@ -133,8 +134,13 @@ def _epoch_order(ex: Examples, idx: Tensor, settings: TrialSettings, info: Targe
 @torch.no_grad()
 def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler,
                     seeds: Seeds, idx: Tensor, batch_size: int, info: TargetInfo,
-                    max_steps: int | None = None) -> tuple[Tensor, Tensor]:
-    """Decoded predictions for ``seeds`` at positions ``idx`` (up to ``max_steps`` batches)."""
+                    max_steps: int | None = None, *, raw: bool = False
+                    ) -> tuple[Tensor, Tensor]:
+    """Decoded predictions for ``seeds`` at positions ``idx`` (up to ``max_steps`` batches).
+
+    ``info`` must carry the trial's output head (:meth:`TargetInfo.for_loss`); ``raw``
+    returns the model outputs undecoded.
+    """
     model.eval()
     if max_steps is not None:
         idx = idx[: max_steps * batch_size]
@@ -142,7 +148,7 @@ def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSa
     for start in range(0, len(idx), batch_size):
         pos = idx[start:start + batch_size]
         out = ctx.forward(model, sampler, seeds.rows[pos], seeds.time[pos])
-        outs.append(decode_outputs(info.task_type, out, info.mean, info.std).cpu())
+        outs.append((out if raw else decode_outputs(info, out)).cpu())
     if not outs:
         return idx, torch.empty(0)
     return idx, torch.cat(outs)
@@ -151,18 +157,28 @@ def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSa
 def evaluate(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler, ex: Examples,
              idx: Tensor, settings: TrialSettings, info: TargetInfo, metrics: list[str],
              max_steps: int | None) -> tuple[dict[str, float | None], Tensor, Tensor]:
-    """Metrics on ``idx``; also returns the positions and predictions used."""
-    pos, pred = predict_outputs(ctx, model, sampler, ex, idx, settings.batch_size, info,
-                                max_steps)
-    y_true = target_values(ex.y[pos], info)
-    return (compute_metrics(info.task_type, metrics, y_true, metric_predictions(pred, info)),
-            pos, pred)
+    """Metrics on ``idx``; also returns the positions used and the raw model outputs."""
+    info = info.for_loss(settings.loss)
+    pos, raw = predict_outputs(ctx, model, sampler, ex, idx, settings.batch_size, info,
+                               max_steps, raw=True)
+    return metrics_from_outputs(ex, pos, raw, info, metrics), pos, raw
+
+
+def metrics_from_outputs(ex: Examples, pos: Tensor, raw: Tensor, info: TargetInfo,
+                         metrics: list[str]) -> dict[str, float | None]:
+    """``metrics`` of the raw outputs ``raw`` for the examples at positions ``pos``."""
+    if raw.numel() == 0:
+        return compute_metrics(info.task_type, metrics, target_values(ex.y[pos], info),
+                               metric_predictions(raw, info))
+    pred = decode_outputs(info, raw)
+    return compute_metrics(info.task_type, metrics, target_values(ex.y[pos], info),
+                           metric_predictions(pred, info))
 
 
 def target_values(y: Tensor, info: TargetInfo) -> Any:
     """Encoded targets in the form metrics expect (item lists for ranking tasks)."""
-    if info.task_type.is_regression:
-        return (y * info.std + info.mean).numpy()
+    if info.task_type.is_regression:  # forecasting: every window is one value
+        return (y * info.std + info.mean).reshape(-1).numpy()
     if info.is_list_target:
         if info.task_type.is_ranking:
             return [row[row >= 0].tolist() for row in y.numpy()]
@@ -180,6 +196,8 @@ def metric_predictions(pred: Tensor, info: TargetInfo) -> Any:
     if info.task_type.is_ranking:
         k = min(RANKING_DEPTH, pred.shape[1])
         return torch.topk(pred, k, dim=1).indices.numpy()
+    if info.task_type.is_regression:
+        return pred.reshape(-1).numpy()
     return pred.numpy()
 
 
@@ -199,6 +217,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
 
         dist = current()
     start = time.perf_counter()
+    info = info.for_loss(settings.loss)
+    if info.task_type.is_regression:
+        check_targets(info, settings.loss, ex.y[ex.index(train_splits)])
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
@@ -243,7 +264,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 y = ex.y[pos].to(ctx.device)
                 w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
                     else None
-                loss = compute_loss(info.task_type, settings.loss, out, y, w)
+                loss = compute_loss(info, settings.loss, out, y, w)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -31,6 +31,7 @@ from relgraph.trainer.fitting import (
     predict_outputs,
     train_trial,
 )
+from relgraph.trainer.losses import QUANTILES, decode_outputs, decode_quantiles, quantile_column
 from relgraph.trainer.metrics import higher_is_better
 from relgraph.trainer.output import OutputConfig, write_frame_atomic
 from relgraph.trainer.settings import TrialSettings
@@ -124,11 +125,6 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
     if hasattr(plan, "validate_for"):
         plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
-    if task_type is TaskType.FORECASTING:
-        raise TrainingError(
-            "FORECAST N TIMEFRAMES training tables (one target per future window) are not "
-            "supported by the trainer yet. Predict one window at a time instead: drop "
-            "FORECAST from the query to train a regression model.")
     tj = plan.training_job
     seed = tj.manual_seed if isinstance(getattr(tj, "manual_seed", None), int) else 0
     torch.manual_seed(seed)
@@ -205,6 +201,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                             train_splits=splits_used, val_split=None,
                             fixed_epochs=best.best_epoch, seed=seed + 1000)
         final_state = refit.state_dict
+    info = info.for_loss(best.settings.loss)
     spec = model_spec(best.settings, info, ctx.target_table)
     model = ctx.model(spec)
     model.load_state_dict(final_state)
@@ -214,11 +211,11 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     test_idx = ex.index("test")
     holdout = pd.DataFrame()
     if len(test_idx):
-        test, pos, pred = evaluate(ctx, model, sampler, ex, test_idx, best.settings, info,
-                                   metrics, best.settings.max_test_steps)
+        test, pos, raw = evaluate(ctx, model, sampler, ex, test_idx, best.settings, info,
+                                  metrics, best.settings.max_test_steps)
         all_metrics["test"] = test
         rows = ex.frame.iloc[pos.numpy()]
-        holdout = _prediction_frame(rows, pred.numpy(), info, threshold=0.5, top=None,
+        holdout = _prediction_frame(rows, raw, info, threshold=0.5, top=None,
                                     targets=rows["TARGET"].to_numpy())
     train_idx = ex.index("train")
     if len(train_idx):
@@ -260,16 +257,18 @@ def _class_labels(graph: Graph, train_table: Any) -> list | None:
     return list(labels) if labels else None
 
 
-def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
+def _prediction_frame(frame: pd.DataFrame, raw: torch.Tensor, info: TargetInfo,
                       threshold: float, top: int | None,
                       targets: np.ndarray | None = None) -> pd.DataFrame:
     """Reference-shaped prediction columns for the rows of ``frame`` (with ``TARGET`` when
-    ``targets`` is given); class and ranking tasks give ``top`` rows per entity."""
+    ``targets`` is given) from the raw model outputs ``raw``: class and ranking tasks give
+    ``top`` rows per entity, forecasting one row per window (``STEP`` 1..N)."""
     keys = ["ENTITY"] + (["ANCHOR_TIMESTAMP"] if "ANCHOR_TIMESTAMP" in frame.columns else [])
     base = frame[keys].reset_index(drop=True)
     if targets is not None:
         base["TARGET"] = targets
     tt = info.task_type
+    pred = decode_outputs(info, raw).numpy()
     if tt is TaskType.BINARY_CLASSIFICATION:
         out = base.copy()
         out["TARGET_PRED"] = pred >= threshold
@@ -277,8 +276,18 @@ def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
         out["TRUE_PROB"] = pred
         return out
     if tt.is_regression:
-        out = base.copy()
-        out["TARGET_PRED"] = pred
+        quantiles = decode_quantiles(info, raw) if info.head == "multi_quantile" else None
+        horizon = info.horizon if tt is TaskType.FORECASTING else 1
+        out = base.iloc[np.repeat(np.arange(len(base)), horizon)].reset_index(drop=True)
+        if tt is TaskType.FORECASTING:
+            out.insert(len(keys), "STEP", np.tile(np.arange(1, horizon + 1), len(base)))
+            if targets is not None:
+                out["TARGET"] = [_step_value(v, j) for v in targets for j in range(horizon)]
+        out["TARGET_PRED"] = pred.reshape(-1)
+        if quantiles is not None:
+            flat = quantiles.reshape(-1, len(QUANTILES)).numpy()
+            for j, q in enumerate(QUANTILES):
+                out[quantile_column(q)] = flat[:, j]
         return out
     default_top = info.top_k or (10 if tt.is_ranking else len(info.classes))
     k = min(top or default_top, len(info.classes))
@@ -288,6 +297,14 @@ def _prediction_frame(frame: pd.DataFrame, pred: np.ndarray, info: TargetInfo,
     out["CLASS"] = [info.classes[j] for j in order.reshape(-1)]
     out["SCORE"] = np.take_along_axis(pred, order, axis=1).reshape(-1)
     return out
+
+
+def _step_value(value: Any, step: int) -> Any:
+    """Window ``step`` of a forecasting TARGET list (None when missing)."""
+    try:
+        return value[step]
+    except (TypeError, IndexError, KeyError):
+        return None
 
 
 # ---------------------------------------------------------------------- prediction job
@@ -314,8 +331,9 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     df = prediction_table.data_df()
     seeds = make_seeds(graph, entity_table, df)
     idx = torch.arange(len(seeds.rows))
-    _, pred = predict_outputs(ctx, model, sampler, seeds, idx, settings.batch_size, info)
-    frame = _prediction_frame(seeds.frame, pred.numpy(), info,
+    _, raw = predict_outputs(ctx, model, sampler, seeds, idx, settings.batch_size, info,
+                             raw=True)
+    frame = _prediction_frame(seeds.frame, raw, info,
                               threshold if threshold is not None else 0.5, num_classes_to_return)
     if "JOB_TIMESTAMP" in output.output_metadata_fields:
         frame["JOB_TIMESTAMP"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
