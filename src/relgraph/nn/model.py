@@ -33,10 +33,30 @@ class ModelSpec:
     transformer_layers: int = 4
     num_heads: int = 8
     positional_encodings: tuple[str, ...] = ()   # "hop" (always on), "random_gnn"
+    # link prediction (see RelGraphModel)
+    lp_module: str = "context"           # context | shallow_rhs | two_tower | pairwise
+    target_embedding_mode: str = "lookup"  # lookup | feature | shallow_feature | fusion
+    embedding_dim: int | None = None     # output_embedding_dim; None = channels
+    distance_measure: str = "dot_product"  # or "cosine"
 
 
 class RelGraphModel(nn.Module):
     """Encodes every sampled row, passes messages toward the seeds and predicts per seed.
+
+    Link prediction (``spec.id_table`` set) scores every row of the target table:
+    ``score(entity, target) = sim(q, t) + bias``, with ``q`` the entity's embedding
+    through the head (``embedding_dim`` wide) and ``t`` the target's vector, given by
+    ``target_embedding_mode``: ``lookup`` a trainable embedding per target row (also added
+    to the target row's features wherever it is sampled, so the GNN sees *which* targets
+    an entity touched), ``feature`` an MLP over the target row's encoded columns
+    (inductive), ``shallow_feature`` a linear map of them, ``fusion`` lookup + feature.
+    ``sim`` is a dot product or a scaled cosine (``distance_measure``). ``q`` includes the
+    pooled vectors of the target rows in the entity's own subgraph (ID pooling). The
+    ``context``
+    module (and ``pairwise``) adds ID-aware context: how often the target occurs in the
+    entity's own subgraph, weighted per hop; ``shallow_rhs`` scores embeddings only;
+    ``two_tower`` also scores embeddings only but computes target vectors with a tower
+    as deep as the entity head (over features, fused with lookup in lookup/fusion mode).
 
     Args:
         features: fitted column encoders per table (``TableFeatures``).
@@ -75,21 +95,58 @@ class RelGraphModel(nn.Module):
         self.transformer = SubgraphTransformer(c, spec.transformer_layers, spec.num_heads,
                                                spec.dropout, spec.act) \
             if spec.model == "GraphTransformer" else None
+        #: Extra training loss terms of the last forward pass (link prediction):
+        #: ``{"embedding_scores": scores without context, "norm": mean squared norms}``.
+        self.aux: dict[str, Tensor] = {}
+        self._target_x: Mapping[str, Tensor] | None = None
         if spec.id_table is not None:
-            # Link prediction with lookup target embeddings ("shallow_rhs" + "lookup"): each
-            # target row has an embedding that is both a node feature wherever the row is
-            # sampled (so the model sees *which* items an entity touched) and the output
-            # vector its score is computed against.
-            self.id_emb = nn.Embedding(spec.out_channels, c)
-            nn.init.normal_(self.id_emb.weight, std=0.1)
-            self.id_bias = nn.Parameter(torch.zeros(spec.out_channels))
-            # ID-aware context ("context" module): how often each target row occurs in the
-            # entity's own sampled subgraph, per hop — e.g. items it bought before.
-            self.context_weight = nn.Parameter(torch.full((8,), 0.5))
-            self.head = mlp(c, c, c, spec.num_post_layers, spec.act, spec.norm, spec.dropout)
+            self._init_link_prediction(spec, features)
         else:
             self.head = mlp(c, c, spec.out_channels, spec.num_post_layers, spec.act, spec.norm,
                             spec.dropout)
+
+    def _init_link_prediction(self, spec: ModelSpec,
+                              features: Mapping[str, TableFeatures]) -> None:
+        c, d, n = spec.channels, spec.embedding_dim or spec.channels, spec.out_channels
+        mode = spec.target_embedding_mode
+        self.head = mlp(c, c, d, spec.num_post_layers, spec.act, spec.norm, spec.dropout)
+        self.id_emb: nn.Embedding | None = None
+        if mode in ("lookup", "fusion"):
+            self.id_emb = nn.Embedding(n, d)
+            nn.init.normal_(self.id_emb.weight, std=0.1)
+            self.id_in = nn.Linear(d, c, bias=False) if d != c else nn.Identity()
+        self.target_tower: nn.Module | None = None
+        if mode != "lookup" or spec.lp_module == "two_tower":
+            if spec.id_table not in features:
+                raise ValueError(f"target table {spec.id_table!r} has no features")
+            depth = spec.num_post_layers + (1 if spec.lp_module == "two_tower" else 0)
+            self.target_tower = nn.Linear(c, d) if mode == "shallow_feature" else \
+                mlp(c, c, d, max(1, depth), spec.act, spec.norm, spec.dropout)
+        self.id_bias = nn.Parameter(torch.zeros(n))
+        self.pool_weight = nn.Parameter(torch.full((8,), 0.5))
+        self.cosine_scale = nn.Parameter(torch.tensor(10.0)) \
+            if spec.distance_measure == "cosine" else None
+        # ID-aware context: occurrences of each target row in the entity's subgraph, per hop.
+        self.context_weight = nn.Parameter(torch.full((8,), 0.5)) \
+            if spec.lp_module in ("context", "pairwise") else None
+
+    def set_target_features(self, x: Mapping[str, Tensor]) -> None:
+        """Column tensors of *all* target rows (link prediction with feature towers)."""
+        self._target_x = x
+
+    def target_vectors(self) -> Tensor:
+        """``[num_targets, embedding_dim]`` vectors every entity is scored against."""
+        spec = self.spec
+        assert spec.id_table is not None
+        vec = self.id_emb.weight if self.id_emb is not None else None
+        if self.target_tower is not None:
+            if self._target_x is None:
+                raise RuntimeError("call set_target_features() before scoring targets")
+            enc = self.encoders[module_key(spec.id_table)](self._target_x, spec.out_channels)
+            tower = self.target_tower(enc)
+            vec = tower if vec is None else vec + tower
+        assert vec is not None
+        return vec
 
     def embed(self, x_dict: Mapping[str, Mapping[str, Tensor]], node_dict: Mapping[str, Tensor],
               batch_dict: Mapping[str, Tensor], hop_dict: Mapping[str, Tensor],
@@ -110,8 +167,8 @@ class RelGraphModel(nn.Module):
             n = rows.numel()
             v = self.encoders[key](x_dict[t], n)
             v = v + self.hop_emb(hop_dict[t].clamp(max=7))
-            if t == self.spec.id_table:
-                v = v + self.id_emb(rows)
+            if t == self.spec.id_table and self.id_emb is not None:
+                v = v + self.id_in(self.id_emb(rows))
             if t in time_dict:
                 age = seed_time[batch_dict[t]] - time_dict[t]
                 v = v + self.time_encoder(age)
@@ -142,8 +199,29 @@ class RelGraphModel(nn.Module):
         table = self.spec.id_table
         if table is None:
             return out
-        scores = out @ self.id_emb.weight.t() + self.id_bias
+        vec = self.target_vectors()
         if table in node_dict and node_dict[table].numel() > 0:
+            # ID pooling: add the (hop-weighted, count-normalized) vectors of the target
+            # rows in the entity's own subgraph, so embeddings alone can score "more of
+            # what this entity touched" (item-to-item similarity).
+            batch = batch_dict[table]
+            weight = self.pool_weight[hop_dict[table].clamp(max=7)].unsqueeze(1)
+            pooled = torch.zeros_like(out).index_add(0, batch, weight * vec[node_dict[table]])
+            count = torch.zeros(out.shape[0], device=out.device, dtype=out.dtype)
+            count = count.index_add(0, batch, torch.ones_like(batch, dtype=out.dtype))
+            out = out + pooled / count.clamp(min=1).sqrt().unsqueeze(1)
+        if self.cosine_scale is not None:
+            out = nn.functional.normalize(out, dim=-1)
+            vec = nn.functional.normalize(vec, dim=-1)
+            scores = self.cosine_scale * (out @ vec.t())
+        else:
+            scores = out @ vec.t()
+        scores = scores + self.id_bias
+        if self.training:
+            self.aux = {"embedding_scores": scores,
+                        "norm": out.pow(2).sum(-1).mean() + vec.pow(2).sum(-1).mean()}
+        if self.context_weight is not None and table in node_dict and \
+                node_dict[table].numel() > 0:
             weight = self.context_weight[hop_dict[table].clamp(max=7)]
             flat = batch_dict[table] * scores.shape[1] + node_dict[table]
             context = torch.zeros(scores.numel(), device=scores.device, dtype=scores.dtype)

@@ -53,11 +53,15 @@ class GraphContext:
                       if (tm := self.store.time(t)) is not None}
 
     def model(self, spec: ModelSpec) -> RelGraphModel:
-        return RelGraphModel(self.features, list(self.times), self.store.edge_types,
-                             self.entity_table, spec,
-                             {t: degree_dim(self.store, ets)
-                              for t, ets in self.degree_types.items()}
-                             ).to(self.device)
+        model = RelGraphModel(self.features, list(self.times), self.store.edge_types,
+                              self.entity_table, spec,
+                              {t: degree_dim(self.store, ets)
+                               for t, ets in self.degree_types.items()}
+                              ).to(self.device)
+        table = spec.id_table
+        if table is not None and table in self.tensors:
+            model.set_target_features(self.tensors[table])
+        return model
 
     def forward(self, model: RelGraphModel, sampler: NeighborSampler, rows: Tensor,
                 anchor: Tensor, *, embed: bool = False) -> Tensor:
@@ -93,7 +97,16 @@ class TrialResult:
 def model_spec(settings: TrialSettings, info: TargetInfo,
                id_table: str | None = None) -> ModelSpec:
     info = info.for_loss(settings.loss)
+    module = settings.lp_module
+    if module == "ranking":        # deprecated names
+        module = "context" if info.task_type is TaskType.TEMPORAL_LINK_PREDICTION \
+            else "shallow_rhs"
+    elif module == "embedding":
+        module = "two_tower"
     return ModelSpec(id_table=id_table if info.task_type.is_link_pred else None,
+                     lp_module=module, target_embedding_mode=settings.target_embedding_mode,
+                     embedding_dim=settings.output_embedding_dim,
+                     distance_measure=settings.distance_measure,
                      model=settings.model, transformer_layers=settings.transformer_layers,
                      num_heads=settings.num_heads,
                      positional_encodings=tuple(settings.positional_encodings),
@@ -225,10 +238,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
     model = ctx.model(model_spec(settings, info, ctx.target_table))
     net = dist.wrap_model(model) if dist is not None else model
-    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-               "adagrad": torch.optim.Adagrad}[settings.optimizer.lower()]
-    optimizer = opt_cls(model.parameters(), lr=settings.base_lr,
-                        weight_decay=settings.weight_decay)
+    optimizer, lookup_opt = _optimizers(model, settings)
     train_idx = ex.index(train_splits)
     if len(train_idx) == 0:
         raise TrainingError(f"The training table has no rows in split(s) {train_splits}.")
@@ -265,10 +275,16 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
                     else None
                 loss = compute_loss(info, settings.loss, out, y, w)
+                if model.aux:
+                    loss = loss + _auxiliary_loss(model, settings, info, y, w)
                 optimizer.zero_grad(set_to_none=True)
+                if lookup_opt is not None:
+                    lookup_opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
+                if lookup_opt is not None:
+                    lookup_opt.step()
                 if scheduler is not None:
                     scheduler.step()
                 total += float(loss.detach()) * len(pos)
@@ -302,6 +318,43 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                                time.perf_counter() - start)
     return TrialResult(settings, best_state, best_epoch, best_val, history, False,
                        time.perf_counter() - start)
+
+
+_OPTIMIZERS: dict[str, Any] = {
+    "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
+
+
+def _optimizers(model: RelGraphModel, settings: TrialSettings
+                ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer | None]:
+    """The model's optimizer, and a separate one for the link-prediction lookup
+    embeddings when ``lookup_optimization`` sets one."""
+    lookup = [p for name, p in model.named_parameters()
+              if name.startswith(("id_emb.", "id_bias"))]
+    if settings.lookup_lr is None or not lookup:
+        opt = _OPTIMIZERS[settings.optimizer.lower()](
+            model.parameters(), lr=settings.base_lr, weight_decay=settings.weight_decay)
+        return opt, None
+    ids = {id(p) for p in lookup}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    opt = _OPTIMIZERS[settings.optimizer.lower()](
+        rest, lr=settings.base_lr, weight_decay=settings.weight_decay)
+    lookup_cls = _OPTIMIZERS[(settings.lookup_optimizer or settings.optimizer).lower()]
+    return opt, lookup_cls(lookup, lr=settings.lookup_lr)
+
+
+def _auxiliary_loss(model: RelGraphModel, settings: TrialSettings, info: TargetInfo,
+                    y: Tensor, weight: Tensor | None) -> Tensor:
+    """Link prediction: ``ranking_embedding_loss_coeff`` x the loss of the embedding-only
+    scores (so embeddings rank well without ID context) plus ``embedding_norm_reg_coeff``
+    x the mean squared norm of entity and target vectors."""
+    aux = model.aux
+    total = torch.zeros((), device=y.device)
+    if settings.ranking_embedding_loss_coeff > 0 and "embedding_scores" in aux:
+        total = total + settings.ranking_embedding_loss_coeff * compute_loss(
+            info, settings.loss, aux["embedding_scores"], y, weight)
+    if settings.embedding_norm_reg_coeff > 0 and "norm" in aux:
+        total = total + settings.embedding_norm_reg_coeff * aux["norm"]
+    return total
 
 
 def _get(config: Any, key: str, default: Any) -> Any:

@@ -50,7 +50,7 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
         if hasattr(trial, field_name):
             values[field_name] = getattr(trial, field_name)
     aliases = {"aggregation": "aggr", "num_pre_message_passing_layers": "num_pre_layers",
-               "num_post_message_passing_layers": "num_post_layers"}
+               "num_post_message_passing_layers": "num_post_layers", "module": "lp_module"}
     for src, dst in aliases.items():
         if hasattr(trial, src):
             values[dst] = getattr(trial, src)
@@ -67,7 +67,12 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
         values["positional_encodings"] = tuple(trial.positional_encodings)
     if sampling is not None and getattr(sampling, "adaptive_sampling", None) is True:
         values["adaptive_sampling"] = True
-    for key in ("optimizer", "activation"):
+    lookup = getattr(trial, "lookup_optimization", None)
+    if lookup is not None:
+        values["lookup_optimizer"] = str(lookup.optimizer).lower()
+        values["lookup_lr"] = float(lookup.base_lr)
+    for key in ("optimizer", "activation", "lp_module", "target_embedding_mode",
+                "distance_measure"):
         if key in values:
             values[key] = str(getattr(values[key], "value", values[key]))
     if values.get("normalization") is not None:

@@ -39,6 +39,15 @@ class TrialSettings:
     max_steps_per_epoch: int = 1000
     max_val_steps: int = 1000
     max_test_steps: int = 1000
+    # link prediction
+    lp_module: str = "context"
+    target_embedding_mode: str = "lookup"
+    output_embedding_dim: int = 32
+    distance_measure: str = "dot_product"
+    ranking_embedding_loss_coeff: float = 0.0
+    embedding_norm_reg_coeff: float = 0.0
+    lookup_optimizer: str | None = None      # None: the lookup embeddings use `optimizer`
+    lookup_lr: float | None = None
 
     @property
     def num_layers(self) -> int:
