@@ -33,11 +33,30 @@ class ModelSpec:
     transformer_layers: int = 4
     num_heads: int = 8
     positional_encodings: tuple[str, ...] = ()   # "hop" (always on), "random_gnn"
+    prediction_time_encodings: bool = False  # calendar encoding of the anchor time
     # link prediction (see RelGraphModel)
     lp_module: str = "context"           # context | shallow_rhs | two_tower | pairwise
     target_embedding_mode: str = "lookup"  # lookup | feature | shallow_feature | fusion
     embedding_dim: int | None = None     # output_embedding_dim; None = channels
     distance_measure: str = "dot_product"  # or "cosine"
+
+
+#: Periods (seconds) of the anchor-time calendar encoding: day, week, year.
+CALENDAR_PERIODS = (86_400.0, 7 * 86_400.0, 365.2425 * 86_400.0)
+_STATIC_TIME = 2**61   # anchors at or beyond this are static (no calendar)
+
+
+def calendar_features(seed_time: Tensor) -> Tensor:
+    """``[B, 6]`` sin/cos of the anchor's phase in the day, week and year (zeros for
+    static anchors)."""
+    static = seed_time >= _STATIC_TIME
+    t = torch.where(static, torch.zeros_like(seed_time), seed_time).to(torch.float64)
+    parts = []
+    for period in CALENDAR_PERIODS:
+        phase = 2 * torch.pi * torch.remainder(t, period) / period
+        parts += [torch.sin(phase), torch.cos(phase)]
+    out = torch.stack(parts, dim=1).float()
+    return out.masked_fill(static.unsqueeze(1), 0.0)
 
 
 class RelGraphModel(nn.Module):
@@ -95,6 +114,8 @@ class RelGraphModel(nn.Module):
         self.transformer = SubgraphTransformer(c, spec.transformer_layers, spec.num_heads,
                                                spec.dropout, spec.act) \
             if spec.model == "GraphTransformer" else None
+        self.anchor_encoder = nn.Linear(len(CALENDAR_PERIODS) * 2, c) \
+            if spec.prediction_time_encodings else None
         #: Extra training loss terms of the last forward pass (link prediction):
         #: ``{"embedding_scores": scores without context, "norm": mean squared norms}``.
         self.aux: dict[str, Tensor] = {}
@@ -183,10 +204,16 @@ class RelGraphModel(nn.Module):
         if self.transformer is not None:
             if self.gnn.num_layers:        # "random_gnn" positional encoding
                 h = self.gnn(h, edges)
-            return self.transformer(h, {t: batch_dict[t] for t in h}, self.seed_table,
-                                    num_seeds)
+            out = self.transformer(h, {t: batch_dict[t] for t in h}, self.seed_table,
+                                   num_seeds)
+            if self.anchor_encoder is not None:
+                out = out + self.anchor_encoder(calendar_features(seed_time))
+            return out
         h = self.gnn(h, edges, {t: hop_dict[t] for t in h})
-        return h[self.seed_table][:num_seeds]
+        out = h[self.seed_table][:num_seeds]
+        if self.anchor_encoder is not None:
+            out = out + self.anchor_encoder(calendar_features(seed_time))
+        return out
 
     def forward(self, x_dict: Mapping[str, Mapping[str, Tensor]],
                 node_dict: Mapping[str, Tensor], batch_dict: Mapping[str, Tensor],

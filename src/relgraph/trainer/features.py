@@ -9,6 +9,7 @@ from typing import Any
 from torch import Tensor
 
 from relgraph.encoder import TableFeatures, fit_table_encoders
+from relgraph.errors import PlanError
 from relgraph.graph import Graph, Stype
 
 
@@ -62,6 +63,7 @@ def fit_graph_features(graph: Graph, exclude: set[tuple[str, str]] | None = None
     ``overrides`` maps ``"table.column"`` to an encoder or its string form.
     """
     exclude = exclude or set()
+    _check_overrides(graph, overrides)
     out = {}
     for name in graph.tables:
         cols = feature_columns(graph, name, exclude)
@@ -69,6 +71,21 @@ def fit_graph_features(graph: Graph, exclude: set[tuple[str, str]] | None = None
                            if k.split(".", 1)[0] == name and k.split(".", 1)[1] in cols}
         out[name] = fit_table_encoders(graph[name].data, cols, table_overrides, na_strategy)
     return out
+
+
+def _check_overrides(graph: Graph, overrides: Mapping[str, Any] | None) -> None:
+    """Encoder overrides must name existing ``table.column`` pairs (a typo is an error)."""
+    for key in overrides or {}:
+        table, _, column = str(key).partition(".")
+        if table not in graph.tables or not column:
+            raise PlanError(
+                f"column_processing.encoder_overrides: {key!r} does not name a column; use "
+                f"'table.column' with a table among {sorted(graph.tables)}.")
+        columns = list(graph[table].data.columns)
+        if column not in columns:
+            raise PlanError(
+                f"column_processing.encoder_overrides: table {table!r} has no column "
+                f"{column!r} (columns: {columns}).")
 
 
 def gather(features: Mapping[str, TableFeatures], node_dict: Mapping[str, Tensor],

@@ -103,8 +103,12 @@ def model_spec(settings: TrialSettings, info: TargetInfo,
             else "shallow_rhs"
     elif module == "embedding":
         module = "two_tower"
+    mode = settings.target_embedding_mode
+    if settings.handle_new_target_entities and mode == "lookup":
+        mode = "fusion"  # targets unseen in training still get a vector from their columns
     return ModelSpec(id_table=id_table if info.task_type.is_link_pred else None,
-                     lp_module=module, target_embedding_mode=settings.target_embedding_mode,
+                     prediction_time_encodings=settings.prediction_time_encodings,
+                     lp_module=module, target_embedding_mode=mode,
                      embedding_dim=settings.output_embedding_dim,
                      distance_measure=settings.distance_measure,
                      model=settings.model, transformer_layers=settings.transformer_layers,
@@ -271,7 +275,10 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                     break
                 pos = order[begin:begin + settings.batch_size]
                 out = ctx.forward(net, sampler, ex.rows[pos], ex.time[pos])
-                y = ex.y[pos].to(ctx.device)
+                y = ex.y[pos]
+                if settings.target_fraction < 1.0 and info.is_list_target:
+                    y = subsample_targets(y, settings.target_fraction, gen)
+                y = y.to(ctx.device)
                 w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
                     else None
                 loss = compute_loss(info, settings.loss, out, y, w)
@@ -318,6 +325,18 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                                time.perf_counter() - start)
     return TrialResult(settings, best_state, best_epoch, best_val, history, False,
                        time.perf_counter() - start)
+
+
+def subsample_targets(y: Tensor, fraction: float, gen: torch.Generator) -> Tensor:
+    """Keep each target item of ``[n, max_len]`` (``-1`` padded) with probability
+    ``fraction``, at least one per row that has any (``target_fraction``)."""
+    valid = y >= 0
+    keep = (torch.rand(y.shape, generator=gen) < fraction) & valid
+    # the row's item with the smallest random key is always kept
+    key = torch.rand(y.shape, generator=gen).masked_fill(~valid, 2.0)
+    first = key.argmin(dim=1, keepdim=True)
+    keep.scatter_(1, first, valid.gather(1, first))
+    return torch.where(keep, y, torch.full_like(y, -1))
 
 
 _OPTIMIZERS: dict[str, Any] = {

@@ -65,6 +65,8 @@ def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
         values["transformer_layers"] = int(trial.num_layers)
         values["num_heads"] = int(trial.num_heads or 8)
         values["positional_encodings"] = tuple(trial.positional_encodings)
+    if getattr(trial, "sample_from_entity_table", True) is False:
+        values["max_target_neighbors_per_entity"] = 0  # no other rows of the entity table
     if sampling is not None and getattr(sampling, "adaptive_sampling", None) is True:
         values["adaptive_sampling"] = True
     lookup = getattr(trial, "lookup_optimization", None)
@@ -135,6 +137,8 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     torch.manual_seed(seed)
     metrics = list(tj.metrics)
     tune_metric = str(tj.tune_metric)
+    if tune_metric not in metrics:  # trials are selected by it, so it is always computed
+        metrics.append(tune_metric)
 
     device = get_settings().torch_device()
     emit({"event": "stage", "stage": "materialize_graph"})
@@ -243,6 +247,12 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         "row_counts": counts, "seconds": time.perf_counter() - t_start,
         "tags": custom_tags or {},
     }
+    if getattr(tj, "enable_baselines", False) is True:
+        emit({"event": "stage", "stage": "baselines"})
+        say(f"[{job_id}] computing baselines (enable_baselines=True)")
+        from relgraph.trainer.baseline import run_baselines
+
+        meta["baselines"] = run_baselines(graph, train_table, metrics=metrics, seed=seed)
     write_json_atomic(meta, folder / "meta.json")
     test_str = ", ".join(f"{k}={v:.4f}" for k, v in all_metrics.get("test", {}).items()
                          if isinstance(v, float))

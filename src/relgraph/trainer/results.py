@@ -125,6 +125,12 @@ class TrainingJobResult(_JobResult):
     def metrics(self) -> ModelEvaluationMetrics:
         return ModelEvaluationMetrics.from_dict(self._meta["metrics"])
 
+    def baseline_metrics(self) -> dict[str, ModelEvaluationMetrics]:
+        """Baseline metrics per baseline (majority/mean, LightGBM), computed on the same
+        training table when the plan sets ``enable_baselines=True``; empty otherwise."""
+        return {name: ModelEvaluationMetrics.from_dict(m)
+                for name, m in self._meta.get("baselines", {}).items()}
+
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
         return pd.read_parquet(self.dir / "holdout.parquet")

@@ -39,7 +39,10 @@ class TrialSettings:
     max_steps_per_epoch: int = 1000
     max_val_steps: int = 1000
     max_test_steps: int = 1000
+    prediction_time_encodings: bool = False  # calendar features of the anchor time
     # link prediction
+    handle_new_target_entities: bool = False
+    target_fraction: float = 1.0
     lp_module: str = "context"
     target_embedding_mode: str = "lookup"
     output_embedding_dim: int = 32
