@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
@@ -28,6 +29,12 @@ from relgraph.trainer.schedule import make_scheduler
 from relgraph.trainer.settings import TrialSettings
 
 ProgressFn = Callable[[dict[str, Any]], None]
+#: Positional inputs of :meth:`RelGraphModel.forward` for one batch.
+ModelInputs = tuple[Any, ...]
+T = TypeVar("T")
+R = TypeVar("R")
+#: Sample the next training batch in a background thread (see :func:`prefetched`).
+PREFETCH = True
 
 
 @dataclass
@@ -63,9 +70,8 @@ class GraphContext:
             model.set_target_features(self.tensors[table])
         return model
 
-    def forward(self, model: RelGraphModel, sampler: NeighborSampler, rows: Tensor,
-                anchor: Tensor, *, embed: bool = False) -> Tensor:
-        """Sample the seeds' subgraphs and run the model (``embed``: seed embeddings)."""
+    def prepare(self, sampler: NeighborSampler, rows: Tensor, anchor: Tensor) -> ModelInputs:
+        """Sample the seeds' subgraphs and gather the model inputs (on the device)."""
         sub = sampler.sample(self.entity_table, rows, anchor)
         node_dict = {t: n for t, n in sub.node_dict.items() if n.numel() > 0}
         batch_dict = {t: b for t, b in sub.batch_dict.items() if t in node_dict}
@@ -76,11 +82,38 @@ class GraphContext:
         node_dict = {t: n.to(dev) for t, n in node_dict.items()}
         x_dict = gather(self.features, node_dict, self.tensors)
         time_dict = {t: self.times[t][n] for t, n in node_dict.items() if t in self.times}
-        args = (x_dict, node_dict, {t: b.to(dev) for t, b in batch_dict.items()},
+        return (x_dict, node_dict, {t: b.to(dev) for t, b in batch_dict.items()},
                 {t: h.to(dev) for t, h in sub.hop_dict.items()}, time_dict, anchor.to(dev),
                 {et: ei.to(dev) for et, ei in sub.edge_index_dict.items()},
                 {t: d.to(dev) for t, d in degree_dict.items()})
+
+    def forward(self, model: Any, sampler: NeighborSampler, rows: Tensor, anchor: Tensor, *,
+                embed: bool = False, inputs: ModelInputs | None = None) -> Tensor:
+        """Run the model on the seeds' subgraphs (``embed``: seed embeddings); ``inputs``
+        from :meth:`prepare` skips sampling here."""
+        args = inputs if inputs is not None else self.prepare(sampler, rows, anchor)
         return model.embed(*args) if embed else model(*args)
+
+
+def prefetched(fn: Callable[[T], R], items: Sequence[T], enabled: bool = True
+               ) -> Iterator[tuple[T, R]]:
+    """Yield ``(item, fn(item))`` in order, computing the next item's ``fn`` in a background
+    thread while the caller works on the current one (sampling overlaps training).
+
+    ``fn`` runs on one thread, strictly in order, so a sampler's generator is consumed
+    exactly as without prefetching: results are identical either way.
+    """
+    if not enabled or len(items) < 2:
+        for item in items:
+            yield item, fn(item)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="relgraph-prefetch") as pool:
+        future = pool.submit(fn, items[0])
+        for i, item in enumerate(items):
+            result = future.result()
+            if i + 1 < len(items):
+                future = pool.submit(fn, items[i + 1])
+            yield item, result
 
 
 @dataclass
@@ -162,9 +195,13 @@ def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSa
     if max_steps is not None:
         idx = idx[: max_steps * batch_size]
     outs = []
-    for start in range(0, len(idx), batch_size):
-        pos = idx[start:start + batch_size]
-        out = ctx.forward(model, sampler, seeds.rows[pos], seeds.time[pos])
+    batches = list(idx.split(batch_size))
+
+    def prepare(pos: Tensor) -> ModelInputs:
+        return ctx.prepare(sampler, seeds.rows[pos], seeds.time[pos])
+
+    for pos, inputs in prefetched(prepare, batches, PREFETCH):
+        out = ctx.forward(model, sampler, seeds.rows[pos], seeds.time[pos], inputs=inputs)
         outs.append((out if raw else decode_outputs(info, out)).cpu())
     if not outs:
         return idx, torch.empty(0)
@@ -268,36 +305,41 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
         net.train()
         t0 = time.perf_counter()
         order = _epoch_order(ex, train_idx, settings, info, gen)
-        total, count, step = 0.0, 0, 0
-        while step < steps_per_epoch:
+        batches: list[Tensor] = []
+        while len(batches) < steps_per_epoch:
             for begin in range(0, len(order), settings.batch_size):
-                if step >= steps_per_epoch:
+                if len(batches) >= steps_per_epoch:
                     break
-                pos = order[begin:begin + settings.batch_size]
-                out = ctx.forward(net, sampler, ex.rows[pos], ex.time[pos])
-                y = ex.y[pos]
-                if settings.target_fraction < 1.0 and info.is_list_target:
-                    y = subsample_targets(y, settings.target_fraction, gen)
-                y = y.to(ctx.device)
-                w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
-                    else None
-                loss = compute_loss(info, settings.loss, out, y, w)
-                if model.aux:
-                    loss = loss + _auxiliary_loss(model, settings, info, y, w)
-                optimizer.zero_grad(set_to_none=True)
-                if lookup_opt is not None:
-                    lookup_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                if lookup_opt is not None:
-                    lookup_opt.step()
-                if scheduler is not None:
-                    scheduler.step()
-                total += float(loss.detach()) * len(pos)
-                count += len(pos)
-                step += 1
+                batches.append(order[begin:begin + settings.batch_size])
             order = _epoch_order(ex, train_idx, settings, info, gen)
+        total, count = 0.0, 0
+
+        def prepare(pos: Tensor) -> ModelInputs:
+            return ctx.prepare(sampler, ex.rows[pos], ex.time[pos])
+
+        for pos, inputs in prefetched(prepare, batches, PREFETCH):
+            out = ctx.forward(net, sampler, ex.rows[pos], ex.time[pos], inputs=inputs)
+            y = ex.y[pos]
+            if settings.target_fraction < 1.0 and info.is_list_target:
+                y = subsample_targets(y, settings.target_fraction, gen)
+            y = y.to(ctx.device)
+            w = ex.weight[pos].to(ctx.device) if use_weight and ex.weight is not None \
+                else None
+            loss = compute_loss(info, settings.loss, out, y, w)
+            if model.aux:
+                loss = loss + _auxiliary_loss(model, settings, info, y, w)
+            optimizer.zero_grad(set_to_none=True)
+            if lookup_opt is not None:
+                lookup_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if lookup_opt is not None:
+                lookup_opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += float(loss.detach()) * len(pos)
+            count += len(pos)
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(1, count),
                                   "seconds": time.perf_counter() - t0}
         if len(val_idx):
