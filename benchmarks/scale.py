@@ -164,7 +164,9 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
     from relgraph.distributed.synthetic import RETAIL_CHURN
     from relgraph.pquery import PredictiveQuery
 
-    relgraph.init(p["home"], device="auto")
+    # DuckDB (the ``duckdb`` phase) spills to disk past ``memory_limit`` instead of failing
+    relgraph.init(p["home"], device="auto", duckdb_memory_limit=memory_limit,
+                  duckdb_temp_directory=p["base"] / "duckdb-tmp")
     if phase == "spark":
         import pandas as pd
 
@@ -219,12 +221,7 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
 
         from relgraph.engine.tables import write_training_table
 
-        spill = p["base"] / "duckdb-tmp"
-        spill.mkdir(parents=True, exist_ok=True)
-        con = graph.engine.con
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{spill}'")
-        con.execute("SET preserve_insertion_order = false")
+        graph.engine.con.execute("SET preserve_insertion_order = false")
         t1 = time.perf_counter()
         graph.engine.register_all()
         out["register_s"] = round(time.perf_counter() - t1, 2)

@@ -13,6 +13,7 @@ from relgraph.config import init
 from relgraph.connector import DataFrameConnector, LocalFileConnector, SourceTable
 from relgraph.errors import (
     ArtifactError,
+    ConfigError,
     ConnectorError,
     GraphError,
     JobError,
@@ -57,6 +58,7 @@ __all__ = [
     "ArtifactError",
     "BatchPredictionJobResult",
     "Column",
+    "ConfigError",
     "ConnectorError",
     "DataFrameConnector",
     "Dtype",

@@ -12,6 +12,10 @@ class RelgraphError(Exception):
     """Base class of every error raised by relgraph."""
 
 
+class ConfigError(RelgraphError, ValueError):
+    """A setting passed to :func:`relgraph.init` is invalid."""
+
+
 class GraphError(RelgraphError, ValueError):
     """A table, column, key or link of a graph is invalid."""
 

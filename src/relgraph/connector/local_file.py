@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from relgraph.config import duckdb_config
 from relgraph.connector.base import Connector
 from relgraph.connector.source_table import SourceTable
 from relgraph.errors import ConnectorError
@@ -90,7 +91,7 @@ def read_file_table(path: Path, kind: str) -> pd.DataFrame:
     files: str | list[str] = [str(f) for f in _data_files(path)] if is_dir else str(path)
     if not files:
         raise ConnectorError(f"No {kind} files under '{path}'.")
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())  # relgraph.init's memory limit / spill folder
     try:
         if kind == "parquet":
             rel = con.read_parquet(files, hive_partitioning=is_dir, union_by_name=is_dir)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -24,6 +27,16 @@ TIME_COLUMN = "__rg_time"
 def quote_ident(name: str) -> str:
     """Quote a SQL identifier (double quotes, embedded quotes doubled)."""
     return '"' + str(name).replace('"', '""') + '"'
+
+
+def connect(database: str = ":memory:", config: dict[str, Any] | None = None,
+            **kwargs: Any) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with ``config`` (default: the ``duckdb_*`` options of
+    :func:`relgraph.init`: memory limit, spill folder, threads)."""
+    from relgraph.config import duckdb_config
+
+    settings = duckdb_config() if config is None else config
+    return duckdb.connect(database, config=dict(settings), **kwargs)
 
 
 def table_arrow(name: str, table: Table) -> pa.Table:
@@ -62,11 +75,14 @@ class DuckDBEngine:
     Each relation holds the table's columns (time columns as ``TIMESTAMP``), ``__rg_row``
     (row index = node index) and, for tables with a time column, ``__rg_time`` (int64 epoch
     seconds). Tables are (re-)registered lazily when first used or after they change.
+    The connection takes the ``duckdb_*`` options of :func:`relgraph.init` (memory limit,
+    spill folder, threads), or ``config`` when given.
     """
 
-    def __init__(self, graph: Graph, database: str = ":memory:") -> None:
+    def __init__(self, graph: Graph, database: str = ":memory:",
+                 config: dict[str, Any] | None = None) -> None:
         self.graph = graph
-        self.con = duckdb.connect(database)
+        self.con = connect(database, config)
         # name -> (table object, its version) at registration. Holding the object (not its
         # id()) means a replaced table can never be mistaken for the old one.
         self._registered: dict[str, tuple[Table, int]] = {}
@@ -101,6 +117,18 @@ class DuckDBEngine:
         with self._lock:
             result = self.con.sql(query, params=params).to_arrow_table()
         return result
+
+    @contextlib.contextmanager
+    def temp_relation(self, frame: pd.DataFrame) -> Iterator[str]:
+        """``frame`` as a relation for the duration of the block; yields its quoted name."""
+        name = f"__rg_tmp_{uuid.uuid4().hex[:12]}"
+        with self._lock:
+            self.con.register(name, frame)
+        try:
+            yield quote_ident(name)
+        finally:
+            with self._lock:
+                self.con.unregister(name)
 
     def register_all(self) -> None:
         for name in self.graph.tables:

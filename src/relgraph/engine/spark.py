@@ -17,9 +17,12 @@ golden queries).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +172,17 @@ class SparkEngine:
     def register_all(self) -> None:
         for name in self.graph.tables:
             self.relation(name)
+
+    @contextlib.contextmanager
+    def temp_relation(self, frame: pd.DataFrame) -> Iterator[str]:
+        """``frame`` as a temporary view for the duration of the block; yields its name
+        quoted for DuckDB-dialect statements (as :meth:`relation` does)."""
+        name = f"__rg_tmp_{uuid.uuid4().hex[:12]}"
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+        try:
+            yield quote_ident(name)
+        finally:
+            self.spark.catalog.dropTempView(name)
 
     # -- queries -----------------------------------------------------------------------
     def translate(self, query: str, params: list | dict | None = None) -> str:

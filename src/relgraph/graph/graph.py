@@ -198,7 +198,9 @@ class Graph:
             h.update(str(table.num_rows).encode())
             for col in table.data.columns:
                 h.update(str(col).encode())
-                h.update(_hash_column(table.data[col]))
+                series = table.data[col]
+                for start in range(0, len(series), _HASH_CHUNK):  # bounded temporaries
+                    h.update(_hash_column(series.iloc[start:start + _HASH_CHUNK]))
         for edge in self._edges:
             h.update(str(edge).encode())
         return h.hexdigest()[:24]
@@ -242,11 +244,16 @@ def _edge(src_table: EdgeLike | str, fkey: str | None, dst_table: str | None) ->
     return Edge.cast(src_table)
 
 
+#: Rows hashed at a time by :meth:`Graph.fingerprint`. The digest does not depend on it,
+#: except for columns mixing list/tuple cells with scalars (then hashed by ``repr``).
+_HASH_CHUNK = 1 << 20
+
+
 def _hash_column(series: pd.Series) -> bytes:
     """Bytes that change whenever a column's values change (list/array cells included)."""
     try:
         hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
-    except TypeError:  # unhashable cells: lists, arrays, dicts
+    except (TypeError, ValueError):  # unhashable cells: lists, arrays, dicts, tuples
         as_text = series.map(lambda v: repr(v.tolist() if isinstance(v, np.ndarray) else v))
         hashed = pd.util.hash_pandas_object(as_text, index=False).to_numpy()
     return np.ascontiguousarray(hashed).tobytes()

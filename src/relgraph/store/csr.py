@@ -323,3 +323,166 @@ def _time_code(
     span = int(values.shape[0]) + 1
     code = inverse.astype(np.int64).reshape(-1) + 1
     return code, span, {"key_mode": "rank", "key_span": span}, values.astype(np.int64)
+
+
+def chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` covering ``range(n)`` in pieces of at most ``size``."""
+    size = max(1, int(size))
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def build_fk_csrs(
+    ref: np.ndarray,
+    src_time: np.ndarray | None,
+    dst_time: np.ndarray | None,
+    num_dst: int,
+    chunk: int,
+) -> tuple[CSR, CSR]:
+    """Forward and reverse adjacency of one foreign key, built in row chunks.
+
+    ``ref[i]`` is the row of the referenced table that source row ``i`` points at, or
+    ``-1`` (dangling or null key); it becomes the forward CSR's ``direct`` array (shared,
+    not copied, when its dtype is :func:`index_dtype` of ``num_dst - 1``). The result is
+    identical to :func:`build_csr` on the resolved ``(src_rows, dst_rows)`` pairs in both
+    directions (``allow_direct=True``), but besides the output arrays only ``chunk``-row
+    temporaries and one ``[num_dst]`` int64 count array are held: the reverse CSR is a counting
+    sort by referenced row, scattered chunk by chunk, then each block of whole rows is
+    sorted by time key. The rank time code (times too spread for the offset code) falls
+    back to :func:`build_csr` on materialized pairs.
+    """
+    ref = ref.astype(index_dtype(max(num_dst - 1, 0)), copy=False)
+    num_src = int(ref.shape[0])
+    parts = chunks(num_src, chunk)
+    counts = np.zeros(num_dst, dtype=np.int64)
+    for a, b in parts:
+        d = ref[a:b]
+        np.add.at(counts, d[d >= 0], 1)
+    num_edges = int(counts.sum())
+    direct_time = None
+    if dst_time is not None:
+        direct_time = np.full(num_src, INT64_MAX, dtype=np.int64)
+        for a, b in parts:
+            d = ref[a:b]
+            ok = d >= 0
+            direct_time[a:b][ok] = dst_time[d[ok]]
+    forward = CSR(
+        num_rows=num_src,
+        num_edges=num_edges,
+        max_degree=1 if num_src and num_edges else 0,
+        direct=torch.from_numpy(ref),
+        direct_time=None if direct_time is None else torch.from_numpy(direct_time),
+    )
+    max_degree = int(counts.max()) if num_dst and num_edges else 0
+    col_dtype = index_dtype(max(num_src - 1, 0))
+    if max_degree <= 1:
+        direct = np.full(num_dst, -1, dtype=col_dtype)
+        rev_time = None if src_time is None else np.full(num_dst, INT64_MAX, dtype=np.int64)
+        for a, b in parts:
+            d = ref[a:b]
+            at = np.flatnonzero(d >= 0)
+            direct[d[at]] = at + a
+            if rev_time is not None and src_time is not None:
+                rev_time[d[at]] = src_time[a:b][at]
+        reverse = CSR(
+            num_rows=num_dst,
+            num_edges=num_edges,
+            max_degree=max_degree,
+            direct=torch.from_numpy(direct),
+            direct_time=None if rev_time is None else torch.from_numpy(rev_time),
+        )
+        return forward, reverse
+    meta: dict[str, Any] = {}
+    span = 0
+    if src_time is not None:
+        meta = _offset_code_meta(ref, src_time, num_dst, parts)
+        if not meta:  # times too spread for the offset code: the rank code needs them all
+            src_rows = np.flatnonzero(ref >= 0)
+            dst_rows = ref[src_rows].astype(np.int64)
+            return forward, build_csr(dst_rows, src_rows, src_time[src_rows], num_dst, num_src)
+        span = meta["key_span"]
+    rowptr = np.zeros(num_dst + 1, dtype=index_dtype(num_edges))
+    np.cumsum(counts, out=rowptr[1:])
+    col = np.empty(num_edges, dtype=col_dtype)
+    key = None if src_time is None else np.empty(num_edges, dtype=np.int64)
+    fill = counts  # reused: the next free slot of each referenced row
+    fill[:] = rowptr[:-1]
+    for a, b in parts:
+        d = ref[a:b]
+        src = np.flatnonzero(d >= 0)
+        if not src.shape[0]:
+            continue
+        d = d[src].astype(np.int64)
+        src += a
+        if key is None:
+            order = np.argsort(d, kind="stable")
+        else:
+            # sorted by time key within the chunk: each row then holds one sorted run per
+            # chunk, which the final stable block sort merges cheaply
+            assert src_time is not None
+            t = src_time[src]
+            k = d * np.int64(span) + np.where(t != INT64_MAX, t - (meta["key_base"] - 1),
+                                               span - 1)
+            order = np.argsort(k, kind="stable")
+        d, src = d[order], src[order]
+        # rank of each edge among the chunk's edges to the same row (chunk order = src order)
+        new = np.empty(d.shape[0], dtype=bool)
+        new[0] = True
+        np.not_equal(d[1:], d[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        sizes = np.diff(np.append(first, d.shape[0]))
+        pos = np.arange(d.shape[0], dtype=np.int64) - np.repeat(first, sizes)
+        pos += fill[d]
+        col[pos] = src
+        if key is not None:
+            key[pos] = k[order]
+        fill[d[first]] += sizes
+    if key is not None:
+        _sort_row_blocks(key, col, rowptr, chunk)
+    return forward, CSR(
+        num_rows=num_dst,
+        num_edges=num_edges,
+        max_degree=max_degree,
+        rowptr_data=torch.from_numpy(rowptr),
+        col_data=torch.from_numpy(col),
+        time_key=None if key is None else torch.from_numpy(key),
+        **meta,
+    )
+
+
+def _offset_code_meta(
+    ref: np.ndarray, src_time: np.ndarray, num_dst: int, parts: list[tuple[int, int]]
+) -> dict[str, Any]:
+    """The offset time code's metadata (as :func:`_time_code`), or ``{}`` for the rank code."""
+    t_min = t_max = None
+    for a, b in parts:
+        t = src_time[a:b][ref[a:b] >= 0]
+        t = t[t != INT64_MAX]
+        if t.shape[0]:
+            lo, hi = int(t.min()), int(t.max())
+            t_min = lo if t_min is None else min(t_min, lo)
+            t_max = hi if t_max is None else max(t_max, hi)
+    if t_min is None or t_max is None:
+        t_min = t_max = 0
+    span = t_max - t_min + 3
+    if max(num_dst, 1) * span < _KEY_LIMIT and t_min > -_KEY_LIMIT:
+        return {"key_mode": "offset", "key_span": span, "key_base": t_min, "key_max": t_max}
+    return {}
+
+
+def _sort_row_blocks(key: np.ndarray, col: np.ndarray, rowptr: np.ndarray, chunk: int) -> None:
+    """Sort ``key`` (and ``col`` alike, stably) within blocks of whole rows of about ``chunk``
+    edges. Keys of different rows never interleave, so this equals one global stable sort."""
+    num_edges = int(key.shape[0])
+    start = 0
+    while start < num_edges:
+        # the last row boundary at or before start + chunk, but at least one whole row
+        row = int(np.searchsorted(rowptr, min(start + max(1, chunk), num_edges),
+                                  side="right")) - 1
+        stop = int(rowptr[row])
+        if stop <= start:
+            stop = int(rowptr[np.searchsorted(rowptr, start, side="right")])
+        block = slice(start, stop)
+        order = np.argsort(key[block], kind="stable")
+        key[block] = key[block][order]
+        col[block] = col[block][order]
+        start = stop

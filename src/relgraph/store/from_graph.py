@@ -1,4 +1,10 @@
-"""Turn a :class:`relgraph.graph.Graph` into the arrays a :class:`GraphStore` is built from."""
+"""Turn a :class:`relgraph.graph.Graph` into a :class:`GraphStore`.
+
+:func:`build_store` streams each foreign-key column in chunks of :data:`CHUNK_ROWS` rows
+straight into the store's arrays (:func:`relgraph.store.csr.build_fk_csrs`), so the build
+holds the store plus one chunk's temporaries, not whole copies of every edge list.
+:func:`graph_arrays` gives the plain inputs of :meth:`GraphStore.from_arrays` (same store).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import torch
 
+from relgraph.errors import GraphError
 from relgraph.store.arrays import NEVER_VISIBLE, EdgeArrays, TableArrays
+from relgraph.store.csr import CSR, build_fk_csrs, chunks, index_dtype
 
 if TYPE_CHECKING:
-    from relgraph.graph import Graph
+    from relgraph.graph import Graph, Table
     from relgraph.store.graph_store import GraphStore
 
 _NULL_TIME = np.iinfo(np.int64).min
+#: Rows per chunk of :func:`build_store` (bounds its temporaries; the store is the same).
+CHUNK_ROWS = 1 << 20
 
 
 def graph_arrays(graph: Graph) -> tuple[dict[str, TableArrays], list[EdgeArrays]]:
@@ -62,13 +73,75 @@ def resolve_keys(fkey: pd.Series, pkey: pd.Series) -> tuple[np.ndarray, np.ndarr
     return src_rows, pos[src_rows]
 
 
-def build_store(graph: Graph, cache_dir: str | Path | None = None) -> GraphStore:
-    """Materialize ``graph`` (cached under ``cache_dir`` by the graph's fingerprint)."""
+def build_store(graph: Graph, cache_dir: str | Path | None = None, *,
+                chunk_rows: int | None = None) -> GraphStore:
+    """Materialize ``graph`` (cached under ``cache_dir`` by the graph's fingerprint).
+
+    Built in chunks of ``chunk_rows`` rows (default :data:`CHUNK_ROWS`): besides the
+    store's own arrays the build holds one chunk's temporaries, and per foreign key the
+    primary-key index and an int64 count per referenced row. The arrays equal
+    ``GraphStore.from_arrays(*graph_arrays(graph))``'s, whatever the chunk size.
+    """
     from relgraph.store.graph_store import GraphStore
 
-    tables, edges = graph_arrays(graph)
+    chunk = max(1, int(chunk_rows or CHUNK_ROWS))
     if cache_dir is None:
-        return GraphStore.from_arrays(tables, edges)
-    return GraphStore.from_arrays(
-        tables, edges, cache_dir=cache_dir, fingerprint=graph.fingerprint()
+        return _build_chunked(graph, chunk, None)
+    fp = graph.fingerprint()
+    return GraphStore.cached(cache_dir, fp, lambda: _build_chunked(graph, chunk, fp))
+
+
+def _build_chunked(graph: Graph, chunk: int, fingerprint: str | None) -> GraphStore:
+    from relgraph.store.graph_store import (
+        EdgeType,
+        FKeyInfo,
+        GraphStore,
+        _check_edge,
+        reverse_edge_type,
     )
+
+    num_nodes = {name: table.num_rows for name, table in graph.tables.items()}
+    times = {name: store_time(table, chunk) for name, table in graph.tables.items()}
+    csrs: dict[EdgeType, CSR] = {}
+    infos: dict[EdgeType, FKeyInfo] = {}
+    num_fk_edges = 0
+    none = np.empty(0, dtype=np.int64)
+    for edge in graph.edges:
+        _check_edge(EdgeArrays(edge.src_table, edge.fkey, edge.dst_table, none, none), num_nodes)
+        fwd: EdgeType = (edge.src_table, edge.fkey, edge.dst_table)
+        rev = reverse_edge_type(fwd)
+        if fwd in csrs or rev in csrs:
+            raise GraphError(f"Edge type {fwd} is defined twice; each foreign key "
+                             f"(src_table, fkey, dst_table) must appear once.")
+        src, dst = graph[edge.src_table], graph[edge.dst_table]
+        assert dst.primary_key is not None
+        ref = resolve_ref(src.data[edge.fkey], dst.data[dst.primary_key], chunk)
+        csrs[fwd], csrs[rev] = build_fk_csrs(ref, times[edge.src_table], times[edge.dst_table],
+                                             num_nodes[edge.dst_table], chunk)
+        infos[fwd] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "forward")
+        infos[rev] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "reverse")
+        num_fk_edges += csrs[fwd].num_edges
+    time_t = {k: None if v is None else torch.from_numpy(v) for k, v in times.items()}
+    return GraphStore(num_nodes, time_t, csrs, infos, num_fk_edges, fingerprint)
+
+
+def store_time(table: Table, chunk: int = CHUNK_ROWS) -> np.ndarray | None:
+    """A table's row times as the store keeps them (NULL -> ``NEVER_VISIBLE``), or ``None``."""
+    if table.time_column is None:
+        return None
+    src = np.asarray(table.time_values(), dtype=np.int64)
+    out = np.empty(src.shape[0], dtype=np.int64)
+    for a, b in chunks(src.shape[0], chunk):
+        t = src[a:b]
+        np.copyto(out[a:b], np.where(t == _NULL_TIME, NEVER_VISIBLE, t))
+    return out
+
+
+def resolve_ref(fkey: pd.Series, pkey: pd.Series, chunk: int = CHUNK_ROWS) -> np.ndarray:
+    """Per foreign-key row, the row of the matching primary key or -1, looked up in chunks
+    (dtype :func:`~relgraph.store.csr.index_dtype` of the primary-key table's last row)."""
+    index = key_index(pkey)
+    out = np.empty(len(fkey), dtype=index_dtype(max(len(pkey) - 1, 0)))
+    for a, b in chunks(len(fkey), chunk):
+        out[a:b] = lookup_keys(index, fkey.iloc[a:b])
+    return out

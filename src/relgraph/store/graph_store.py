@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -96,17 +96,24 @@ class GraphStore:
         if cache_dir is None:
             return cls._build(tables, edges, fingerprint)
         fp = fingerprint if fingerprint is not None else fingerprint_arrays(tables, edges)
-        _check_fingerprint(fp)
-        path = Path(cache_dir) / fp
+        return cls.cached(cache_dir, fp, lambda: cls._build(tables, edges, fp))
+
+    @classmethod
+    def cached(cls, cache_dir: str | Path, fingerprint: str,
+               build: Callable[[], GraphStore]) -> GraphStore:
+        """The store cached at ``cache_dir/fingerprint`` (memory-mapped), or ``build()``
+        saved there (``build`` must give a store with this fingerprint)."""
+        _check_fingerprint(fingerprint)
+        path = Path(cache_dir) / fingerprint
         if (path / "manifest.json").is_file():
             try:
                 store = cls.load(path, mmap=True)
             except (GraphError, OSError, ValueError, KeyError) as err:
                 logger.warning("Rebuilding graph store: cache at %s is unreadable (%s)", path, err)
             else:
-                if store.fingerprint == fp:
+                if store.fingerprint == fingerprint:
                     return store
-        store = cls._build(tables, edges, fp)
+        store = build()
         store.save(path)
         return store
 

@@ -3,7 +3,10 @@
 ``entity`` features are the entity table's own columns (RelBench's LightGBM protocol);
 ``aggregated`` adds, for every table that references the entity table, counts and
 sums/means of its numerical columns over the 7/30/90/365 days before each anchor time —
-computed in one DuckDB query per linked table, only from rows at or before the anchor.
+computed in one SQL query per linked table, only from rows at or before the anchor, on the
+graph's engine (DuckDB, or Spark after ``relgraph.init(engine="spark")``: same features).
+The graph must hold the tables' rows: a Spark engine reading tables from cluster
+``sources`` (the graph holding only a sample) is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph.engine import quote_ident
+from relgraph.errors import GraphError
 from relgraph.graph import Graph, Stype
 from relgraph.task import TaskType
 from relgraph.trainer.examples import STATIC_ANCHOR, fit_target_info, make_seeds
@@ -46,11 +50,11 @@ def aggregated_features(graph: Graph, entity_table: str, rows: np.ndarray,
     """Window aggregates of every table referencing ``entity_table``, per (row, anchor)."""
     engine = graph.engine
     pk = graph[entity_table].primary_key
-    seeds = pd.DataFrame({"__idx": np.arange(len(rows)), "__row": rows,
+    seeds = pd.DataFrame({"__idx": np.arange(len(rows), dtype=np.int64),
+                          "__row": np.asarray(rows, dtype=np.int64),
                           "__anchor": anchors.astype(np.int64)})
-    engine.con.register("__rg_seeds", seeds)
     frames = []
-    try:
+    with engine.temp_relation(seeds) as seed_rel:
         ent = engine.relation(entity_table)
         for edge in graph.edges:
             if edge.dst_table != entity_table:
@@ -73,15 +77,14 @@ def aggregated_features(graph: Graph, entity_table: str, rows: np.ndarray,
                     parts.append(f"AVG(c.{q}) FILTER (WHERE {cond}) AS "
                                  f"{quote_ident(f'{prefix}.{n}.mean_{days}d')}")
             parts.append(f"COUNT(c.__rg_row) AS {quote_ident(f'{prefix}.count_all')}")
-            parts.append(f"MIN(s.__anchor - c.__rg_time) / 86400.0 AS "
+            # double division on every engine (Spark would divide decimals)
+            parts.append(f"CAST(MIN(s.__anchor - c.__rg_time) AS DOUBLE) / 86400 AS "
                          f"{quote_ident(f'{prefix}.days_since_last')}")
-            sql = (f"SELECT s.__idx, {', '.join(parts)} FROM __rg_seeds s "
+            sql = (f"SELECT s.__idx, {', '.join(parts)} FROM {seed_rel} s "
                    f"JOIN {ent} e ON e.__rg_row = s.__row "
                    f"LEFT JOIN {rel} c ON c.{quote_ident(edge.fkey)} = e.{quote_ident(pk or '')} "
                    f"AND c.__rg_time <= s.__anchor GROUP BY s.__idx")
             frames.append(engine.sql(sql).set_index("__idx").sort_index())
-    finally:
-        engine.con.unregister("__rg_seeds")
     if not frames:
         return pd.DataFrame(index=np.arange(len(rows)))
     out = pd.concat(frames, axis=1).reindex(np.arange(len(rows)))
@@ -96,6 +99,7 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
 
     from relgraph.trainer.metrics import default_metrics
 
+    _check_engine(graph)
     df = train_table.data_df()
     task = TaskType(train_table.task_type)
     metrics = metrics or default_metrics(task)
@@ -154,6 +158,17 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
             res[s_name] = compute_metrics(task, metrics, y[m], pred)
         out[f"lightgbm_{name}"] = res
     return out
+
+
+def _check_engine(graph: Graph) -> None:
+    """Baselines read the graph's own rows; refuse an engine whose tables live elsewhere."""
+    sources = getattr(graph.engine, "sources", None)
+    if sources:
+        raise GraphError(
+            f"Baselines read the rows the graph holds, but tables {sorted(sources)} are read by "
+            f"the Spark engine from sources ({', '.join(sorted(sources.values()))}) and the "
+            f"graph holds only their metadata or a sample. Build the graph from the full "
+            f"tables (the Spark engine then registers them itself) to run baselines.")
 
 
 def _target(task: TaskType, target: pd.Series, info: Any) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import pickle
 import shutil
@@ -144,7 +145,8 @@ def launch(store: JobStore, job_id: str) -> subprocess.Popen[bytes]:
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "relgraph.trainer.worker", "--home", str(store.home),
-           "--device", settings.device, "--engine", settings.engine, job_id]
+           "--device", settings.device, "--engine", settings.engine,
+           "--duckdb-config", json.dumps(settings.duckdb_config()), job_id]
     with open(folder / "worker.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -489,8 +491,6 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
 
 
 def _json(value: Any) -> str:
-    import json
-
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -500,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--engine", default="duckdb")
+    parser.add_argument("--duckdb-config", default="{}", help="JSON: relgraph.init's duckdb_*")
     parser.add_argument("job_id")
     args = parser.parse_args(argv)
 
@@ -511,7 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     from relgraph.config import init
 
-    init(args.home, device=args.device, engine=args.engine)
+    duck = json.loads(args.duckdb_config)
+    init(args.home, device=args.device, engine=args.engine,
+         duckdb_memory_limit=duck.get("memory_limit"),
+         duckdb_temp_directory=duck.get("temp_directory"), duckdb_threads=duck.get("threads"))
     store = JobStore(args.home)
     code = 0
     try:
