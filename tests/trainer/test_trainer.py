@@ -247,3 +247,32 @@ def test_static_target_column_is_not_a_feature(graph, home):
                         verbose=False).fit(graph, table)
     encoders = rg.Trainer.get_encoders(result.id)
     assert "tier" not in str(encoders.get("users", ""))
+
+
+def test_prefetching_the_next_batch_does_not_change_results(graph, home, monkeypatch):
+    """Sampling ahead in a background thread consumes the sampler's generator in the same
+    order, so metrics are identical with and without it."""
+    import relgraph.trainer.fitting as fitting
+
+    table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
+    runs = []
+    for flag in (False, True):
+        monkeypatch.setattr(fitting, "PREFETCH", flag)
+        plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=2, seed=5)
+        runs.append(rg.Trainer(plan, verbose=False).fit(graph, table).metrics().to_dict())
+    assert runs[0] == runs[1]
+
+
+def test_prefetched_yields_items_in_order_and_propagates_errors():
+    from relgraph.trainer.fitting import prefetched
+
+    assert list(prefetched(lambda x: x * x, [1, 2, 3])) == [(1, 1), (2, 4), (3, 9)]
+    assert list(prefetched(lambda x: x, [], True)) == []
+
+    def boom(x: int) -> int:
+        if x == 2:
+            raise ValueError("bad batch")
+        return x
+
+    with pytest.raises(ValueError, match="bad batch"):
+        list(prefetched(boom, [1, 2, 3]))

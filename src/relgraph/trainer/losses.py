@@ -4,7 +4,7 @@ Regression and forecasting outputs are ``[n, horizon, params]``, flattened to
 ``[n, horizon * params]`` by the model, where ``params`` depends on the loss:
 
 * point losses (``mae``, ``mse``, ``huber``, ``wape``, ``quantile``): one value, the
-  standardized target ``(y - mean) / std``;
+  standardized target ``(y - mean) / std`` (huber's ``delta`` stays in target units);
 * ``normal_distribution``: mean and scale of a normal on the standardized target;
 * ``log_normal_distribution``: mean and scale of a normal on the standardized
   ``log1p(y)`` (targets must be >= 0); predictions are the distribution's median;
@@ -136,7 +136,10 @@ def _regression_loss(info: TargetInfo, name: str, loss: Any, out: Tensor, y: Ten
         elif name == "mse":
             per = (pred - y) ** 2
         elif name == "huber":
-            per = F.huber_loss(pred, y, reduction="none", delta=_option(loss, "delta", 1.0))
+            # ``delta`` is in target units (the targets here are standardized), so for
+            # wide targets huber is L1 beyond one unit of error, like the reference.
+            delta = _option(loss, "delta", 1.0) / info.std
+            per = F.huber_loss(pred, y, reduction="none", delta=delta) / min(delta, 1.0)
         elif name == "wape":
             per = (pred - y).abs() / _raw(info, y).abs().mean().clamp(min=1e-6) * info.std
         else:
