@@ -32,6 +32,8 @@ class TargetInfo:
     log_mean: float = 0.0                         # standardisation of log1p(max(y, 0))
     log_std: float = 1.0
     head: str = ""                                # loss shaping the output (see losses.py)
+    shift: float = 0.0                            # regression recalibration on validation:
+    scale: float = 1.0                            # prediction = scale * model value + shift
 
     @property
     def out_channels(self) -> int:
@@ -58,13 +60,14 @@ class TargetInfo:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
                 "mean": self.mean, "std": self.std, "top_k": self.top_k,
                 "horizon": self.horizon, "log_mean": self.log_mean, "log_std": self.log_std,
-                "head": self.head}
+                "head": self.head, "shift": self.shift, "scale": self.scale}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
         return cls(TaskType(d["task_type"]), list(d["classes"]), d["mean"], d["std"],
                    d.get("top_k"), int(d.get("horizon", 1)), float(d.get("log_mean", 0.0)),
-                   float(d.get("log_std", 1.0)), str(d.get("head", "")))
+                   float(d.get("log_std", 1.0)), str(d.get("head", "")),
+                   float(d.get("shift", 0.0)), float(d.get("scale", 1.0)))
 
 
 def _plain(value: object) -> object:

@@ -244,7 +244,7 @@ def decode_outputs(info: TargetInfo, out: Tensor) -> Tensor:
     if task_type is TaskType.BINARY_CLASSIFICATION:
         return torch.sigmoid(out.view(-1))
     if task_type.is_regression:
-        point = _point(info, _regression_params(info, out))
+        point = _point(info, _regression_params(info, out)) * info.scale + info.shift
         return point if task_type is TaskType.FORECASTING else point[:, 0]
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         return torch.softmax(out, dim=-1)
@@ -266,6 +266,12 @@ def _point(info: TargetInfo, p: Tensor) -> Tensor:
 
 
 def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
+    """:func:`_quantiles` with the validation recalibration applied."""
+    q = _quantiles(info, out)
+    return None if q is None else q * info.scale + info.shift
+
+
+def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
     """``[n, horizon, len(QUANTILES)]`` target-scale quantiles, for heads that have them
     (``multi_quantile``, normal and log-normal distributions); ``None`` otherwise."""
     if not info.task_type.is_regression:

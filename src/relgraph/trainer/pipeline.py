@@ -20,6 +20,7 @@ from relgraph.graph import Graph
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.trainer.artifacts import load_model, save_model, write_json_atomic
+from relgraph.trainer.calibration import fit_recalibration
 from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
 from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
@@ -29,6 +30,7 @@ from relgraph.trainer.fitting import (
     make_sampler,
     model_spec,
     predict_outputs,
+    target_values,
     train_trial,
 )
 from relgraph.trainer.losses import QUANTILES, decode_outputs, decode_quantiles, quantile_column
@@ -215,6 +217,18 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     model = ctx.model(spec)
     model.load_state_dict(final_state)
     sampler = make_sampler(ctx, best.settings, torch.Generator().manual_seed(seed + 7))
+    recalibration = None
+    if task_type.is_regression and counts["val"] > 0 and splits_used == ("train",):
+        _, raw = predict_outputs(ctx, model, sampler, ex, ex.index("val"),
+                                 best.settings.batch_size, info, raw=True)
+        shift, scale = fit_recalibration(decode_outputs(info, raw).numpy(),
+                                         target_values(ex.y[ex.index("val")], info),
+                                         tune_metric)
+        if (shift, scale) != (0.0, 1.0):
+            info = replace(info, shift=shift, scale=scale)
+            recalibration = {"shift": shift, "scale": scale}
+            say(f"[{job_id}] recalibrated on validation: prediction = {scale:g} x model "
+                f"{shift:+.4g}")
     all_metrics: dict[str, dict[str, float | None]] = {"validation": best.val_metrics}
     emit({"event": "stage", "stage": "evaluate"})
     test_idx = ex.index("test")
@@ -244,7 +258,8 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         "trials": [{"trial": i, "settings": r.settings.to_dict(), "history": r.history,
                     "val_metrics": r.val_metrics, "best_epoch": r.best_epoch,
                     "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
-        "row_counts": counts, "seconds": time.perf_counter() - t_start,
+        "row_counts": counts, "recalibration": recalibration,
+        "seconds": time.perf_counter() - t_start,
         "tags": custom_tags or {},
     }
     if getattr(tj, "enable_baselines", False) is True:
