@@ -244,7 +244,7 @@ def decode_outputs(info: TargetInfo, out: Tensor) -> Tensor:
     if task_type is TaskType.BINARY_CLASSIFICATION:
         return torch.sigmoid(out.view(-1))
     if task_type.is_regression:
-        point = _point(info, _regression_params(info, out)) * info.scale + info.shift
+        point = _recalibrate(info, _point(info, _regression_params(info, out)))
         return point if task_type is TaskType.FORECASTING else point[:, 0]
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         return torch.softmax(out, dim=-1)
@@ -268,7 +268,13 @@ def _point(info: TargetInfo, p: Tensor) -> Tensor:
 def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
     """:func:`_quantiles` with the validation recalibration applied."""
     q = _quantiles(info, out)
-    return None if q is None else q * info.scale + info.shift
+    return None if q is None else _recalibrate(info, q)
+
+
+def _recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
+    """Apply the validation recalibration; non-negative heads stay non-negative."""
+    value = value * info.scale + info.shift
+    return value.clamp(min=0) if info.head in NON_NEGATIVE_LOSSES else value
 
 
 def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
