@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ pytest.importorskip("pyspark")
 pytest.importorskip("sqlglot")
 
 from relgraph.engine import DuckDBEngine, use_engine
-from relgraph.engine.spark import SparkEngine, local_spark_session
+from relgraph.engine.spark import SparkEngine
 from relgraph.engine.tables import (
     read_table,
     write_prediction_table,
@@ -26,15 +25,6 @@ from relgraph.pquery import PredictiveQuery
 pytestmark = pytest.mark.spark
 
 START = pd.Timestamp("2022-01-01")
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    session = local_spark_session({"spark.master": "local[2]",
-                                   "spark.sql.shuffle.partitions": "4",
-                                   "spark.default.parallelism": "2"})
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
 
 
 def shop() -> Graph:

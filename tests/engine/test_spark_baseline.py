@@ -17,7 +17,7 @@ pytest.importorskip("lightgbm")
 import relgraph
 from relgraph import config
 from relgraph.engine import DuckDBEngine, use_engine
-from relgraph.engine.spark import SparkEngine, local_spark_session
+from relgraph.engine.spark import SparkEngine
 from relgraph.errors import GraphError
 from relgraph.graph import Edge, Graph, Table
 from relgraph.pquery import PredictiveQuery
@@ -30,15 +30,6 @@ START = pd.Timestamp("2022-01-01")
 CHURN = ("PREDICT COUNT(orders.*, 0, 30, days) = 0 FOR EACH users.user_id "
          "WHERE COUNT(orders.*, -90, 0, days) > 0")
 SPEND = "PREDICT SUM(orders.amount, 0, 30) FOR EACH users.user_id"
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    session = local_spark_session({"spark.master": "local[2]",
-                                   "spark.sql.shuffle.partitions": "4",
-                                   "spark.default.parallelism": "2"})
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
 
 
 def shop() -> Graph:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ pytest.importorskip("pyspark")
 pytest.importorskip("sqlglot")
 
 from relgraph.engine import use_engine
-from relgraph.engine.spark import SparkEngine, local_spark_session
+from relgraph.engine.spark import SparkEngine
 from relgraph.graph import Graph
 from relgraph.pquery import PredictiveQuery
 
@@ -47,14 +46,6 @@ def golden_module() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    session = local_spark_session({"spark.master": "local[2]",
-                                   "spark.sql.shuffle.partitions": "4"})
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
 
 
 @pytest.fixture(scope="module")

@@ -8,33 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from store_checks import assert_same_store
 
 from relgraph.errors import GraphError
 from relgraph.store import GraphStore, fingerprint_arrays
 from relgraph.store.synthetic import random_arrays
-
-
-def assert_same_store(a: GraphStore, b: GraphStore) -> None:
-    assert a.node_types == b.node_types
-    assert a.edge_types == b.edge_types
-    assert a.num_fk_edges == b.num_fk_edges
-    for t in a.node_types:
-        assert a.num_nodes(t) == b.num_nodes(t)
-        ta, tb = a.time(t), b.time(t)
-        assert (ta is None) == (tb is None)
-        if ta is not None and tb is not None:
-            assert torch.equal(ta, tb)
-    for et in a.edge_types:
-        assert a.fkey_info(et) == b.fkey_info(et)
-        ca, cb = a.csr_data(et), b.csr_data(et)
-        assert ca.meta() == cb.meta()
-        assert ca.arrays().keys() == cb.arrays().keys()
-        for name, arr in ca.arrays().items():
-            assert arr.dtype == cb.arrays()[name].dtype
-            assert torch.equal(arr, cb.arrays()[name]), (et, name)
-        for x, y in zip(a.csr(et), b.csr(et)):
-            assert (x is None and y is None) or torch.equal(x, y)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("mmap", [True, False])

@@ -7,34 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from store_checks import assert_same_store
 
 from relgraph.graph import Edge, Graph, Table
 from relgraph.store import GraphStore, csr
 from relgraph.store.from_graph import build_store, graph_arrays
 
 START = pd.Timestamp("2023-01-01")
-
-
-def assert_identical(a: GraphStore, b: GraphStore) -> None:
-    """Same node/edge types, metadata and every stored array (dtype and bytes)."""
-    assert a.node_types == b.node_types and a.edge_types == b.edge_types
-    assert a.num_fk_edges == b.num_fk_edges
-    for t in a.node_types:
-        assert a.num_nodes(t) == b.num_nodes(t)
-        ta, tb = a.time(t), b.time(t)
-        assert (ta is None) == (tb is None)
-        if ta is not None and tb is not None:
-            assert ta.dtype == tb.dtype and torch.equal(ta, tb), t
-    for et in a.edge_types:
-        assert a.fkey_info(et) == b.fkey_info(et)
-        ca, cb = a.csr_data(et), b.csr_data(et)
-        assert ca.meta() == cb.meta(), et
-        assert ca.arrays().keys() == cb.arrays().keys(), et
-        for name, arr in ca.arrays().items():
-            other = cb.arrays()[name]
-            assert arr.dtype == other.dtype, (et, name)
-            assert arr.numpy().tobytes() == other.numpy().tobytes(), (et, name)
 
 
 def awkward_graph(seed: int = 0, n_orders: int = 400) -> Graph:
@@ -100,7 +79,7 @@ def test_chunked_build_is_identical(chunk_rows: int | None) -> None:
                for et in ref.edge_types}
     assert layouts == {(True, True), (True, False), (False, True), (False, False)}
     assert ref.csr_data(("users", "rev_user_id", "orders")).max_degree > 128
-    assert_identical(build_store(graph, chunk_rows=chunk_rows), ref)
+    assert_same_store(build_store(graph, chunk_rows=chunk_rows), ref)
 
 
 def test_chunked_build_of_the_retail_fixture(retail: dict[str, pd.DataFrame]) -> None:
@@ -120,7 +99,7 @@ def test_chunked_build_of_the_retail_fixture(retail: dict[str, pd.DataFrame]) ->
                                    Edge("transactions", "stock_code", "products")])
     ref = reference(graph)
     for chunk_rows in (1, 7, None):
-        assert_identical(build_store(graph, chunk_rows=chunk_rows), ref)
+        assert_same_store(build_store(graph, chunk_rows=chunk_rows), ref)
 
 
 def test_rank_time_code_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +108,7 @@ def test_rank_time_code_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csr, "_KEY_LIMIT", 1000)
     ref = reference(graph)
     assert ref.csr_data(("users", "rev_user_id", "orders")).key_mode == "rank"
-    assert_identical(build_store(graph, chunk_rows=5), ref)
+    assert_same_store(build_store(graph, chunk_rows=5), ref)
 
 
 def test_empty_and_all_dangling() -> None:
@@ -144,7 +123,7 @@ def test_empty_and_all_dangling() -> None:
         graph = Graph(tables=t, edges=[Edge("orders", "user_id", "users")])
         store = build_store(graph, chunk_rows=2)
         assert store.num_fk_edges == 0
-        assert_identical(store, reference(graph))
+        assert_same_store(store, reference(graph))
 
 
 def test_cached_build_matches(tmp_path: Path) -> None:
@@ -152,8 +131,8 @@ def test_cached_build_matches(tmp_path: Path) -> None:
     built = build_store(graph, cache_dir=tmp_path, chunk_rows=9)
     assert built.fingerprint == graph.fingerprint()
     loaded = build_store(graph, cache_dir=tmp_path)  # memory-mapped from the cache
-    assert_identical(loaded, built)
-    assert_identical(built, reference(graph))
+    assert_same_store(loaded, built)
+    assert_same_store(built, reference(graph))
 
 
 def test_fingerprint_is_hashed_in_chunks(monkeypatch: pytest.MonkeyPatch,

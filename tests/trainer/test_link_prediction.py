@@ -23,12 +23,6 @@ def graph() -> rg.Graph:
     return make_purchase_db()
 
 
-@pytest.fixture
-def home(tmp_path):
-    rg.init(home=tmp_path / "home")
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def ctx(graph, tmp_path_factory) -> GraphContext:
     store = build_store(graph, cache_dir=tmp_path_factory.mktemp("stores"))

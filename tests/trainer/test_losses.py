@@ -105,12 +105,6 @@ def graph() -> rg.Graph:
     return make_activity_db()
 
 
-@pytest.fixture
-def home(tmp_path):
-    rg.init(home=tmp_path / "home")
-    return tmp_path
-
-
 def test_multi_quantile_writes_quantile_columns(graph, home):
     pq = rg.PredictiveQuery(graph, SPEND)
     table = pq.generate_training_table()

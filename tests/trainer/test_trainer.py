@@ -58,12 +58,6 @@ def graph() -> rg.Graph:
     return make_activity_db()
 
 
-@pytest.fixture
-def home(tmp_path):
-    rg.init(home=tmp_path / "home")
-    return tmp_path
-
-
 def test_binary_fit_beats_chance_and_predicts(graph, home):
     pq = rg.PredictiveQuery(graph, CHURN)
     table = pq.generate_training_table()

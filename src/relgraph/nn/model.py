@@ -116,8 +116,9 @@ class RelGraphModel(nn.Module):
             if spec.model == "GraphTransformer" else None
         self.anchor_encoder = nn.Linear(len(CALENDAR_PERIODS) * 2, c) \
             if spec.prediction_time_encodings else None
-        #: Extra training loss terms of the last forward pass (link prediction):
-        #: ``{"embedding_scores": scores without context, "norm": mean squared norms}``.
+        #: Inputs of the extra training loss terms of the last training forward (link
+        #: prediction): ``embedding_scores`` (without context), ``entity_vectors`` and
+        #: ``target_vectors``.
         self.aux: dict[str, Tensor] = {}
         self._target_x: Mapping[str, Tensor] | None = None
         if spec.id_table is not None:
@@ -245,8 +246,8 @@ class RelGraphModel(nn.Module):
             scores = out @ vec.t()
         scores = scores + self.id_bias
         if self.training:
-            self.aux = {"embedding_scores": scores,
-                        "norm": out.pow(2).sum(-1).mean() + vec.pow(2).sum(-1).mean()}
+            self.aux = {"embedding_scores": scores, "entity_vectors": out,
+                        "target_vectors": vec}
         if self.context_weight is not None and table in node_dict and \
                 node_dict[table].numel() > 0:
             weight = self.context_weight[hop_dict[table].clamp(max=7)]

@@ -36,10 +36,6 @@ INT64_MAX = int(np.iinfo(np.int64).max)
 _KEY_LIMIT = 2**62  # keep headroom below 2**63 for query arithmetic
 #: Temporal CSRs with ``max_degree`` up to this compare a window per row on CPU.
 WINDOW_MAX_DEGREE = 128
-#: ``torch.searchsorted`` on CPU runs serially for fewer than 200 queries (its grain
-#: size); up to :data:`SEARCH_CHUNKED_MAX` queries are searched in such chunks.
-SEARCH_CHUNK = 192
-SEARCH_CHUNKED_MAX = 16 * SEARCH_CHUNK
 #: Force one search (``"window"``, ``"bisect"`` or ``"searchsorted"``; testing hook).
 FORCE_SEARCH: str | None = None
 
@@ -201,10 +197,7 @@ class CSR:
                 last = torch.where(ok, cand, last)
                 step >>= 1
             return last + 1
-        if start.device.type == "cuda" or not SEARCH_CHUNK < query.numel() <= SEARCH_CHUNKED_MAX:
-            return torch.searchsorted(key, query, right=True)
-        parts = [torch.searchsorted(key, q, right=True) for q in query.split(SEARCH_CHUNK)]
-        return torch.cat(parts)
+        return torch.searchsorted(key, query, right=True)
 
     # ------------------------------------------------------------------ misc
     def arrays(self) -> dict[str, Tensor]:

@@ -231,10 +231,7 @@ def evaluate(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSampler, 
 def metrics_from_outputs(ex: Examples, pos: Tensor, raw: Tensor, info: TargetInfo,
                          metrics: list[str]) -> dict[str, float | None]:
     """``metrics`` of the raw outputs ``raw`` for the examples at positions ``pos``."""
-    if raw.numel() == 0:
-        return compute_metrics(info.task_type, metrics, target_values(ex.y[pos], info),
-                               metric_predictions(raw, info))
-    pred = decode_outputs(info, raw)
+    pred = decode_outputs(info, raw) if raw.numel() else raw
     return compute_metrics(info.task_type, metrics, target_values(ex.y[pos], info),
                            metric_predictions(pred, info))
 
@@ -423,8 +420,10 @@ def _auxiliary_loss(model: RelGraphModel, settings: TrialSettings, info: TargetI
     if settings.ranking_embedding_loss_coeff > 0 and "embedding_scores" in aux:
         total = total + settings.ranking_embedding_loss_coeff * compute_loss(
             info, settings.loss, aux["embedding_scores"], y, weight)
-    if settings.embedding_norm_reg_coeff > 0 and "norm" in aux:
-        total = total + settings.embedding_norm_reg_coeff * aux["norm"]
+    if settings.embedding_norm_reg_coeff > 0 and "entity_vectors" in aux:
+        norms = (aux["entity_vectors"].pow(2).sum(-1).mean()
+                 + aux["target_vectors"].pow(2).sum(-1).mean())
+        total = total + settings.embedding_norm_reg_coeff * norms
     return total
 
 

@@ -219,11 +219,11 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     sampler = make_sampler(ctx, best.settings, torch.Generator().manual_seed(seed + 7))
     recalibration = None
     if task_type.is_regression and counts["val"] > 0 and splits_used == ("train",):
-        _, raw = predict_outputs(ctx, model, sampler, ex, ex.index("val"),
-                                 best.settings.batch_size, info, raw=True)
+        val_idx = ex.index("val")
+        _, raw = predict_outputs(ctx, model, sampler, ex, val_idx, best.settings.batch_size,
+                                 info, raw=True)
         shift, scale = fit_recalibration(decode_outputs(info, raw).numpy(),
-                                         target_values(ex.y[ex.index("val")], info),
-                                         tune_metric)
+                                         target_values(ex.y[val_idx], info), tune_metric)
         if (shift, scale) != (0.0, 1.0):
             info = replace(info, shift=shift, scale=scale)
             recalibration = {"shift": shift, "scale": scale}
