@@ -171,3 +171,50 @@ def test_forecasting_trains_one_output_per_window(graph, home):
     preds = trainer.predict(graph, pq.generate_prediction_table()).predictions_df()
     assert len(preds) == 3 * graph["users"].num_rows
     assert preds.groupby("ENTITY")["STEP"].apply(list).map(lambda s: s == [1, 2, 3]).all()
+
+
+def _heavy_tailed_counts(n: int = 4000) -> pd.Series:
+    """Zero-inflated, heavy-tailed counts, like 'ratings in the next 30 days'."""
+    rng = np.random.default_rng(1)
+    active = rng.random(n) < 0.4
+    return pd.Series(np.where(active, rng.negative_binomial(1, 0.05, n), 0).astype(float))
+
+
+def test_skewed_non_negative_targets_are_fitted_in_log_space() -> None:
+    raw = _heavy_tailed_counts()
+    info = fit_target_info(TaskType.REGRESSION, raw)
+    assert info.non_negative and info.skewed
+    assert info.for_loss("mae").log_space and info.for_loss("multi_quantile").log_space
+    # Losses aiming at the mean or a distribution keep the raw scale.
+    assert not info.for_loss("mse").log_space
+    assert not info.for_loss("normal_distribution").log_space
+    symmetric = fit_target_info(TaskType.REGRESSION, pd.Series(np.arange(100.0)))
+    assert symmetric.non_negative and not symmetric.skewed
+    signed = fit_target_info(TaskType.REGRESSION, pd.Series([-3.0, 0.0, 1.0, 500.0] * 20))
+    assert not signed.non_negative and not signed.for_loss("mae").log_space
+
+
+@pytest.mark.parametrize("loss", ["mae", "huber", {"name": "quantile", "q": 0.8},
+                                  "multi_quantile"], ids=str)
+def test_log_space_losses_still_aim_at_their_quantile(loss: object) -> None:
+    """Quantiles commute with log1p, so the decoded optimum is the raw median / quantile."""
+    raw = _heavy_tailed_counts()
+    info = fit_target_info(TaskType.REGRESSION, raw)
+    y = torch.tensor(((raw - info.mean) / info.std).to_numpy(), dtype=torch.float32)
+    pred = float(_fit_constant_model(info, loss, y, steps=1500)[0])
+    q = loss["q"] if isinstance(loss, dict) else 0.5  # type: ignore[index]
+    if q == 0.5:  # huber is quadratic within delta of the optimum, so it sits a bit off
+        assert pred == pytest.approx(float(raw.median()), abs=1.0 if loss == "huber" else 0.5)
+    else:  # the 0.8 quantile sits in a wide gap between observed counts
+        low, high = raw.quantile(q - 0.1), raw.quantile(q + 0.1)
+        assert low - 0.5 <= pred <= high + 0.5, (pred, low, high)
+
+
+def test_never_negative_targets_get_non_negative_predictions() -> None:
+    info = TargetInfo(TaskType.REGRESSION, mean=2.0, std=1.0, non_negative=True)
+    out = torch.tensor([[-5.0], [0.5]])
+    assert decode_outputs(info, out).tolist() == [0.0, 2.5]
+    signed = TargetInfo(TaskType.REGRESSION, mean=2.0, std=1.0)
+    assert decode_outputs(signed, out).tolist() == [-3.0, 2.5]
+    saved = TargetInfo.from_dict(info.for_loss("mae").to_dict())
+    assert saved == info.for_loss("mae")

@@ -17,6 +17,9 @@ from relgraph.task import TaskType
 
 #: Anchor used for static queries: later than any row, so every row is visible.
 STATIC_ANCHOR = int(np.iinfo(np.int64).max // 2)
+#: Sample skewness above which non-negative regression targets count as heavy-tailed
+#: (counts, sums, amounts): median-type losses then fit ``log1p(target)`` (see losses.py).
+SKEWED = 2.0
 
 
 @dataclass
@@ -34,6 +37,9 @@ class TargetInfo:
     head: str = ""                                # loss shaping the output (see losses.py)
     shift: float = 0.0                            # regression recalibration on validation:
     scale: float = 1.0                            # prediction = scale * model value + shift
+    non_negative: bool = False                    # every training target is >= 0
+    skewed: bool = False                          # ... and their skewness is > SKEWED
+    log_space: bool = False                       # point/quantile losses fit log1p(target)
 
     @property
     def out_channels(self) -> int:
@@ -52,22 +58,27 @@ class TargetInfo:
 
     def for_loss(self, loss: object) -> TargetInfo:
         """This encoding with the output head that ``loss`` needs (a copy)."""
-        from relgraph.trainer.losses import head_name
+        from relgraph.trainer.losses import LOG_SPACE_LOSSES, head_name, loss_name
 
-        return replace(self, head=head_name(self.task_type, loss))
+        return replace(self, head=head_name(self.task_type, loss),
+                       log_space=self.skewed and loss_name(loss) in LOG_SPACE_LOSSES)
 
     def to_dict(self) -> dict:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
                 "mean": self.mean, "std": self.std, "top_k": self.top_k,
                 "horizon": self.horizon, "log_mean": self.log_mean, "log_std": self.log_std,
-                "head": self.head, "shift": self.shift, "scale": self.scale}
+                "head": self.head, "shift": self.shift, "scale": self.scale,
+                "non_negative": self.non_negative, "skewed": self.skewed,
+                "log_space": self.log_space}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
         return cls(TaskType(d["task_type"]), list(d["classes"]), d["mean"], d["std"],
                    d.get("top_k"), int(d.get("horizon", 1)), float(d.get("log_mean", 0.0)),
                    float(d.get("log_std", 1.0)), str(d.get("head", "")),
-                   float(d.get("shift", 0.0)), float(d.get("scale", 1.0)))
+                   float(d.get("shift", 0.0)), float(d.get("scale", 1.0)),
+                   bool(d.get("non_negative", False)), bool(d.get("skewed", False)),
+                   bool(d.get("log_space", False)))
 
 
 def _plain(value: object) -> object:
@@ -125,8 +136,10 @@ def fit_target_info(task_type: TaskType, train_targets: pd.Series,
         flat = flat[~np.isnan(flat)]
         mean, std = _moments(flat)
         log_mean, log_std = _moments(np.log1p(np.clip(flat, 0.0, None)))
+        non_negative = len(flat) > 0 and float(flat.min()) >= 0.0
         return TargetInfo(task_type, mean=mean, std=std, horizon=horizon, log_mean=log_mean,
-                          log_std=log_std)
+                          log_std=log_std, non_negative=non_negative,
+                          skewed=non_negative and _skewness(flat) > SKEWED)
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         labels = classes or sorted(train_targets.dropna().unique().tolist(), key=str)
         return TargetInfo(task_type, classes=list(labels))
@@ -142,6 +155,16 @@ def _moments(values: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     std = float(values.std(ddof=1)) if len(values) > 1 else 1.0
     return float(values.mean()), std if std > 0 and np.isfinite(std) else 1.0
+
+
+def _skewness(values: np.ndarray) -> float:
+    """Sample skewness (0 for fewer than three values or no spread)."""
+    if len(values) < 3:
+        return 0.0
+    std = float(values.std())
+    if not std > 0:
+        return 0.0
+    return float(np.mean(((values - values.mean()) / std) ** 3))
 
 
 def numeric_targets(targets: pd.Series) -> np.ndarray:

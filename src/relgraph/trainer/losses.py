@@ -41,6 +41,11 @@ DISTRIBUTION_LOSSES = frozenset(
     {"normal_distribution", "log_normal_distribution", "negative_binomial_distribution"})
 #: Losses whose targets must be non-negative.
 NON_NEGATIVE_LOSSES = frozenset({"log_normal_distribution", "negative_binomial_distribution"})
+#: Point and quantile losses that fit ``log1p(target)`` when the training targets are
+#: non-negative and heavy-tailed (``TargetInfo.skewed``). Quantiles commute with monotone
+#: maps, so the decoded median / q-quantile is still the one these losses aim at, while
+#: the network no longer has to produce outputs spread over several orders of magnitude.
+LOG_SPACE_LOSSES = frozenset({"mae", "huber", "quantile", "multi_quantile"})
 _MIN_SCALE = 1e-3
 
 
@@ -115,6 +120,11 @@ def _log_z(info: TargetInfo, y: Tensor) -> Tensor:
     return (torch.log1p(_raw(info, y).clamp(min=0)) - info.log_mean) / info.log_std
 
 
+def _from_log(info: TargetInfo, z: Tensor) -> Tensor:
+    """Target-scale values of standardized ``log1p`` values (inverse of :func:`_log_z`)."""
+    return torch.expm1((z * info.log_std + info.log_mean).clamp(max=80.0)).clamp(min=0)
+
+
 def _scale(raw: Tensor) -> Tensor:
     return F.softplus(raw) + _MIN_SCALE
 
@@ -129,6 +139,8 @@ def _regression_loss(info: TargetInfo, name: str, loss: Any, out: Tensor, y: Ten
     """Per-example regression loss (mean over forecast windows)."""
     p = _regression_params(info, out)
     y = y.reshape(y.shape[0], info.horizon)
+    if info.log_space:
+        y = _log_z(info, y)
     if name in ("mae", "mse", "huber", "wape", "quantile"):
         pred = p[..., 0]
         if name == "mae":
@@ -139,6 +151,8 @@ def _regression_loss(info: TargetInfo, name: str, loss: Any, out: Tensor, y: Ten
             # ``delta`` is in target units (the targets here are standardized), so for
             # wide targets huber is L1 beyond one unit of error, like the reference.
             delta = _option(loss, "delta", 1.0) / info.std
+            if info.log_space:  # the log error of a delta-sized miss at zero
+                delta = math.log1p(_option(loss, "delta", 1.0)) / info.log_std
             per = F.huber_loss(pred, y, reduction="none", delta=delta) / min(delta, 1.0)
         elif name == "wape":
             per = (pred - y).abs() / _raw(info, y).abs().mean().clamp(min=1e-6) * info.std
@@ -255,14 +269,15 @@ def decode_outputs(info: TargetInfo, out: Tensor) -> Tensor:
 
 def _point(info: TargetInfo, p: Tensor) -> Tensor:
     head = info.head
+    decode = _from_log if info.log_space else _raw
     if head == "multi_quantile":
         median = QUANTILES.index(0.5)
-        return _raw(info, p.sort(dim=-1).values[..., median])
+        return decode(info, p.sort(dim=-1).values[..., median])
     if head == "log_normal_distribution":
         return torch.expm1(p[..., 0] * info.log_std + info.log_mean).clamp(min=0)
     if head == "negative_binomial_distribution":
         return _nb_mean_dispersion(info, p)[0]
-    return _raw(info, p[..., 0])
+    return decode(info, p[..., 0])
 
 
 def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
@@ -272,9 +287,11 @@ def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
 
 
 def _recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
-    """Apply the validation recalibration; non-negative heads stay non-negative."""
+    """Apply the validation recalibration. Predictions stay non-negative for non-negative
+    heads and for targets that were never negative in training (counts, sums, prices)."""
     value = value * info.scale + info.shift
-    return value.clamp(min=0) if info.head in NON_NEGATIVE_LOSSES else value
+    keep_positive = info.head in NON_NEGATIVE_LOSSES or info.non_negative
+    return value.clamp(min=0) if keep_positive else value
 
 
 def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
@@ -284,8 +301,8 @@ def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
         return None
     p = _regression_params(info, out)
     head = info.head
-    if head == "multi_quantile":
-        return _raw(info, p.sort(dim=-1).values)  # sorting removes quantile crossings
+    if head == "multi_quantile":  # sorting removes quantile crossings
+        return (_from_log if info.log_space else _raw)(info, p.sort(dim=-1).values)
     if head in ("normal_distribution", "log_normal_distribution"):
         z = torch.special.ndtri(torch.tensor(QUANTILES, dtype=out.dtype, device=out.device))
         q = p[..., :1] + _scale(p[..., 1:2]) * z
