@@ -3,7 +3,7 @@
 Sampling caps every row at a few neighbors per edge type, so a GNN cannot tell a
 customer with 16 orders from one with 500, nor (with uniform sampling) whether the last
 order was yesterday. For every one-to-many edge type these features restore that
-signal: the number of neighbors visible at the anchor, in the last 7/30/90 days, and the
+signal: the number of neighbors visible at the anchor, in the last 7/30/90/365 days, and the
 days since the most recent one. Each costs one binary search per node in the
 time-sorted CSR.
 """
@@ -25,7 +25,7 @@ def degree_edge_types(store: GraphStore) -> dict[str, list[EdgeType]]:
     return out
 
 
-WINDOWS_DAYS = (7, 30, 90)
+WINDOWS_DAYS = (7, 30, 90, 365)
 DAY = 86400
 #: Features per edge type: total, one per window, days since the last neighbor, "has none".
 NUM_FEATURES = 3 + len(WINDOWS_DAYS)

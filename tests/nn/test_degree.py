@@ -1,0 +1,46 @@
+"""Degree features: visible neighbor counts per window and recency, checked by brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from relgraph.nn.degree import DAY, NUM_FEATURES, WINDOWS_DAYS, degree_edge_types, visible_degree
+from relgraph.store import GraphStore
+from relgraph.store.synthetic import T_START, random_arrays
+
+SPREAD_DAYS = 800  # neighbor times spread over 800 days, so every window cuts somewhere
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_counts_and_recency_match_brute_force(seed: int) -> None:
+    tables, edges = random_arrays(seed=seed, num_times=200)
+    txn_time = tables["transactions"].time
+    assert txn_time is not None
+    visible = txn_time < np.iinfo(np.int64).max  # NULL times are never visible
+    # Stretch the synthetic times (about 12 days) over SPREAD_DAYS.
+    txn_time[visible] = T_START + (txn_time[visible] - T_START) * (SPREAD_DAYS * DAY // 10**6)
+    store = GraphStore.from_arrays(tables, edges)
+    edge_type = ("users", "rev_user_id", "transactions")
+    assert edge_type in degree_edge_types(store)["users"]
+    edge = next(e for e in edges if (e.src_table, e.fkey) == ("transactions", "user_id"))
+
+    g = torch.Generator().manual_seed(seed)
+    rows = torch.randint(0, store.num_nodes("users"), (64,), generator=g)
+    anchor = T_START + torch.randint(-DAY, (SPREAD_DAYS + 10) * DAY, (64,), generator=g)
+    feats = visible_degree(store, [edge_type], rows, anchor)
+    assert feats.shape == (64, NUM_FEATURES)
+
+    for i, (row, t) in enumerate(zip(rows.tolist(), anchor.tolist(), strict=True)):
+        times = txn_time[edge.src_rows[edge.dst_rows == row]]
+        times = times[times <= t]  # no leakage: nothing after the anchor is counted
+        expected = [len(times)] + [int((times > t - d * DAY).sum()) for d in WINDOWS_DAYS]
+        counts = torch.expm1(feats[i, : 1 + len(WINDOWS_DAYS)]).round().long().tolist()
+        assert counts == expected, (row, t)
+        age_days = float(torch.expm1(feats[i, -2]))
+        if len(times):
+            assert age_days == pytest.approx((t - times.max()) / DAY, rel=1e-4, abs=1e-4)
+            assert float(feats[i, -1]) == 0.0
+        else:
+            assert age_days == 0.0 and float(feats[i, -1]) == 1.0
