@@ -424,6 +424,7 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
             row["epochs"] = len(curves)
             row["seconds_per_epoch"] = round(float(curves["seconds"].mean()), 2)
         row["job_id"] = result.job_id
+        row["recalibration"] = getattr(result, "recalibration", None)
         log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
             f"in {row['train_seconds']} s")
 
@@ -504,6 +505,14 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
                          f"training < {PEER_SECONDS:.0f} s: {_yes(p['train_under_180s'])} "
                          f"(1-min load average {p['load_average_1m']} on "
                          f"{os.cpu_count()} cores; the target assumes idle cores)")
+        recal = r.get("recalibration")
+        if recal and recal.get("scale") == 0:
+            notes.append(f"- {r['task']}: the trained model did not beat a constant on "
+                         f"validation, so relgraph predicts the validation median "
+                         f"({recal['shift']:.4g}) for every row")
+        elif recal:
+            notes.append(f"- {r['task']}: predictions recalibrated on validation: "
+                         f"{recal['scale']:g} x model {recal['shift']:+.4g}")
         if r["status"] == "ok" and r.get("rows_per_split"):
             notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
                          f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -218,3 +220,23 @@ def test_never_negative_targets_get_non_negative_predictions() -> None:
     assert decode_outputs(signed, out).tolist() == [-3.0, 2.5]
     saved = TargetInfo.from_dict(info.for_loss("mae").to_dict())
     assert saved == info.for_loss("mae")
+
+
+def test_heavy_tailed_count_fits_in_log_space_end_to_end(graph, home):
+    """COUNT targets are skewed: the default huber loss fits log1p(count); predictions are
+    non-negative, beat the training median, and batch predictions decode the same way."""
+    count = "PREDICT COUNT(events.*, 0, 14, days) FOR EACH users.user_id"
+    pq = rg.PredictiveQuery(graph, count)
+    table = pq.generate_training_table()
+    df = table.data_df()
+    test = df[df.SPLIT == "test"]
+    median_mae = float((test.TARGET - df.loc[df.SPLIT == "train", "TARGET"].median()).abs().mean())
+    trainer = rg.Trainer(small_plan(TaskType.REGRESSION, epochs=4), verbose=False)
+    result = trainer.fit(graph, table)
+    target = json.loads((result.dir / "model.json").read_text())["target"]
+    assert target["non_negative"] and target["skewed"] and target["log_space"]
+    assert result.metrics()["test_mae"] < median_mae
+    assert (result.holdout_df()["TARGET_PRED"] >= 0).all()
+    assert result.recalibration is None or set(result.recalibration) == {"shift", "scale"}
+    preds = trainer.predict(graph, pq.generate_prediction_table()).predictions_df()
+    assert len(preds) == graph["users"].num_rows and (preds["TARGET_PRED"] >= 0).all()

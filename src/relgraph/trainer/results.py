@@ -131,6 +131,14 @@ class TrainingJobResult(_JobResult):
         return {name: ModelEvaluationMetrics.from_dict(m)
                 for name, m in self._meta.get("baselines", {}).items()}
 
+    @property
+    def recalibration(self) -> dict[str, float] | None:
+        """The validation recalibration of regression predictions, ``{"shift", "scale"}``
+        (prediction = scale x model + shift; scale 0 means the model did not beat a constant
+        on validation and predicts the validation median), or None when none was applied."""
+        value = self._meta.get("recalibration")
+        return None if value is None else {k: float(v) for k, v in value.items()}
+
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
         return pd.read_parquet(self.dir / "holdout.parquet")
