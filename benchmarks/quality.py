@@ -512,7 +512,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
                          f"({recal['shift']:.4g}) for every row")
         elif recal:
             notes.append(f"- {r['task']}: predictions recalibrated on validation: "
-                         f"{recal['scale']:g} x model {recal['shift']:+.4g}")
+                         f"{recal['scale']:g} x model {recal['shift']:+.4g}"
+                         + (", rounded" if recal.get("rounded") else ""))
         if r["status"] == "ok" and r.get("rows_per_split"):
             notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
                          f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "

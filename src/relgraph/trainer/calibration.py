@@ -8,6 +8,11 @@ median residual (absolute-error metrics) or the mean residual (squared-error met
 ``scale = 0`` is the constant predictor, so a model that does not beat a constant on
 validation is replaced by the validation median. The identity is kept unless the fit
 lowers the validation error by at least :data:`MIN_GAIN` (relative).
+
+Integer targets (counts) can also be rounded: under an absolute error the expected loss is
+linear between two integers, so a fractional prediction is never better than both of its
+integer neighbours. :func:`fit_rounding` keeps rounding when it lowers the validation
+error.
 """
 
 from __future__ import annotations
@@ -48,3 +53,17 @@ def fit_recalibration(pred: np.ndarray, target: np.ndarray, metric: str = "mae",
     if err > base * (1 - MIN_GAIN):
         return 0.0, 1.0
     return shift, scale
+
+
+def fit_rounding(pred: np.ndarray, target: np.ndarray, metric: str = "mae") -> bool:
+    """Whether rounding the (recalibrated) validation predictions lowers their error."""
+    pred = np.asarray(pred, dtype=float).reshape(-1)
+    target = np.asarray(target, dtype=float).reshape(-1)
+    ok = np.isfinite(pred) & np.isfinite(target)
+    pred, target = pred[ok], target[ok]
+    if len(pred) < 20:
+        return False
+    power = 2 if metric in _SQUARED else 1
+    base = float(np.mean(np.abs(target - pred) ** power))
+    rounded = float(np.mean(np.abs(target - np.round(pred)) ** power))
+    return rounded < base

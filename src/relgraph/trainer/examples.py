@@ -40,6 +40,8 @@ class TargetInfo:
     non_negative: bool = False                    # every training target is >= 0
     skewed: bool = False                          # ... and their skewness is > SKEWED
     log_space: bool = False                       # point/quantile losses fit log1p(target)
+    integer: bool = False                         # every training target is an integer
+    rounded: bool = False                         # predictions are rounded (validation)
 
     @property
     def out_channels(self) -> int:
@@ -69,7 +71,7 @@ class TargetInfo:
                 "horizon": self.horizon, "log_mean": self.log_mean, "log_std": self.log_std,
                 "head": self.head, "shift": self.shift, "scale": self.scale,
                 "non_negative": self.non_negative, "skewed": self.skewed,
-                "log_space": self.log_space}
+                "log_space": self.log_space, "integer": self.integer, "rounded": self.rounded}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
@@ -78,7 +80,8 @@ class TargetInfo:
                    float(d.get("log_std", 1.0)), str(d.get("head", "")),
                    float(d.get("shift", 0.0)), float(d.get("scale", 1.0)),
                    bool(d.get("non_negative", False)), bool(d.get("skewed", False)),
-                   bool(d.get("log_space", False)))
+                   bool(d.get("log_space", False)), bool(d.get("integer", False)),
+                   bool(d.get("rounded", False)))
 
 
 def _plain(value: object) -> object:
@@ -137,9 +140,10 @@ def fit_target_info(task_type: TaskType, train_targets: pd.Series,
         mean, std = _moments(flat)
         log_mean, log_std = _moments(np.log1p(np.clip(flat, 0.0, None)))
         non_negative = len(flat) > 0 and float(flat.min()) >= 0.0
+        integer = len(flat) > 0 and bool(np.all(flat == np.round(flat)))
         return TargetInfo(task_type, mean=mean, std=std, horizon=horizon, log_mean=log_mean,
                           log_std=log_std, non_negative=non_negative,
-                          skewed=non_negative and _skewness(flat) > SKEWED)
+                          skewed=non_negative and _skewness(flat) > SKEWED, integer=integer)
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         labels = classes or sorted(train_targets.dropna().unique().tolist(), key=str)
         return TargetInfo(task_type, classes=list(labels))

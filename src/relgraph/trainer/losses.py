@@ -287,9 +287,12 @@ def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
 
 
 def _recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
-    """Apply the validation recalibration. Predictions stay non-negative for non-negative
-    heads and for targets that were never negative in training (counts, sums, prices)."""
+    """Apply the validation recalibration and rounding. Predictions stay non-negative for
+    non-negative heads and for targets that were never negative in training (counts, sums,
+    prices)."""
     value = value * info.scale + info.shift
+    if info.rounded:
+        value = value.round()
     keep_positive = info.head in NON_NEGATIVE_LOSSES or info.non_negative
     return value.clamp(min=0) if keep_positive else value
 

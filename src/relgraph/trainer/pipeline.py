@@ -20,7 +20,7 @@ from relgraph.graph import Graph
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.trainer.artifacts import load_model, save_model, write_json_atomic
-from relgraph.trainer.calibration import fit_recalibration
+from relgraph.trainer.calibration import fit_recalibration, fit_rounding
 from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
 from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
@@ -222,13 +222,20 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         val_idx = ex.index("val")
         _, raw = predict_outputs(ctx, model, sampler, ex, val_idx, best.settings.batch_size,
                                  info, raw=True)
-        shift, scale = fit_recalibration(decode_outputs(info, raw).numpy(),
-                                         target_values(ex.y[val_idx], info), tune_metric)
+        val_target = target_values(ex.y[val_idx], info)
+        shift, scale = fit_recalibration(decode_outputs(info, raw).numpy(), val_target,
+                                         tune_metric)
         if (shift, scale) != (0.0, 1.0):
             info = replace(info, shift=shift, scale=scale)
             recalibration = {"shift": shift, "scale": scale}
             say(f"[{job_id}] recalibrated on validation: prediction = {scale:g} x model "
                 f"{shift:+.4g}")
+        if info.integer and fit_rounding(decode_outputs(info, raw).numpy(), val_target,
+                                         tune_metric):
+            info = replace(info, rounded=True)
+            recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True}
+            say(f"[{job_id}] integer targets: predictions are rounded (lower validation "
+                "error)")
     all_metrics: dict[str, dict[str, float | None]] = {"validation": best.val_metrics}
     emit({"event": "stage", "stage": "evaluate"})
     test_idx = ex.index("test")

@@ -132,12 +132,13 @@ class TrainingJobResult(_JobResult):
                 for name, m in self._meta.get("baselines", {}).items()}
 
     @property
-    def recalibration(self) -> dict[str, float] | None:
-        """The validation recalibration of regression predictions, ``{"shift", "scale"}``
-        (prediction = scale x model + shift; scale 0 means the model did not beat a constant
-        on validation and predicts the validation median), or None when none was applied."""
+    def recalibration(self) -> dict[str, Any] | None:
+        """The validation post-processing of regression predictions, or None:
+        ``{"shift", "scale"}`` (prediction = scale x model + shift; scale 0 means the model
+        did not beat a constant on validation and predicts the validation median), plus
+        ``"rounded": True`` when integer targets are predicted rounded."""
         value = self._meta.get("recalibration")
-        return None if value is None else {k: float(v) for k, v in value.items()}
+        return None if value is None else dict(value)
 
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
