@@ -19,6 +19,7 @@ Queries the PQL engine rejects and tasks the trainer does not support are report
     python benchmarks/quality.py                          # all default tasks, FAST plans
     python benchmarks/quality.py --tasks retail-churn --quick   # smoke test (1 trial/epoch)
     python benchmarks/quality.py --run-mode normal --json --home /tmp/rg-home
+    python benchmarks/quality.py --tasks movielens-user-count --seed 1   # seed spread
     python benchmarks/quality.py --list                   # the tasks and their queries
 """
 
@@ -396,10 +397,13 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
     plan = pq.suggest_model_plan(run_mode=args.run_mode)
     if args.quick:
         plan = quick_plan(plan)
+    if args.seed is not None:
+        plan.training_job.manual_seed = args.seed
     opt = plan.optimization
     row["plan"] = {"num_experiments": plan.training_job.num_experiments,
                    "max_epochs": opt.max_epochs,
-                   "max_steps_per_epoch": opt.max_steps_per_epoch}
+                   "max_steps_per_epoch": opt.max_steps_per_epoch,
+                   "manual_seed": plan.training_job.manual_seed}
     log(f"{task.name}: fitting relgraph ({args.run_mode}, {row['plan']})")
     try:
         t0 = time.perf_counter()
@@ -552,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", default=None,
                         help="relgraph home (jobs, artifacts); default a temporary folder")
     parser.add_argument("--device", default="auto", help="torch device for rg.init")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="manual_seed of relgraph's plan (default: the suggested one); "
+                             "rerun with several seeds to see the spread on small splits")
     parser.add_argument("--verbose", action="store_true", help="trainer progress, tracebacks")
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     args = parser.parse_args(argv)
