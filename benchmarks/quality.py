@@ -191,6 +191,17 @@ LOADERS: dict[str, Callable[[], Any]] = {
 }
 
 
+def load_task_graph(task: Task) -> Any:
+    """The task's dataset with its graph edits (removed links, then stype overrides)."""
+    graph = LOADERS[task.dataset]()
+    for col in task.unlinks:
+        graph.unlink(*col.split("."))
+    for col, stype in task.stypes:
+        table_name, column = col.split(".")
+        graph[table_name][column].stype = stype
+    return graph
+
+
 # ----------------------------------------------------------------------------- helpers
 def _num(value: Any) -> float | None:
     try:
@@ -428,7 +439,7 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
             row["epochs"] = len(curves)
             row["seconds_per_epoch"] = round(float(curves["seconds"].mean()), 2)
         row["job_id"] = result.job_id
-        row["recalibration"] = getattr(result, "recalibration", None)
+        row["recalibration"] = result.recalibration
         log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
             f"in {row['train_seconds']} s")
 
@@ -611,13 +622,7 @@ def run_all(names: list[str], graphs: dict[str, Any], rows: list[dict[str, Any]]
         try:
             if task.graph_key not in graphs:
                 log(f"loading {task.graph_key}")
-                graph = LOADERS[task.dataset]()
-                for col in task.unlinks:
-                    graph.unlink(*col.split("."))
-                for col, stype in task.stypes:
-                    table_name, column = col.split(".")
-                    graph[table_name][column].stype = stype
-                graphs[task.graph_key] = graph
+                graphs[task.graph_key] = load_task_graph(task)
             run_task(task, graphs[task.graph_key], args, row)
         except KeyboardInterrupt:
             row.update(status="interrupted", error="stopped before it finished")

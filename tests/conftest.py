@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def restore_settings() -> Iterator[None]:
+    """Put back the global ``relgraph.init`` settings a test changes."""
+    from relgraph import config
+
+    saved = config._settings
+    try:
+        yield
+    finally:
+        config._settings = saved
 
 
 def make_retail(seed: int = 0) -> dict[str, pd.DataFrame]:

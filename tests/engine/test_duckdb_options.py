@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -15,14 +14,7 @@ from relgraph.engine import DuckDBEngine
 from relgraph.errors import ConfigError
 from relgraph.graph import Graph, Table
 
-
-@pytest.fixture(autouse=True)
-def _restore_settings() -> Iterator[None]:
-    saved = config._settings
-    try:
-        yield
-    finally:
-        config._settings = saved
+pytestmark = pytest.mark.usefixtures("restore_settings")
 
 
 def _graph() -> Graph:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ pytest.importorskip("sqlglot")
 pytest.importorskip("lightgbm")
 
 import relgraph
-from relgraph import config
 from relgraph.engine import DuckDBEngine, use_engine
 from relgraph.engine.spark import SparkEngine
 from relgraph.errors import GraphError
@@ -58,15 +56,6 @@ def shop() -> Graph:
     t["users"]["tier"].stype = "categorical"
     t["orders"]["items"].stype = "numerical"
     return Graph(tables=t, edges=[Edge("orders", "user_id", "users")])
-
-
-@pytest.fixture
-def restore_settings() -> Iterator[None]:
-    saved = config._settings
-    try:
-        yield
-    finally:
-        config._settings = saved
 
 
 @pytest.mark.parametrize("query", [CHURN, SPEND])

@@ -125,6 +125,11 @@ def _from_log(info: TargetInfo, z: Tensor) -> Tensor:
     return torch.expm1((z * info.log_std + info.log_mean).clamp(max=80.0)).clamp(min=0)
 
 
+def _to_target(info: TargetInfo, value: Tensor) -> Tensor:
+    """Target-scale values of point/quantile outputs (log space or standardized)."""
+    return _from_log(info, value) if info.log_space else _raw(info, value)
+
+
 def _scale(raw: Tensor) -> Tensor:
     return F.softplus(raw) + _MIN_SCALE
 
@@ -150,9 +155,9 @@ def _regression_loss(info: TargetInfo, name: str, loss: Any, out: Tensor, y: Ten
         elif name == "huber":
             # ``delta`` is in target units (the targets here are standardized), so for
             # wide targets huber is L1 beyond one unit of error, like the reference.
-            delta = _option(loss, "delta", 1.0) / info.std
-            if info.log_space:  # the log error of a delta-sized miss at zero
-                delta = math.log1p(_option(loss, "delta", 1.0)) / info.log_std
+            # In log space: the log error of a delta-sized miss at zero.
+            delta = _option(loss, "delta", 1.0)
+            delta = math.log1p(delta) / info.log_std if info.log_space else delta / info.std
             per = F.huber_loss(pred, y, reduction="none", delta=delta) / min(delta, 1.0)
         elif name == "wape":
             per = (pred - y).abs() / _raw(info, y).abs().mean().clamp(min=1e-6) * info.std
@@ -269,15 +274,14 @@ def decode_outputs(info: TargetInfo, out: Tensor) -> Tensor:
 
 def _point(info: TargetInfo, p: Tensor) -> Tensor:
     head = info.head
-    decode = _from_log if info.log_space else _raw
     if head == "multi_quantile":
         median = QUANTILES.index(0.5)
-        return decode(info, p.sort(dim=-1).values[..., median])
+        return _to_target(info, p.sort(dim=-1).values[..., median])
     if head == "log_normal_distribution":
-        return torch.expm1(p[..., 0] * info.log_std + info.log_mean).clamp(min=0)
+        return _from_log(info, p[..., 0])
     if head == "negative_binomial_distribution":
         return _nb_mean_dispersion(info, p)[0]
-    return decode(info, p[..., 0])
+    return _to_target(info, p[..., 0])
 
 
 def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
@@ -305,13 +309,13 @@ def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
     p = _regression_params(info, out)
     head = info.head
     if head == "multi_quantile":  # sorting removes quantile crossings
-        return (_from_log if info.log_space else _raw)(info, p.sort(dim=-1).values)
+        return _to_target(info, p.sort(dim=-1).values)
     if head in ("normal_distribution", "log_normal_distribution"):
         z = torch.special.ndtri(torch.tensor(QUANTILES, dtype=out.dtype, device=out.device))
         q = p[..., :1] + _scale(p[..., 1:2]) * z
         if head == "normal_distribution":
             return _raw(info, q)
-        return torch.expm1(q * info.log_std + info.log_mean).clamp(min=0)
+        return _from_log(info, q)
     return None
 
 
