@@ -440,6 +440,7 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
             row["seconds_per_epoch"] = round(float(curves["seconds"].mean()), 2)
         row["job_id"] = result.job_id
         row["recalibration"] = result.recalibration
+        row["ensemble_trials"] = result.ensemble_trials
         log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
             f"in {row['train_seconds']} s")
 
@@ -532,6 +533,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         if r["status"] == "ok" and r.get("rows_per_split"):
             notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
                          f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "
+                         f"averaged trials {[i + 1 for i in r.get('ensemble_trials') or []]}, "
                          f"wall {r.get('wall_seconds')} s")
     tally: dict[str, list[int]] = {}
     for r in rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,38 @@ def write_json_atomic(obj: Any, path: Path) -> None:
 
 def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
                features: dict[str, TableFeatures], spec: ModelSpec, info: TargetInfo,
-               extra: dict[str, Any]) -> None:
-    """Write ``model.pt`` (weights), ``encoders.pt`` and ``model.json`` into ``folder``."""
+               extra: dict[str, Any],
+               members: Sequence[tuple[dict[str, torch.Tensor], dict[str, Any]]] = ()
+               ) -> None:
+    """Write ``model.pt`` (weights), ``encoders.pt`` and ``model.json`` into ``folder``.
+
+    ``members``: the other models of an ensemble, as ``(state_dict, {"settings": ...})``;
+    their weights go to ``ensemble.pt``, their settings to ``model.json`` → ``ensemble``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     save_torch_atomic(state_dict, folder / "model.pt")
     save_torch_atomic({t: f.state_dict() for t, f in features.items()}, folder / "encoders.pt")
+    if members:
+        save_torch_atomic([state for state, _ in members], folder / ENSEMBLE_FILE)
+        extra = {**extra, "ensemble": [meta for _, meta in members]}
     write_json_atomic({"spec": asdict(spec), "target": info.to_dict(), **extra},
                       folder / "model.json")
+
+
+ENSEMBLE_FILE = "ensemble.pt"
+
+
+def load_member_states(folder: Path) -> list[dict[str, torch.Tensor]]:
+    """Weights of the other models of an ensemble (``[]`` for a single model)."""
+    path = folder / ENSEMBLE_FILE
+    if not path.exists():
+        return []
+    try:
+        return list(torch.load(path, weights_only=True, map_location="cpu"))
+    except Exception as exc:  # unpickling errors have many types
+        raise ArtifactError(
+            f"Ensemble weights in {path} cannot be loaded safely ({type(exc).__name__}: "
+            f"{exc}). They may be corrupted or tampered with; retrain the model.") from exc
 
 
 def load_model(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, TableFeatures],
@@ -60,8 +86,13 @@ def load_model(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, TableFe
             f"Model artifacts in {folder} cannot be loaded safely ({type(exc).__name__}: {exc})."
             " They may be corrupted or tampered with; retrain the model."
         ) from exc
-    spec_d = dict(meta.pop("spec"))
-    spec_d["aggr"] = tuple(spec_d["aggr"])
     features = {t: TableFeatures.from_state_dict(s) for t, s in enc.items()}
     info = TargetInfo.from_dict(meta.pop("target"))
-    return state, features, ModelSpec(**spec_d), info, meta
+    return state, features, spec_from_dict(meta.pop("spec")), info, meta
+
+
+def spec_from_dict(saved: dict[str, Any]) -> ModelSpec:
+    """A :class:`ModelSpec` saved as JSON (``model.json``)."""
+    values = dict(saved)
+    values["aggr"] = tuple(values["aggr"])
+    return ModelSpec(**values)

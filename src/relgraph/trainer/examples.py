@@ -65,6 +65,10 @@ class TargetInfo:
         return replace(self, head=head_name(self.task_type, loss),
                        log_space=self.skewed and loss_name(loss) in LOG_SPACE_LOSSES)
 
+    def uncalibrated(self) -> TargetInfo:
+        """This encoding without the validation recalibration and rounding (a copy)."""
+        return replace(self, shift=0.0, scale=1.0, rounded=False)
+
     def to_dict(self) -> dict:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
                 "mean": self.mean, "std": self.std, "top_k": self.top_k,

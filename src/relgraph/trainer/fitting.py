@@ -34,6 +34,11 @@ ProgressFn = Callable[[dict[str, Any]], None]
 ModelInputs = tuple[Any, ...]
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Validation outputs up to this many elements are kept with a trial, for the ensemble
+#: selection (:mod:`relgraph.trainer.ensemble`); larger ones (link prediction over very
+#: many items) are not, and such trials are not averaged.
+MAX_KEPT_OUTPUTS = 20_000_000
 #: Sample the next batch in a background thread (see :func:`prefetched`): ``True``,
 #: ``False``, or ``None`` = when it has a core to itself (the model runs on a GPU, or the
 #: machine has more cores than torch's intra-op threads). On 2 busy-free cores it made a
@@ -135,6 +140,10 @@ class TrialResult:
     history: list[dict[str, Any]]
     pruned: bool = False
     seconds: float = 0.0
+    # Validation positions and raw outputs of the best epoch (for the ensemble selection);
+    # None without validation or when the outputs are too large to keep.
+    val_pos: Tensor | None = None
+    val_raw: Tensor | None = None
 
 
 def model_spec(settings: TrialSettings, info: TargetInfo,
@@ -232,6 +241,12 @@ def metrics_from_outputs(ex: Examples, pos: Tensor, raw: Tensor, info: TargetInf
                          metrics: list[str]) -> dict[str, float | None]:
     """``metrics`` of the raw outputs ``raw`` for the examples at positions ``pos``."""
     pred = decode_outputs(info, raw) if raw.numel() else raw
+    return prediction_metrics(ex, pos, pred, info, metrics)
+
+
+def prediction_metrics(ex: Examples, pos: Tensor, pred: Tensor, info: TargetInfo,
+                       metrics: list[str]) -> dict[str, float | None]:
+    """``metrics`` of the decoded predictions ``pred`` for the examples at ``pos``."""
     return compute_metrics(info.task_type, metrics, target_values(ex.y[pos], info),
                            metric_predictions(pred, info))
 
@@ -306,6 +321,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     best_score, best_epoch, bad_epochs = -math.inf, 0, 0
     best_state = copy.deepcopy(model.state_dict())
     best_val: dict[str, float | None] = {}
+    best_outputs: tuple[Tensor | None, Tensor | None] = (None, None)
     history: list[dict[str, Any]] = []
     scores: list[float] = []
     for epoch in range(1, epochs + 1):
@@ -350,7 +366,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(1, count),
                                   "seconds": time.perf_counter() - t0}
         if len(val_idx):
-            val, _, _ = (dist.evaluate if dist is not None else evaluate)(
+            val, val_pos, val_raw = (dist.evaluate if dist is not None else evaluate)(
                 ctx, model, sampler, ex, val_idx, settings, info, metrics,
                 settings.max_val_steps)
             record["val"] = val
@@ -360,6 +376,8 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
             if score > best_score + min_delta or epoch == 1:
                 best_score, best_epoch, best_val, bad_epochs = score, epoch, val, 0
                 best_state = copy.deepcopy(model.state_dict())
+                best_outputs = (val_pos, val_raw) if val_raw.numel() <= MAX_KEPT_OUTPUTS \
+                    else (None, None)
             else:
                 bad_epochs += 1
         else:
@@ -371,9 +389,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
             break
         if should_prune is not None and should_prune(scores):
             return TrialResult(settings, best_state, best_epoch, best_val, history, True,
-                               time.perf_counter() - start)
+                               time.perf_counter() - start, *best_outputs)
     return TrialResult(settings, best_state, best_epoch, best_val, history, False,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, *best_outputs)
 
 
 def subsample_targets(y: Tensor, fraction: float, gen: torch.Generator) -> Tensor:

@@ -256,14 +256,17 @@ def _focal(logits: Tensor, y: Tensor, loss: Any) -> Tensor:
     return a_t * (1 - p_t) ** gamma * ce
 
 
-def decode_outputs(info: TargetInfo, out: Tensor) -> Tensor:
+def decode_outputs(info: TargetInfo, out: Tensor, *, calibrated: bool = True) -> Tensor:
     """Model outputs as probabilities (classification) or target-scale values (regression:
-    ``[n]``, or ``[n, horizon]`` for forecasting)."""
+    ``[n]``, or ``[n, horizon]`` for forecasting). ``calibrated=False`` leaves regression
+    values before :func:`recalibrate` (to average an ensemble first)."""
     task_type = info.task_type
     if task_type is TaskType.BINARY_CLASSIFICATION:
         return torch.sigmoid(out.view(-1))
     if task_type.is_regression:
-        point = _recalibrate(info, _point(info, _regression_params(info, out)))
+        point = _point(info, _regression_params(info, out))
+        if calibrated:
+            point = recalibrate(info, point)
         return point if task_type is TaskType.FORECASTING else point[:, 0]
     if task_type is TaskType.MULTICLASS_CLASSIFICATION:
         return torch.softmax(out, dim=-1)
@@ -284,13 +287,14 @@ def _point(info: TargetInfo, p: Tensor) -> Tensor:
     return _to_target(info, p[..., 0])
 
 
-def decode_quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:
-    """:func:`_quantiles` with the validation recalibration applied."""
+def decode_quantiles(info: TargetInfo, out: Tensor, *, calibrated: bool = True
+                     ) -> Tensor | None:
+    """:func:`_quantiles`, with the validation recalibration applied when ``calibrated``."""
     q = _quantiles(info, out)
-    return None if q is None else _recalibrate(info, q)
+    return recalibrate(info, q) if q is not None and calibrated else q
 
 
-def _recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
+def recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
     """Apply the validation recalibration and rounding. Predictions stay non-negative for
     non-negative heads and for targets that were never negative in training (counts, sums,
     prices)."""

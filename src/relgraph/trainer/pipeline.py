@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +15,30 @@ import pandas as pd
 import torch
 
 from relgraph.config import get_settings
-from relgraph.errors import TrainingError
+from relgraph.errors import ArtifactError, TrainingError
 from relgraph.graph import Graph
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
-from relgraph.trainer.artifacts import load_model, save_model, write_json_atomic
+from relgraph.trainer.artifacts import (
+    load_member_states,
+    load_model,
+    save_model,
+    spec_from_dict,
+    write_json_atomic,
+)
 from relgraph.trainer.calibration import fit_recalibration, fit_rounding
+from relgraph.trainer.ensemble import Ensemble, comparable_trials
 from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
 from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
     GraphContext,
     TrialResult,
-    evaluate,
-    make_sampler,
     model_spec,
-    predict_outputs,
+    prediction_metrics,
     target_values,
     train_trial,
 )
-from relgraph.trainer.losses import QUANTILES, decode_outputs, decode_quantiles, quantile_column
+from relgraph.trainer.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.trainer.metrics import higher_is_better
 from relgraph.trainer.output import OutputConfig, write_frame_atomic
 from relgraph.trainer.settings import TrialSettings
@@ -199,64 +204,81 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         if best is None or score > best_score:
             best, best_score = res, score
     assert best is not None
-    final_state = best.state_dict
+    chosen = [results.index(best)]
+    if counts["val"] > 0 and best.val_pos is not None:
+        chosen = comparable_trials(results, chosen[0], info,
+                                   target_values(ex.y[best.val_pos], info), tune_metric,
+                                   seed=seed)
+    members = [results[i] for i in chosen]
+    if len(members) > 1:
+        say(f"[{job_id}] averaging trials {[i + 1 for i in chosen]}: validation cannot tell "
+            f"them apart from the best one")
+    states = [m.state_dict for m in members]
     splits_used: tuple[str, ...] = ("train",)
     refit_full = bool(getattr(tj, "refit_full", False))
     refit_trainval = bool(getattr(tj, "refit_trainval", False))
     if (refit_full or refit_trainval) and counts["val"] > 0:
         splits_used = ("train", "val", "test") if refit_full else ("train", "val")
         emit({"event": "stage", "stage": "refit"})
-        say(f"[{job_id}] refitting the best trial on {'+'.join(splits_used)} for "
-            f"{best.best_epoch} epochs")
-        refit = train_trial(ctx, ex, best.settings, info, metrics, tune_metric,
-                            train_splits=splits_used, val_split=None,
-                            fixed_epochs=best.best_epoch, seed=seed + 1000)
-        final_state = refit.state_dict
+        states = []
+        for k, member in enumerate(members):
+            say(f"[{job_id}] refitting trial {chosen[k] + 1} on {'+'.join(splits_used)} for "
+                f"{member.best_epoch} epochs")
+            states.append(train_trial(ctx, ex, member.settings, info, metrics, tune_metric,
+                                      train_splits=splits_used, val_split=None,
+                                      fixed_epochs=member.best_epoch,
+                                      seed=seed + 1000 + k).state_dict)
     info = info.for_loss(best.settings.loss)
-    spec = model_spec(best.settings, info, ctx.target_table)
-    model = ctx.model(spec)
-    model.load_state_dict(final_state)
-    sampler = make_sampler(ctx, best.settings, torch.Generator().manual_seed(seed + 7))
+    specs = [model_spec(m.settings, info.for_loss(m.settings.loss), ctx.target_table)
+             for m in members]
+    ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
+                              info, seed=seed + 7)
     recalibration = None
     if task_type.is_regression and counts["val"] > 0 and splits_used == ("train",):
         val_idx = ex.index("val")
-        _, raw = predict_outputs(ctx, model, sampler, ex, val_idx, best.settings.batch_size,
-                                 info, raw=True)
+        _, val_pred, _ = ensemble.predict(ctx, ex, val_idx, calibrated=False)
         val_target = target_values(ex.y[val_idx], info)
-        shift, scale = fit_recalibration(decode_outputs(info, raw).numpy(), val_target,
+        shift, scale = fit_recalibration(recalibrate(info, val_pred).numpy(), val_target,
                                          tune_metric)
         if (shift, scale) != (0.0, 1.0):
             info = replace(info, shift=shift, scale=scale)
             recalibration = {"shift": shift, "scale": scale}
             say(f"[{job_id}] recalibrated on validation: prediction = {scale:g} x model "
                 f"{shift:+.4g}")
-        if info.integer and fit_rounding(decode_outputs(info, raw).numpy(), val_target,
+        if info.integer and fit_rounding(recalibrate(info, val_pred).numpy(), val_target,
                                          tune_metric):
             info = replace(info, rounded=True)
             recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True}
             say(f"[{job_id}] integer targets: predictions are rounded (lower validation "
                 "error)")
+        ensemble.info = info
     all_metrics: dict[str, dict[str, float | None]] = {"validation": best.val_metrics}
     emit({"event": "stage", "stage": "evaluate"})
     test_idx = ex.index("test")
     holdout = pd.DataFrame()
+    want_quantiles = info.head == "multi_quantile"
     if len(test_idx):
-        test, pos, raw = evaluate(ctx, model, sampler, ex, test_idx, best.settings, info,
-                                  metrics, best.settings.max_test_steps)
-        all_metrics["test"] = test
+        pos, pred, quant = ensemble.predict(ctx, ex, test_idx, best.settings.max_test_steps,
+                                            quantiles=want_quantiles)
+        all_metrics["test"] = prediction_metrics(ex, pos, pred, info, metrics)
         rows = ex.frame.iloc[pos.numpy()]
-        holdout = _prediction_frame(rows, raw, info, threshold=0.5, top=None,
+        holdout = _prediction_frame(rows, pred, quant, info, threshold=0.5, top=None,
                                     targets=rows["TARGET"].to_numpy())
     train_idx = ex.index("train")
     if len(train_idx):
         sub = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(
             seed))[: best.settings.max_val_steps * best.settings.batch_size]]
-        all_metrics["training"], _, _ = evaluate(ctx, model, sampler, ex, sub, best.settings,
-                                                 info, metrics, best.settings.max_val_steps)
+        pos, pred, _ = ensemble.predict(ctx, ex, sub, best.settings.max_val_steps)
+        all_metrics["training"] = prediction_metrics(ex, pos, pred, info, metrics)
+    if len(members) > 1 and splits_used == ("train",):  # the ensemble's own validation
+        pos, pred, _ = ensemble.predict(ctx, ex, ex.index("val"), best.settings.max_val_steps)
+        all_metrics["validation"] = prediction_metrics(ex, pos, pred, info, metrics)
     write_frame_atomic(holdout, folder / "holdout.parquet")
-    save_model(folder, final_state, features, spec, info, {
+    save_model(folder, states[0], features, specs[0], info, {
         "entity_table": entity_table, "settings": best.settings.to_dict(),
-        "graph_fingerprint": store.fingerprint})
+        "graph_fingerprint": store.fingerprint},
+        members=[(st, {"settings": m.settings.to_dict(), "spec": asdict(sp)})
+                 for m, sp, st in zip(members[1:], specs[1:], states[1:])])
     (folder / "plan.json").write_text(plan.as_json() if hasattr(plan, "as_json") else "{}")
     meta = {
         "job_id": job_id, "task_type": task_type.value, "entity_table": entity_table,
@@ -265,7 +287,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         "trials": [{"trial": i, "settings": r.settings.to_dict(), "history": r.history,
                     "val_metrics": r.val_metrics, "best_epoch": r.best_epoch,
                     "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
-        "row_counts": counts, "recalibration": recalibration,
+        "row_counts": counts, "recalibration": recalibration, "ensemble_trials": chosen,
         "seconds": time.perf_counter() - t_start,
         "tags": custom_tags or {},
     }
@@ -282,6 +304,14 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     return meta
 
 
+def _saved_settings(saved: dict[str, Any]) -> TrialSettings:
+    """The trial settings saved with a model (``model.json``)."""
+    values = {k: v for k, v in saved.items() if k in TrialSettings.__dataclass_fields__}
+    if "aggr" in values:
+        values["aggr"] = tuple(values["aggr"])
+    return replace(TrialSettings(), **values)
+
+
 def _class_labels(graph: Graph, train_table: Any) -> list | None:
     """Classes of a classification table; for link prediction, every target-table key."""
     if TaskType(train_table.task_type).is_link_pred:
@@ -294,18 +324,19 @@ def _class_labels(graph: Graph, train_table: Any) -> list | None:
     return list(labels) if labels else None
 
 
-def _prediction_frame(frame: pd.DataFrame, raw: torch.Tensor, info: TargetInfo,
-                      threshold: float, top: int | None,
-                      targets: np.ndarray | None = None) -> pd.DataFrame:
+def _prediction_frame(frame: pd.DataFrame, pred_t: torch.Tensor,
+                      quantiles: torch.Tensor | None, info: TargetInfo, threshold: float,
+                      top: int | None, targets: np.ndarray | None = None) -> pd.DataFrame:
     """Reference-shaped prediction columns for the rows of ``frame`` (with ``TARGET`` when
-    ``targets`` is given) from the raw model outputs ``raw``: class and ranking tasks give
-    ``top`` rows per entity, forecasting one row per window (``STEP`` 1..N)."""
+    ``targets`` is given) from the decoded predictions ``pred_t`` (and regression
+    ``quantiles``): class and ranking tasks give ``top`` rows per entity, forecasting one
+    row per window (``STEP`` 1..N)."""
     keys = ["ENTITY"] + (["ANCHOR_TIMESTAMP"] if "ANCHOR_TIMESTAMP" in frame.columns else [])
     base = frame[keys].reset_index(drop=True)
     if targets is not None:
         base["TARGET"] = targets
     tt = info.task_type
-    pred = decode_outputs(info, raw).numpy()
+    pred = pred_t.numpy()
     if tt is TaskType.BINARY_CLASSIFICATION:
         out = base.copy()
         out["TARGET_PRED"] = pred >= threshold
@@ -313,7 +344,6 @@ def _prediction_frame(frame: pd.DataFrame, raw: torch.Tensor, info: TargetInfo,
         out["TRUE_PROB"] = pred
         return out
     if tt.is_regression:
-        quantiles = decode_quantiles(info, raw) if info.head == "multi_quantile" else None
         horizon = info.horizon if tt is TaskType.FORECASTING else 1
         out = base.iloc[np.repeat(np.arange(len(base)), horizon)].reset_index(drop=True)
         if tt is TaskType.FORECASTING:
@@ -358,19 +388,22 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     store = build_store(graph, cache_dir=get_settings().home / "stores")
     ctx = GraphContext(store, features, entity_table, get_settings().torch_device(),
                        _pkeys(graph))
-    model = ctx.model(spec)
-    model.load_state_dict(state)
-    settings_d = dict(extra["settings"])
-    settings_d["aggr"] = tuple(settings_d["aggr"])
-    settings = replace(TrialSettings(), **{k: v for k, v in settings_d.items()
-                                           if k in TrialSettings.__dataclass_fields__})
-    sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(0))
+    trained = [(_saved_settings(extra["settings"]), spec, state)]
+    others = extra.get("ensemble") or []
+    states = load_member_states(train_dir) if others else []
+    if len(states) != len(others):
+        raise ArtifactError(f"The model of training job '{training_job_id}' lists "
+                            f"{len(others)} ensemble members but {train_dir} holds weights "
+                            f"for {len(states)}; retrain the model.")
+    trained += [(_saved_settings(m["settings"]), spec_from_dict(m["spec"]), st)
+                for m, st in zip(others, states)]
+    ensemble = Ensemble.build(ctx, trained, info, seed=0)
     df = prediction_table.data_df()
     seeds = make_seeds(graph, entity_table, df)
     idx = torch.arange(len(seeds.rows))
-    _, raw = predict_outputs(ctx, model, sampler, seeds, idx, settings.batch_size, info,
-                             raw=True)
-    frame = _prediction_frame(seeds.frame, raw, info,
+    _, pred, quant = ensemble.predict(ctx, seeds, idx,
+                                      quantiles=info.head == "multi_quantile")
+    frame = _prediction_frame(seeds.frame, pred, quant, info,
                               threshold if threshold is not None else 0.5, num_classes_to_return)
     if "JOB_TIMESTAMP" in output.output_metadata_fields:
         frame["JOB_TIMESTAMP"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -382,7 +415,8 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
         outputs["predictions"] = str(write_frame_atomic(
             frame, target_dir / f"{name}_predictions{suffix}"))
     if "embeddings" in output.output_types:
-        emb = _embeddings(ctx, model, sampler, seeds, settings.batch_size)
+        best = ensemble.best
+        emb = _embeddings(ctx, best.model, best.sampler, seeds, best.settings.batch_size)
         emb_df = seeds.frame[[c for c in ("ENTITY", "ANCHOR_TIMESTAMP")
                               if c in seeds.frame.columns]].reset_index(drop=True).copy()
         emb_df["EMBEDDING"] = list(emb)

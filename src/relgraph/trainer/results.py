@@ -140,6 +140,13 @@ class TrainingJobResult(_JobResult):
         value = self._meta.get("recalibration")
         return None if value is None else dict(value)
 
+    @property
+    def ensemble_trials(self) -> list[int]:
+        """The AutoML trials (0-based) whose predictions the model averages, the best one
+        first: those validation cannot tell apart from the best (``[best]`` alone when every
+        other trial is reliably worse)."""
+        return list(self._meta.get("ensemble_trials") or [])
+
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
         return pd.read_parquet(self.dir / "holdout.parquet")

@@ -1,0 +1,177 @@
+"""Ensembles of AutoML trials.
+
+The best trial on validation is often best by chance: on a small or heavy-tailed validation
+set, the trials' scores differ by less than their noise, and picking the top one adds the
+variance of that pick. The trials that validation cannot tell apart from the best one are
+averaged instead (a paired bootstrap over the validation rows decides), and a trial that is
+clearly worse stays out.
+
+Members share the best trial's output head, so their decoded outputs (probabilities, scores
+or target values before the validation recalibration) can be averaged; the recalibration is
+then fitted and applied to the average.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from relgraph.nn.model import ModelSpec
+from relgraph.trainer.examples import Seeds, TargetInfo
+from relgraph.trainer.fitting import (
+    GraphContext,
+    TrialResult,
+    make_sampler,
+    metric_predictions,
+    predict_outputs,
+)
+from relgraph.trainer.losses import decode_outputs, decode_quantiles, recalibrate
+from relgraph.trainer.metrics import compute_metrics, higher_is_better
+from relgraph.trainer.settings import TrialSettings
+
+#: A trial joins the best one unless it scores worse on at least this share of the
+#: bootstrap resamples of the validation rows.
+WORSE_SHARE = 0.9
+NUM_RESAMPLES = 100
+
+
+def comparable_trials(results: list[TrialResult], best: int, info: TargetInfo,
+                      target: Any, tune_metric: str, *, seed: int = 0) -> list[int]:
+    """Indices of ``results`` to average: ``best`` first, then every trial with the same
+    output head whose validation ``tune_metric`` is not reliably worse than the best's.
+
+    ``target`` holds the validation targets at the positions ``results[best].val_pos``
+    (the form :func:`relgraph.trainer.fitting.target_values` gives). Reliably worse: worse
+    on at least :data:`WORSE_SHARE` of :data:`NUM_RESAMPLES` paired bootstrap resamples.
+    """
+    ref = results[best]
+    if ref.val_raw is None or ref.val_pos is None or len(ref.val_pos) < 2:
+        return [best]
+    head = info.for_loss(ref.settings.loss).head
+    sign = 1.0 if higher_is_better(tune_metric) else -1.0
+    order = torch.argsort(ref.val_pos)
+    preds = {best: _decoded(ref, info)[order]}
+    for i, res in enumerate(results):
+        if i == best or res.pruned or res.val_raw is None or res.val_pos is None:
+            continue
+        if info.for_loss(res.settings.loss).head != head or \
+                not torch.equal(torch.sort(res.val_pos).values, ref.val_pos[order]):
+            continue
+        preds[i] = _decoded(res, info)[torch.argsort(res.val_pos)]
+    if len(preds) == 1:
+        return [best]
+    n = len(order)
+    if info.task_type.is_regression:  # forecasting: one row of windows per example
+        target = np.asarray(target).reshape(n, -1)
+    target = _take(target, order.numpy())
+    rng = np.random.default_rng(seed)
+    samples = [rng.integers(0, n, n) for _ in range(NUM_RESAMPLES)]
+
+    def scores(pred: Tensor) -> np.ndarray:
+        mp = pred.numpy() if info.task_type.is_regression else \
+            metric_predictions(pred, info.for_loss(ref.settings.loss))
+        out = [_score(info, tune_metric, _take(target, s), _take(mp, s), sign) for s in samples]
+        return np.asarray(out, dtype=float)
+
+    ref_scores = scores(preds[best])
+    chosen: list[tuple[float, int]] = []
+    for i, pred in preds.items():
+        if i == best:
+            continue
+        mine = scores(pred)
+        valid = ~(np.isnan(mine) | np.isnan(ref_scores))
+        if not valid.any():
+            continue
+        worse = float(np.mean(mine[valid] < ref_scores[valid]))
+        if worse < WORSE_SHARE:
+            chosen.append((-float(np.nanmean(mine)), i))
+    return [best] + [i for _, i in sorted(chosen)]
+
+
+def _decoded(res: TrialResult, info: TargetInfo) -> Tensor:
+    assert res.val_raw is not None
+    return decode_outputs(info.for_loss(res.settings.loss), res.val_raw, calibrated=False)
+
+
+def _take(values: Any, idx: np.ndarray) -> Any:
+    if isinstance(values, list):
+        return [values[i] for i in idx]
+    return values[idx]
+
+
+def _score(info: TargetInfo, metric: str, target: Any, pred: Any, sign: float) -> float:
+    if info.task_type.is_regression:
+        target, pred = target.reshape(-1), pred.reshape(-1)
+    value = compute_metrics(info.task_type, [metric], target, pred).get(metric)
+    return math.nan if value is None or math.isnan(value) else sign * float(value)
+
+
+@dataclass
+class Member:
+    """One trained trial of an ensemble, ready to predict."""
+
+    settings: TrialSettings
+    model: Any  # RelGraphModel
+    sampler: Any  # NeighborSampler
+    info: TargetInfo  # the member's output head, without the recalibration
+
+
+class Ensemble:
+    """The average of its members' decoded outputs, recalibrated with ``info``."""
+
+    def __init__(self, members: list[Member], info: TargetInfo) -> None:
+        if not members:
+            raise ValueError("An ensemble needs at least one member.")
+        self.members = members
+        self.info = info
+
+    @classmethod
+    def build(cls, ctx: GraphContext,
+              trained: list[tuple[TrialSettings, ModelSpec, dict[str, Tensor]]],
+              info: TargetInfo, *, seed: int) -> Ensemble:
+        """Models from ``(settings, spec, state_dict)``; ``info`` carries the head of the
+        first (best) one and the recalibration."""
+        members = []
+        for settings, spec, state in trained:
+            member_info = info.uncalibrated().for_loss(settings.loss)
+            model = ctx.model(spec)
+            model.load_state_dict(state)
+            sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed))
+            members.append(Member(settings, model, sampler, member_info))
+        return cls(members, info)
+
+    @property
+    def best(self) -> Member:
+        return self.members[0]
+
+    def predict(self, ctx: GraphContext, seeds: Seeds, idx: Tensor,
+                max_steps: int | None = None, *, calibrated: bool = True,
+                quantiles: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Positions predicted (``idx``, cut to ``max_steps`` batches of the best member),
+        the averaged decoded predictions and, with ``quantiles``, the averaged quantiles
+        (``None`` when the head has none)."""
+        if max_steps is not None:
+            idx = idx[: max_steps * self.best.settings.batch_size]
+        preds: list[Tensor] = []
+        qs: list[Tensor] = []
+        for m in self.members:
+            _, raw = predict_outputs(ctx, m.model, m.sampler, seeds, idx, m.settings.batch_size,
+                                     m.info, raw=True)
+            if raw.numel() == 0:
+                return idx, raw, None
+            preds.append(decode_outputs(m.info, raw, calibrated=False))
+            q = decode_quantiles(m.info, raw, calibrated=False) if quantiles else None
+            if q is not None:
+                qs.append(q)
+        pred = torch.stack(preds).mean(0) if len(preds) > 1 else preds[0]
+        quant = (torch.stack(qs).mean(0) if len(qs) > 1 else qs[0]) \
+            if qs and len(qs) == len(preds) else None
+        if calibrated and self.info.task_type.is_regression:
+            pred = recalibrate(self.info, pred)
+            quant = recalibrate(self.info, quant) if quant is not None else None
+        return idx, pred, quant
