@@ -35,8 +35,9 @@ from relgraph.trainer.metrics import compute_metrics, higher_is_better
 from relgraph.trainer.settings import TrialSettings
 
 #: A trial joins the best one unless it scores worse on at least this share of the
-#: bootstrap resamples of the validation rows.
-WORSE_SHARE = 0.9
+#: bootstrap resamples of the validation rows. Lenient on purpose: the best trial is the
+#: maximum of several noisy scores, so the others look worse than they are.
+WORSE_SHARE = 0.95
 NUM_RESAMPLES = 100
 
 
