@@ -307,3 +307,19 @@ def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, mon
                                at_anchor.loc[common, "TARGET_PRED"], rtol=1e-5, atol=1e-4)
     again = rg.Trainer.load(result.id).predict(graph, ptable).predictions_df()
     pd.testing.assert_frame_equal(again, preds.reset_index()[again.columns])
+
+
+def test_trials_without_kept_validation_outputs_are_not_averaged(graph, home, monkeypatch):
+    """Validation outputs over the size cap are not kept, so the best trial stands alone."""
+    import relgraph.trainer.ensemble as ensemble
+    import relgraph.trainer.fitting as fitting
+
+    monkeypatch.setattr(ensemble, "WORSE_SHARE", 1.01)
+    monkeypatch.setattr(fitting, "MAX_KEPT_OUTPUTS", 0)
+    table = rg.PredictiveQuery(graph, SPEND).generate_training_table()
+    plan = small_plan(TaskType.REGRESSION, epochs=1)
+    plan.training_job.num_experiments = 2
+    plan.training_job.pruning = None
+    result = rg.Trainer(plan, verbose=False).fit(graph, table)
+    assert len(result.ensemble_trials) == 1
+    assert not (result.dir / "ensemble.pt").exists()

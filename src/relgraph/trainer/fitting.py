@@ -38,7 +38,7 @@ R = TypeVar("R")
 #: Validation outputs up to this many elements are kept with a trial, for the ensemble
 #: selection (:mod:`relgraph.trainer.ensemble`); larger ones (link prediction over very
 #: many items) are not, and such trials are not averaged.
-MAX_KEPT_OUTPUTS = 20_000_000
+MAX_KEPT_OUTPUTS = 5_000_000
 #: Sample the next batch in a background thread (see :func:`prefetched`): ``True``,
 #: ``False``, or ``None`` = when it has a core to itself (the model runs on a GPU, or the
 #: machine has more cores than torch's intra-op threads). On 2 busy-free cores it made a
