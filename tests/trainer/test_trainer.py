@@ -274,18 +274,24 @@ def test_prefetched_yields_items_in_order_and_propagates_errors():
         list(prefetched(boom, [1, 2, 3]))
 
 
-def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, monkeypatch):
+@pytest.mark.parametrize("query,task_type,loss,column", [
+    (SPEND, TaskType.REGRESSION, "mae", "TARGET_PRED"),
+    (CHURN, TaskType.BINARY_CLASSIFICATION, "binary_cross_entropy", "TRUE_PROB"),
+])
+def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, monkeypatch,
+                                                                 query, task_type, loss,
+                                                                 column):
     """An ensemble of trials is saved member by member: batch prediction at a test anchor
     reproduces the holdout predictions, and the loaded job predicts the same."""
     import relgraph.trainer.ensemble as ensemble
 
     monkeypatch.setattr(ensemble, "WORSE_SHARE", 1.01)  # admit every trial with the best's head
-    pq = rg.PredictiveQuery(graph, SPEND)
+    pq = rg.PredictiveQuery(graph, query)
     table = pq.generate_training_table()
-    plan = small_plan(TaskType.REGRESSION, epochs=2)
+    plan = small_plan(task_type, epochs=2)
     plan.training_job.num_experiments = 3
     plan.training_job.pruning = None
-    plan.optimization.loss = ["mae"]
+    plan.optimization.loss = [loss]
     plan.optimization.base_lr = [1e-3, 5e-3, 1e-2]
     plan.neighbor_sampling.num_neighbors = [[-1, -1]]  # every neighbor: no sampling noise
     trainer = rg.Trainer(plan, verbose=False)
@@ -295,16 +301,17 @@ def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, mon
     assert len(saved["ensemble"]) == 2 and (result.dir / "ensemble.pt").exists()
 
     holdout = result.holdout_df()
-    mae = float((holdout["TARGET"] - holdout["TARGET_PRED"]).abs().mean())
-    assert mae == pytest.approx(result.metrics()["test_mae"], rel=1e-5)
+    if task_type is TaskType.REGRESSION:
+        mae = float((holdout["TARGET"] - holdout["TARGET_PRED"]).abs().mean())
+        assert mae == pytest.approx(result.metrics()["test_mae"], rel=1e-5)
     anchor = holdout["ANCHOR_TIMESTAMP"].max()
     at_anchor = holdout[holdout["ANCHOR_TIMESTAMP"] == anchor].set_index("ENTITY")
     ptable = pq.generate_prediction_table(anchor_time=anchor)
     preds = trainer.predict(graph, ptable).predictions_df().set_index("ENTITY")
     common = at_anchor.index.intersection(preds.index)
     assert len(common) == len(at_anchor)
-    np.testing.assert_allclose(preds.loc[common, "TARGET_PRED"],
-                               at_anchor.loc[common, "TARGET_PRED"], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(preds.loc[common, column], at_anchor.loc[common, column],
+                               rtol=1e-5, atol=1e-4)
     again = rg.Trainer.load(result.id).predict(graph, ptable).predictions_df()
     pd.testing.assert_frame_equal(again, preds.reset_index()[again.columns])
 
