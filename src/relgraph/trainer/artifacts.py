@@ -43,8 +43,9 @@ def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
                ) -> None:
     """Write ``model.pt`` (weights), ``encoders.pt`` and ``model.json`` into ``folder``.
 
-    ``members``: the other models of an ensemble, as ``(state_dict, {"settings": ...})``;
-    their weights go to ``ensemble.pt``, their settings to ``model.json`` → ``ensemble``.
+    ``members``: the other models of an ensemble, as ``(state_dict, {"settings": ...,
+    "spec": ...})``; their weights go to ``ensemble.pt``, the rest to ``model.json`` →
+    ``ensemble``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     save_torch_atomic(state_dict, folder / "model.pt")

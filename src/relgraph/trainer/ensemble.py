@@ -53,14 +53,14 @@ def comparable_trials(results: list[TrialResult], best: int, info: TargetInfo,
     ref = results[best]
     if ref.val_raw is None or ref.val_pos is None or len(ref.val_pos) < 2:
         return [best]
-    head = info.for_loss(ref.settings.loss).head
+    ref_info = info.for_loss(ref.settings.loss)
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     order = torch.argsort(ref.val_pos)
     preds = {best: _decoded(ref, info)[order]}
     for i, res in enumerate(results):
         if i == best or res.pruned or res.val_raw is None or res.val_pos is None:
             continue
-        if info.for_loss(res.settings.loss).head != head or \
+        if info.for_loss(res.settings.loss).head != ref_info.head or \
                 not torch.equal(torch.sort(res.val_pos).values, ref.val_pos[order]):
             continue
         preds[i] = _decoded(res, info)[torch.argsort(res.val_pos)]
@@ -74,8 +74,7 @@ def comparable_trials(results: list[TrialResult], best: int, info: TargetInfo,
     samples = [rng.integers(0, n, n) for _ in range(NUM_RESAMPLES)]
 
     def scores(pred: Tensor) -> np.ndarray:
-        mp = pred.numpy() if info.task_type.is_regression else \
-            metric_predictions(pred, info.for_loss(ref.settings.loss))
+        mp = pred.numpy() if info.task_type.is_regression else metric_predictions(pred, ref_info)
         out = [_score(info, tune_metric, _take(target, s), _take(mp, s), sign) for s in samples]
         return np.asarray(out, dtype=float)
 
@@ -169,9 +168,8 @@ class Ensemble:
             q = decode_quantiles(m.info, raw, calibrated=False) if quantiles else None
             if q is not None:
                 qs.append(q)
-        pred = torch.stack(preds).mean(0) if len(preds) > 1 else preds[0]
-        quant = (torch.stack(qs).mean(0) if len(qs) > 1 else qs[0]) \
-            if qs and len(qs) == len(preds) else None
+        pred = torch.stack(preds).mean(0)  # members share one head: all or no quantiles
+        quant = torch.stack(qs).mean(0) if qs else None
         if calibrated and self.info.task_type.is_regression:
             pred = recalibrate(self.info, pred)
             quant = recalibrate(self.info, quant) if quant is not None else None

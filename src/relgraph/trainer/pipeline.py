@@ -229,13 +229,13 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                                       fixed_epochs=member.best_epoch,
                                       seed=seed + 1000 + k).state_dict)
     info = info.for_loss(best.settings.loss)
-    specs = [model_spec(m.settings, info.for_loss(m.settings.loss), ctx.target_table)
-             for m in members]
+    specs = [model_spec(m.settings, info, ctx.target_table) for m in members]
     ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                               info, seed=seed + 7)
     recalibration = None
+    val_idx = ex.index("val")
+    val_pred: torch.Tensor | None = None  # uncalibrated, for regression recalibration
     if task_type.is_regression and counts["val"] > 0 and splits_used == ("train",):
-        val_idx = ex.index("val")
         _, val_pred, _ = ensemble.predict(ctx, ex, val_idx, calibrated=False)
         val_target = target_values(ex.y[val_idx], info)
         shift, scale = fit_recalibration(recalibrate(info, val_pred).numpy(), val_target,
@@ -271,7 +271,10 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         pos, pred, _ = ensemble.predict(ctx, ex, sub, best.settings.max_val_steps)
         all_metrics["training"] = prediction_metrics(ex, pos, pred, info, metrics)
     if len(members) > 1 and splits_used == ("train",):  # the ensemble's own validation
-        pos, pred, _ = ensemble.predict(ctx, ex, ex.index("val"), best.settings.max_val_steps)
+        if val_pred is not None:
+            pos, pred = val_idx, recalibrate(info, val_pred)
+        else:
+            pos, pred, _ = ensemble.predict(ctx, ex, val_idx, best.settings.max_val_steps)
         all_metrics["validation"] = prediction_metrics(ex, pos, pred, info, metrics)
     write_frame_atomic(holdout, folder / "holdout.parquet")
     save_model(folder, states[0], features, specs[0], info, {
@@ -302,14 +305,6 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                          if isinstance(v, float))
     say(f"[{job_id}] done in {meta['seconds']:.1f}s; test: {test_str}")
     return meta
-
-
-def _saved_settings(saved: dict[str, Any]) -> TrialSettings:
-    """The trial settings saved with a model (``model.json``)."""
-    values = {k: v for k, v in saved.items() if k in TrialSettings.__dataclass_fields__}
-    if "aggr" in values:
-        values["aggr"] = tuple(values["aggr"])
-    return replace(TrialSettings(), **values)
 
 
 def _class_labels(graph: Graph, train_table: Any) -> list | None:
@@ -388,14 +383,14 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     store = build_store(graph, cache_dir=get_settings().home / "stores")
     ctx = GraphContext(store, features, entity_table, get_settings().torch_device(),
                        _pkeys(graph))
-    trained = [(_saved_settings(extra["settings"]), spec, state)]
+    trained = [(TrialSettings.from_dict(extra["settings"]), spec, state)]
     others = extra.get("ensemble") or []
     states = load_member_states(train_dir) if others else []
     if len(states) != len(others):
         raise ArtifactError(f"The model of training job '{training_job_id}' lists "
                             f"{len(others)} ensemble members but {train_dir} holds weights "
                             f"for {len(states)}; retrain the model.")
-    trained += [(_saved_settings(m["settings"]), spec_from_dict(m["spec"]), st)
+    trained += [(TrialSettings.from_dict(m["settings"]), spec_from_dict(m["spec"]), st)
                 for m, st in zip(others, states)]
     ensemble = Ensemble.build(ctx, trained, info, seed=0)
     df = prediction_table.data_df()

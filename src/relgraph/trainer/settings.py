@@ -56,6 +56,14 @@ class TrialSettings:
     def num_layers(self) -> int:
         return len(self.num_neighbors)
 
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> TrialSettings:
+        """Settings saved with a model (``model.json``); unknown keys are ignored."""
+        values = {k: v for k, v in saved.items() if k in cls.__dataclass_fields__}
+        if "aggr" in values:
+            values["aggr"] = tuple(values["aggr"])
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("loss", "lr_scheduler", "early_stopping", "num_neighbors"):
