@@ -171,6 +171,7 @@ def test_spans() -> None:
     ("PREDICT x.y FOR EACH a.b WHERE a.c CONTAINS 1", 1, 45, "quoted string"),
     ("PREDICT x.y FOR EACH a.b $", 1, 26, "Unexpected character"),
     ("PREDICT SUM(t.x, 0, 7, fortnights) FOR EACH a.b", 1, 24, "Unexpected"),
+    ('PREDICT SUM("my orders".x, 0, 7) FOR EACH a.b', 1, 13, "backticks, e.g. `my orders`"),
 ])
 def test_syntax_errors_have_positions(text: str, line: int, column: int,
                                       fragment: str) -> None:

@@ -245,6 +245,34 @@ def test_static_target_column_is_not_a_feature(graph, home):
     assert "tier" not in str(encoders.get("users", ""))
 
 
+@pytest.mark.parametrize(("query", "columns"), [
+    ("PREDICT users.tier FOR EACH users.user_id", ["ENTITY", "CLASS", "SCORE"]),
+    ("PREDICT COUNT(events.*, 0, 14, days) = 0 FOR EACH users.user_id "
+     "WHERE COUNT(events.*, -14, 0, days) > 100000",
+     ["ENTITY", "ANCHOR_TIMESTAMP", "TARGET_PRED", "FALSE_PROB", "TRUE_PROB"]),
+])
+def test_empty_prediction_table_warns_and_writes_no_rows(graph, home, query, columns):
+    """Every tier is known / no user passes the filter: a warning, then outputs with the
+    usual columns and no rows (not a crash inside the model)."""
+    pq = rg.PredictiveQuery(graph, query)
+    train_query = query.replace("100000", "0")
+    table = rg.PredictiveQuery(graph, train_query).generate_training_table()
+    plan = small_plan(pq.get_task_type(), epochs=1)
+    trainer = rg.Trainer(plan, verbose=False)
+    trainer.fit(graph, table)
+    with pytest.warns(UserWarning, match="prediction table is empty"):
+        ptable = pq.generate_prediction_table()
+    out_dir = home / "out"
+    out_dir.mkdir()
+    job = trainer.predict(graph, ptable, output_config=rg.OutputConfig(
+        output_types={"predictions", "embeddings"},
+        output_connector=rg.LocalFileConnector(out_dir), output_table_name="empty"))
+    preds = job.predictions_df()
+    assert list(preds.columns) == columns and preds.empty
+    assert job.embeddings_df().empty
+    assert pd.read_parquet(out_dir / "empty_predictions.parquet").columns.tolist() == columns
+
+
 def test_prefetching_the_next_batch_does_not_change_results(graph, home, monkeypatch):
     """Sampling ahead in a background thread consumes the sampler's generator in the same
     order, so metrics are identical with and without it."""

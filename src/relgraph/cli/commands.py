@@ -65,7 +65,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "job's graph snapshot)")
     p.add_argument("--output", default=None,
                    help="a folder (Parquet/CSV files), a .duckdb or a .sqlite file")
-    p.add_argument("--table-name", default="predictions_out")
+    p.add_argument("--table-name", default="output",
+                   help="output name: files NAME_predictions.parquet (and "
+                        "NAME_embeddings), or tables of that name")
     p.add_argument("--file-type", default="parquet", choices=["parquet", "csv"])
     p.add_argument("--embeddings", action="store_true", help="also write embeddings")
     p.add_argument("--num-workers", type=int, default=1)

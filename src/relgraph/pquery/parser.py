@@ -415,8 +415,12 @@ def _convert(text: str, exc: UnexpectedInput) -> PQLError:
             return _error_at(text, "Unexpected end of query" + _describe_expected(expected),
                              stripped)
         offset = tok.start_pos if tok.start_pos is not None else 0
-        return _error_at(text, f"Unexpected {str(tok)!r}" + _describe_expected(expected),
-                         offset, len(str(tok)))
+        hint = ""
+        if tok.type == "STRING" and ({"NAME", "QUOTED_NAME"} & set(expected)):
+            hint = ("; quote table and column names with backticks, e.g. "
+                    f"`{str(tok)[1:-1]}` (quotes ' and \" are for string constants)")
+        return _error_at(text, f"Unexpected {str(tok)!r}" + _describe_expected(expected)
+                         + hint, offset, len(str(tok)))
     if isinstance(exc, UnexpectedEOF):
         return _error_at(text, "Unexpected end of query" + _describe_expected(
             set(exc.expected or [])), len(text.rstrip()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -503,6 +504,16 @@ class PredictiveQuery:
                                         mode=mode)
             ts = None
         df = self._run(label_sql, '"ENTITY"')
+        if df.empty:
+            if self.query_type is QueryType.TEMPORAL:
+                reason = f"no {self.entity_table} row passes the entity filter at {ts}"
+            elif isinstance(bq.target, BCol):
+                reason = ("every entity's target is known; a static column query "
+                          "predicts the entities whose target is missing (NULL)")
+            else:
+                reason = f"no {self.entity_table} row passes the entity filter"
+            warnings.warn(f"The prediction table is empty: {reason}. Batch prediction on "
+                          "it writes outputs with no rows.", stacklevel=2)
         out = self._finish(df, self.get_task_type())
         table = PredictionTable(out, anchor_time=ts, entity_table=self.entity_table,
                                 task_type=self.get_task_type(), query_type=self.query_type,

@@ -214,7 +214,7 @@ def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSa
     if max_steps is not None:
         idx = idx[: max_steps * batch_size]
     outs = []
-    batches = list(idx.split(batch_size))
+    batches = [pos for pos in idx.split(batch_size) if len(pos)]
 
     def prepare(pos: Tensor) -> ModelInputs:
         return ctx.prepare(sampler, seeds.rows[pos], seeds.time[pos])

@@ -356,9 +356,23 @@ def _prediction_frame(frame: pd.DataFrame, pred_t: torch.Tensor,
     order = np.argsort(-pred, axis=1)[:, :k]
     rows = np.repeat(np.arange(len(base)), k)
     out = base.iloc[rows].reset_index(drop=True)
-    out["CLASS"] = [info.classes[j] for j in order.reshape(-1)]
+    labels = [info.classes[j] for j in order.reshape(-1)]
+    out["CLASS"] = labels if labels else pd.Series(labels, dtype=object)
     out["SCORE"] = np.take_along_axis(pred, order, axis=1).reshape(-1)
     return out
+
+
+def _empty_outputs(info: TargetInfo) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Decoded predictions and quantiles for zero rows, shaped like real ones."""
+    tt = info.task_type
+    if tt is TaskType.FORECASTING:
+        pred = torch.empty(0, info.horizon)
+    elif tt is TaskType.BINARY_CLASSIFICATION or tt.is_regression:
+        pred = torch.empty(0)
+    else:
+        pred = torch.empty(0, len(info.classes))
+    quant = torch.empty(0, len(QUANTILES)) if info.head == "multi_quantile" else None
+    return pred, quant
 
 
 def _step_value(value: Any, step: int) -> Any:
@@ -395,9 +409,11 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     ensemble = Ensemble.build(ctx, trained, info, seed=0)
     df = prediction_table.data_df()
     seeds = make_seeds(graph, entity_table, df)
-    idx = torch.arange(len(seeds.rows))
-    _, pred, quant = ensemble.predict(ctx, seeds, idx,
-                                      quantiles=info.head == "multi_quantile")
+    if len(seeds.rows):
+        _, pred, quant = ensemble.predict(ctx, seeds, torch.arange(len(seeds.rows)),
+                                          quantiles=info.head == "multi_quantile")
+    else:  # an empty prediction table: outputs with the usual columns and no rows
+        pred, quant = _empty_outputs(info)
     frame = _prediction_frame(seeds.frame, pred, quant, info,
                               threshold if threshold is not None else 0.5, num_classes_to_return)
     if "JOB_TIMESTAMP" in output.output_metadata_fields:
