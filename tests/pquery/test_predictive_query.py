@@ -311,6 +311,8 @@ def test_prediction_table(graph: Graph) -> None:
     planned = pq.generate_prediction_table(
         PredictionTableGenerationPlan(anchor_time=pd.Timestamp("2022-05-01").value))
     assert planned.anchor_time == pd.Timestamp("2022-05-01")
+    with pytest.raises(PlanError, match=r"Not a time.*'2024-01-31 12:00'.*'yesterday'"):
+        pq.generate_prediction_table(anchor_time="yesterday")
 
 
 def test_static_tables(graph: Graph) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from store_checks import assert_same_store
 
+from relgraph.errors import GraphError
 from relgraph.graph import Edge, Graph, Table
 from relgraph.store import GraphStore, csr
 from relgraph.store.from_graph import build_store, graph_arrays
@@ -124,6 +125,19 @@ def test_empty_and_all_dangling() -> None:
         store = build_store(graph, chunk_rows=2)
         assert store.num_fk_edges == 0
         assert_same_store(store, reference(graph))
+
+
+def test_duplicate_referenced_primary_key_is_a_graph_error() -> None:
+    """A foreign key into a non-unique primary key has no single row to point at."""
+    users = pd.DataFrame({"user_id": np.array([0, 1, 1, 2], dtype=np.int64)})
+    orders = pd.DataFrame({"order_id": np.arange(3, dtype=np.int64),
+                           "user_id": np.array([0, 1, 2], dtype=np.int64)})
+    graph = Graph(tables={"users": Table.from_dataframe(users, "users", primary_key="user_id"),
+                          "orders": Table.from_dataframe(orders, "orders",
+                                                         primary_key="order_id")},
+                  edges=[Edge("orders", "user_id", "users")])
+    with pytest.raises(GraphError, match=r"'users.user_id' is not unique.*\[1\]"):
+        build_store(graph)
 
 
 def test_cached_build_matches(tmp_path: Path) -> None:

@@ -402,19 +402,23 @@ def test_sharded_non_blocking_prediction(home: Path, data: tuple[rg.Graph, Any],
 def test_query_fit_and_inline_tables(home: Path, data: tuple[rg.Graph, Any]) -> None:
     from relgraph.pquery import PredictiveQuery
     from relgraph.trainer.job_store import JobKind
-    from relgraph.trainer.trainer import fit_predictive_query, predictive_query_from_training_job
 
     graph, _ = data
     query = "PREDICT COUNT(orders.*, 0, 30, days) > 0 FOR EACH customers.customer_id"
     pq = PredictiveQuery(graph, query)
-    trainer, result = fit_predictive_query(pq, model_plan=make_plan(1), verbose=False)
+    trainer, result = pq.fit(model_plan=make_plan(1), verbose=False)
     store = JobStore(home)
     table_job = result.load_config()["training_table_job_id"]
     rec = store.get(table_job)
     assert rec.kind is JobKind.TRAINING_TABLE and rec.status is JobStatus.DONE
     assert (store.folder(table_job) / "table.parquet").exists()
     assert result.predictive_query.query == query
-    assert predictive_query_from_training_job(result.id).query == query
+    loaded = PredictiveQuery.load_from_training_job(result.id)
+    assert loaded.query == query and loaded.get_task_type() is pq.get_task_type()
+    baseline = pq.generate_baseline(["auroc"], verbose=False)
+    assert pq.train_table is not None  # generated for the baselines, then reused
+    test, _val = baseline.metrics()["majority"]
+    assert [(m.name, m.value) for m in test] == [("auroc", 0.5)]
     pred = trainer.predict(graph, output_config=OutputConfig())  # table generated inline
     assert pred.load_config()["prediction_table_job_id"]
     assert list(pred.predictions_df().columns)[:2] == ["ENTITY", "ANCHOR_TIMESTAMP"]

@@ -273,6 +273,30 @@ def test_empty_prediction_table_warns_and_writes_no_rows(graph, home, query, col
     assert pd.read_parquet(out_dir / "empty_predictions.parquet").columns.tolist() == columns
 
 
+def test_constant_training_labels_warn(graph, home):
+    """``COUNT(...) >= 0`` is always true: fit says so instead of silently scoring 1.0."""
+    pq = rg.PredictiveQuery(graph, "PREDICT COUNT(events.*, 0, 14, days) >= 0 "
+                                   "FOR EACH users.user_id")
+    with pytest.warns(UserWarning, match=r"Every training label is True \(\d+ rows\)"):
+        rg.Trainer(small_plan(TaskType.BINARY_CLASSIFICATION, epochs=1),
+                   verbose=False).fit(graph, pq.generate_training_table())
+
+
+def test_predicting_on_a_graph_without_a_trained_column_names_it(graph, home):
+    from relgraph.errors import GraphError
+
+    pq = rg.PredictiveQuery(graph, CHURN)
+    trainer = rg.Trainer(small_plan(TaskType.BINARY_CLASSIFICATION, epochs=1), verbose=False)
+    trainer.fit(graph, pq.generate_training_table())
+    users = graph["users"].data.drop(columns=["tier"])
+    smaller = rg.Graph(
+        tables={"users": rg.Table.from_dataframe(users, "users", primary_key="user_id"),
+                "events": graph["events"]},
+        edges=[rg.Edge("events", "user_id", "users")])
+    with pytest.raises(GraphError, match=r"lacks 'users.tier', which training job"):
+        trainer.predict(smaller, rg.PredictiveQuery(smaller, CHURN).generate_prediction_table())
+
+
 def test_prefetching_the_next_batch_does_not_change_results(graph, home, monkeypatch):
     """Sampling ahead in a background thread consumes the sampler's generator in the same
     order, so metrics are identical with and without it."""

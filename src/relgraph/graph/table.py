@@ -263,26 +263,31 @@ class Table:
         """Check column types, key uniqueness and time parsing; raise :class:`GraphError`."""
         for col in self.columns:
             col.check(self.name)
-        if self._primary_key is not None:
-            pk = self.data[self._primary_key]
-            if pk.isna().any():
-                raise GraphError(
-                    f"Primary key '{self.name}.{self._primary_key}' has {int(pk.isna().sum())} "
-                    "null values. Drop those rows or choose another primary key."
-                )
-            dup = pk[pk.duplicated(keep=False)]
-            if len(dup):
-                raise GraphError(
-                    f"Primary key '{self.name}.{self._primary_key}' is not unique: "
-                    f"{dup.nunique()} values occur more than once (e.g. {dup.unique()[:3].tolist()}"
-                    "). Deduplicate the table or choose a unique column as primary key."
-                )
+        self.check_primary_key()
         for time_col in (self._time_column, self._end_time_column):
             if time_col is not None:
                 self.time_values(time_col)
         if verbose:
             print(f"Table '{self.name}' is valid ({self.num_rows} rows).")
         return self
+
+    def check_primary_key(self) -> None:
+        """Raise :class:`GraphError` if the primary key has nulls or duplicates."""
+        if self._primary_key is None:
+            return
+        pk = self.data[self._primary_key]
+        if pk.isna().any():
+            raise GraphError(
+                f"Primary key '{self.name}.{self._primary_key}' has {int(pk.isna().sum())} "
+                "null values. Drop those rows or choose another primary key."
+            )
+        dup = pk[pk.duplicated(keep=False)]
+        if len(dup):
+            raise GraphError(
+                f"Primary key '{self.name}.{self._primary_key}' is not unique: "
+                f"{dup.nunique()} values occur more than once (e.g. {dup.unique()[:3].tolist()}"
+                "). Deduplicate the table or choose a unique column as primary key."
+            )
 
     def print_definition(self) -> None:
         print(self._definition())

@@ -180,14 +180,16 @@ class PredictionTableGenerationPlan:
 
 def anchor_timestamp(value: Any) -> pd.Timestamp:
     """A naive UTC :class:`pandas.Timestamp` from ns-since-epoch, a datetime or a string."""
+    hint = ("give a datetime, a date string such as '2024-01-31 12:00' or nanoseconds "
+            f"since the epoch (got {value!r})")
     if isinstance(value, bool):
-        raise TypeError("bool is not a time")
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        ts = pd.Timestamp(value, unit="ns")
-    else:
-        ts = pd.Timestamp(value)
+        raise PlanError(f"An anchor time cannot be a bool; {hint}")
+    try:
+        ts = pd.Timestamp(value, unit="ns") if isinstance(value, int) else pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise PlanError(f"Not a time: {exc}; {hint}") from None
     if ts is pd.NaT:
-        raise ValueError("NaT")
+        raise PlanError(f"An anchor time cannot be missing (NaT); {hint}")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts

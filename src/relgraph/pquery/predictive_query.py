@@ -397,6 +397,41 @@ class PredictiveQuery:
                 f"-- {self.query}\n")
         return head + label_sql.explain()
 
+    # -- training (delegated to relgraph.trainer) -----------------------------------------
+    def fit(self, training_table_plan: TrainingTableGenerationPlan | None = None,
+            model_plan: Any = None, *, non_blocking: bool = False,
+            custom_tags: Any = None, verbose: bool = True) -> tuple[Any, Any]:
+        """Generate the training table, suggest a model plan (unless ``model_plan`` is
+        given) and train: ``(trainer, TrainingJobResult)``, or ``(trainer, TrainingJob)``
+        with ``non_blocking``. ``trainer.predict(graph)`` then predicts at the latest time."""
+        from relgraph.trainer.trainer import fit_predictive_query
+
+        return fit_predictive_query(self, training_table_plan, model_plan,
+                                    non_blocking=non_blocking, custom_tags=custom_tags,
+                                    verbose=verbose)
+
+    def generate_baseline(self, metrics: list[str] | None = None, train_table: Any = None, *,
+                          non_blocking: bool = False, custom_tags: Any = None,
+                          verbose: bool = True) -> Any:
+        """Majority/mean and LightGBM baselines on ``train_table`` (default: the last
+        generated one, else a new one): a ``BaselineJobResult`` (``BaselineJob`` with
+        ``non_blocking``)."""
+        from relgraph.trainer.baseline_trainer import BaselineTrainer
+
+        if train_table is None:
+            train_table = self.train_table if self.train_table is not None else \
+                self.generate_training_table()
+        return BaselineTrainer(metrics, verbose=verbose).run(
+            self.graph, train_table, non_blocking=non_blocking, custom_tags=custom_tags)
+
+    @staticmethod
+    def load_from_training_job(job_id: str, graph: Graph | None = None) -> PredictiveQuery:
+        """The query a training job was trained on, bound to ``graph`` (default: the job's
+        graph snapshot)."""
+        from relgraph.trainer.trainer import predictive_query_from_training_job
+
+        return predictive_query_from_training_job(job_id, graph)  # type: ignore[no-any-return]
+
     # -- tables ----------------------------------------------------------------------
     def compute_labels(self, anchor_times: Any, *, with_target: bool = True) -> pd.DataFrame:
         """Labels at the given anchor times (no split): ``ENTITY``, ``ANCHOR_TIMESTAMP``,

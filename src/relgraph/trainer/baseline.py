@@ -11,6 +11,7 @@ The graph must hold the tables' rows: a Spark engine reading tables from cluster
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -139,8 +140,11 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
                                       **params)
         fit_kw: dict[str, Any] = {}
         if va.any():
-            fit_kw = {"eval_set": [(x[va], y[va])],
-                      "callbacks": [lgb.early_stopping(30, verbose=False)]}
+            # LightGBM >= 4.7 takes eval_X/eval_y and deprecates eval_set
+            fit_kw = ({"eval_X": x[va], "eval_y": y[va]}
+                      if "eval_X" in inspect.signature(model.fit).parameters
+                      else {"eval_set": [(x[va], y[va])]})
+            fit_kw["callbacks"] = [lgb.early_stopping(30, verbose=False)]
         model.fit(x[tr], y[tr], **fit_kw)
         res = {}
         for s_name, s in (("test", "test"), ("validation", "val")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 
 from relgraph.config import get_settings
-from relgraph.errors import ArtifactError, TrainingError
+from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
@@ -160,6 +161,10 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
 
     train_df = df[df["SPLIT"] == "train"] if "SPLIT" in df.columns else df
     info = fit_target_info(task_type, train_df["TARGET"], _class_labels(graph, train_table))
+    constant = _constant_target_warning(task_type, train_df["TARGET"])
+    if constant:
+        warnings.warn(constant, stacklevel=2)
+        say(f"[{job_id}] warning: {constant}")
     info.top_k = top_k
     ex = make_examples(graph, entity_table, df, info)
     counts = {s: int((ex.split == s).sum()) for s in ("train", "val", "test")}
@@ -362,6 +367,22 @@ def _prediction_frame(frame: pd.DataFrame, pred_t: torch.Tensor,
     return out
 
 
+def _constant_target_warning(task_type: TaskType, target: pd.Series) -> str | None:
+    """A message when every training label is the same (the query cannot discriminate)."""
+    if task_type not in (TaskType.BINARY_CLASSIFICATION, TaskType.MULTICLASS_CLASSIFICATION,
+                         TaskType.REGRESSION) or target.empty:
+        return None
+    values = target.dropna()
+    if values.empty or values.map(type).isin((list, np.ndarray)).any() or \
+            values.nunique() > 1:
+        return None
+    value = values.iloc[0]
+    value = value.item() if isinstance(value, np.generic) else value
+    return (f"Every training label is {value!r} ({len(values)} rows), so the model "
+            "can only learn that value. Check the query's condition and window (for example "
+            "COUNT(...) >= 0 is always true) or the entity filter.")
+
+
 def _empty_outputs(info: TargetInfo) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Decoded predictions and quantiles for zero rows, shaped like real ones."""
     tt = info.task_type
@@ -392,6 +413,7 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     train_dir = get_settings().home / "jobs" / training_job_id
     state, features, spec, info, extra = load_model(train_dir)
     entity_table = extra["entity_table"]
+    _check_prediction_graph(graph, features, entity_table, training_job_id)
     for name, tf in features.items():
         tf.tensors = tf.transform(graph[name].data)
     store = build_store(graph, cache_dir=get_settings().home / "stores")
@@ -437,6 +459,22 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
             "outputs": outputs, "seconds": time.perf_counter() - t0}
     write_json_atomic(meta, folder / "meta.json")
     return meta
+
+
+def _check_prediction_graph(graph: Graph, features: dict[str, Any], entity_table: str,
+                            training_job_id: str) -> None:
+    """Raise :class:`GraphError` if ``graph`` lacks a table or feature column the model
+    was trained with."""
+    needed = {name: tf.columns for name, tf in features.items()}
+    needed.setdefault(entity_table, [])
+    missing = [f"table '{name}'" if name not in graph.tables else
+               ", ".join(f"'{name}.{c}'" for c in cols if c not in graph[name].data.columns)
+               for name, cols in needed.items()]
+    missing = [m for m in missing if m]
+    if missing:
+        raise GraphError(f"The graph lacks {'; '.join(missing)}, which training job "
+                         f"'{training_job_id}' was trained with. Predict on a graph with the "
+                         "same tables and columns (new rows and values are fine), or retrain.")
 
 
 @torch.no_grad()
