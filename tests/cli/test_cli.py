@@ -62,6 +62,14 @@ def test_graph_and_query_commands(spec: Path, capsys: pytest.CaptureFixture[str]
     assert "nope" in capsys.readouterr().err
 
 
+def test_bad_plan_override_fails_before_the_training_table(
+        spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(spec), "--set", "optimization.max_epochs=-1"]) == 2
+    captured = capsys.readouterr()
+    assert "'optimization.max_epochs'" in captured.err and ">= 1" in captured.err
+    assert "training table" not in captured.out
+
+
 def test_jobs_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "h"
     rg.init(home=home)

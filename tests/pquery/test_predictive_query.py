@@ -465,6 +465,15 @@ def test_from_dataframe(graph: Graph) -> None:
                                      target_column="y", split_column="s")
     with pytest.raises(PQLError, match="not in the DataFrame"):
         TrainingTable.from_dataframe(df, graph, "users", "nope", target_column="y")
+    with pytest.raises(PQLError, match=r"finite numbers; 'y' has 2 others \(e.g. \[inf, 'x'\]"):
+        TrainingTable.from_dataframe(df.assign(y=[0.5, np.inf, "x", 1.0]), graph, "users",
+                                     "uid", target_column="y", task_type="regression")
+    with pytest.raises(PQLError, match=r"2 other values, e.g. \[2, 7\]"):
+        TrainingTable.from_dataframe(df.assign(y=[0, 1, 7, 2]), graph, "users", "uid",
+                                     target_column="y", task_type="binary_classification")
+    with pytest.raises(PQLError, match="finite non-negative"):
+        TrainingTable.from_dataframe(df.assign(w=[1.0, np.inf, 1.0, 1.0]), graph, "users",
+                                     "uid", target_column="y", weight_column="w")
 
 
 def test_from_source_table_and_model_plan(graph: Graph, tmp_path: Path) -> None:

@@ -132,14 +132,15 @@ def train(args: argparse.Namespace) -> int:
     pq = rg.PredictiveQuery(spec.graph(), spec.require_query())
     pq.validate(verbose=True)
     mode = args.run_mode or spec.run_mode
+    overrides = flatten(spec.model_plan)
+    overrides.update(dict(parse_override(o) for o in args.overrides))
+    apply_overrides(pq.suggest_model_plan(run_mode=mode), overrides)  # fail before the table
     table_plan = pq.suggest_training_table_plan(mode)
     for k, v in spec.training_table_plan.items():
         setattr(table_plan, k, v)
     table = pq.generate_training_table(table_plan)
     print(f"training table: {len(table)} rows, splits {table.num_rows_per_split}")
-    plan = pq.suggest_model_plan(run_mode=mode)
-    overrides = flatten(spec.model_plan)
-    overrides.update(dict(parse_override(o) for o in args.overrides))
+    plan = pq.suggest_model_plan(run_mode=mode)  # sized by the table
     apply_overrides(plan, overrides)
     tags = {**spec.tags, **_kv(args.tag)}
     out = rg.Trainer(plan).fit(pq.graph, table, non_blocking=args.non_blocking,

@@ -201,10 +201,19 @@ class TrainingTable:
         if task is TaskType.BINARY_CLASSIFICATION:
             values = set(pd.unique(out[TARGET]).tolist())
             if not values <= {0, 1}:
-                raise PQLError(f"A binary target must hold 0/1 or booleans (got {values})")
+                other = sorted(values - {0, 1}, key=str)
+                raise PQLError(f"A binary target must hold 0/1 or booleans (got "
+                               f"{len(other)} other values, e.g. {other[:5]}); pass "
+                               "task_type='regression' for numbers")
             out[TARGET] = out[TARGET].astype(bool)
         elif task in (TaskType.REGRESSION,):
-            out[TARGET] = pd.to_numeric(out[TARGET], errors="raise").astype(float)
+            numbers = pd.to_numeric(out[TARGET], errors="coerce").astype(float)
+            bad = ~np.isfinite(numbers.to_numpy())
+            if bad.any():
+                raise PQLError(f"A regression target must hold finite numbers; "
+                               f"'{target_column}' has {int(bad.sum())} others (e.g. "
+                               f"{out.loc[bad, TARGET].unique()[:3].tolist()})")
+            out[TARGET] = numbers
         if split_column is not None:
             splits = df[split_column].astype(str).str.lower().to_numpy()
             bad = sorted(set(splits) - set(SPLITS))
@@ -221,9 +230,9 @@ class TrainingTable:
             out[SPLIT] = assign_static_splits(len(out), spec, key, seed)
         if weight_column is not None:
             weights = pd.to_numeric(df[weight_column], errors="coerce").to_numpy(dtype=float)
-            if np.isnan(weights).any() or (weights < 0).any():
-                raise PQLError(f"Weight column '{weight_column}' must be non-negative numbers "
-                               "without nulls")
+            if not np.isfinite(weights).all() or (weights < 0).any():
+                raise PQLError(f"Weight column '{weight_column}' must be finite non-negative "
+                               "numbers without nulls")
             out[WEIGHT] = weights
         if not (out[SPLIT] == "train").any():
             raise PQLError("The training table has no 'train' rows")
