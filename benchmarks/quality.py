@@ -377,6 +377,8 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
         row["excluded_by_benchmark"] = ".".join(target_col)
     log(f"{task.name}: {row['task_type']}, training table {row['rows_per_split']} "
         f"in {row['table_seconds']} s")
+    if row["task_type"] == "regression" and task.metric in HINDSIGHT_CONSTANTS:
+        row["label_levels"] = label_levels(table.data_df(), task.metric)
 
     # baselines --------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -456,6 +458,31 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
     return row
 
 
+# The constant that minimises each metric: only computable on test labels in hindsight.
+HINDSIGHT_CONSTANTS: dict[str, Callable[[np.ndarray], float]] = {
+    "mae": lambda y: float(np.median(y)), "mse": lambda y: float(np.mean(y)),
+    "rmse": lambda y: float(np.mean(y))}
+
+
+def label_levels(df: pd.DataFrame, metric: str) -> dict[str, float] | None:
+    """Median label per split and the test score of the best constant in hindsight: when
+    the training mean scores near it, the test labels moved and no model of the past
+    can do much better than a constant."""
+    if "SPLIT" not in df.columns:
+        return None
+    y = {s: pd.to_numeric(df.loc[df["SPLIT"] == s, "TARGET"], errors="coerce").dropna()
+         .to_numpy(dtype=float) for s in ("train", "val", "test")}
+    if not len(y["test"]) or not len(y["train"]):
+        return None
+    best = HINDSIGHT_CONSTANTS[metric](y["test"])
+    err = y["test"] - best
+    score = float(np.mean(np.abs(err))) if metric == "mae" else float(np.mean(err ** 2))
+    out = {f"{s}_median": float(np.median(v)) for s, v in y.items() if len(v)}
+    out["hindsight_constant"] = best
+    out[f"hindsight_constant_{metric}"] = math.sqrt(score) if metric == "rmse" else score
+    return out
+
+
 def _get(metrics: Any, key: str) -> Any:
     try:
         return metrics[key]
@@ -530,6 +557,16 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             notes.append(f"- {r['task']}: predictions recalibrated on validation: "
                          f"{recal['scale']:g} x model {recal['shift']:+.4g}"
                          + (", rounded" if recal.get("rounded") else ""))
+        levels = r.get("label_levels")
+        if levels and (r.get("beats") or {}).get("mean") is False:
+            hindsight = levels["hindsight_constant_" + r["metric"]]
+            notes.append(
+                f"- {r['task']}: loses to the training mean; label medians: train "
+                f"{levels['train_median']:.4g}, validation {levels.get('val_median', math.nan):.4g}"
+                f", test {levels['test_median']:.4g}. The best constant in hindsight (from the "
+                f"test labels) scores {hindsight:.4g} and the training mean "
+                f"{_fmt(r['baseline_1'])}: the test labels moved, and the mean happens to sit "
+                "where they went")
         if r["status"] == "ok" and r.get("rows_per_split"):
             notes.append(f"- {r['task']}: rows {r['rows_per_split']}, plan {r.get('plan')}, "
                          f"epochs run {r.get('epochs')}, trials {r.get('trials')}, "
