@@ -100,8 +100,8 @@ def _build_chunked(graph: Graph, chunk: int, fingerprint: str | None) -> GraphSt
         reverse_edge_type,
     )
 
-    for edge in graph.edges:  # foreign keys resolve against unique primary keys
-        graph[edge.dst_table].check_primary_key()
+    for name in {edge.dst_table for edge in graph.edges}:  # keys must resolve to one row
+        graph[name].check_primary_key()
     num_nodes = {name: table.num_rows for name, table in graph.tables.items()}
     times = {name: store_time(table, chunk) for name, table in graph.tables.items()}
     csrs: dict[EdgeType, CSR] = {}

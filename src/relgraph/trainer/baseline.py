@@ -27,8 +27,10 @@ from relgraph.graph import Graph, Stype
 from relgraph.task import TaskType
 from relgraph.trainer.examples import (
     STATIC_ANCHOR,
+    encode_item_lists,
     fit_target_info,
     make_seeds,
+    multi_hot,
     numeric_targets,
 )
 from relgraph.trainer.features import excluded_target_columns
@@ -251,12 +253,7 @@ def _target(task: TaskType, target: pd.Series, info: Any) -> np.ndarray:
         lookup = {c: i for i, c in enumerate(info.classes)}
         return target.map(lambda v: lookup.get(v, -1)).to_numpy()
     if task.is_multilabel:
-        index = {c: i for i, c in enumerate(info.classes)}
-        out = np.zeros((len(target), len(info.classes)))
-        for row, labels in enumerate(_item_lists(target)):
-            cols = [index[v] for v in labels if v in index]
-            out[row, cols] = 1.0
-        return out
+        return multi_hot(encode_item_lists(info.classes, target), len(info.classes)).numpy()
     return numeric_targets(target)
 
 

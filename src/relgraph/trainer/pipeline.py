@@ -373,8 +373,7 @@ def _constant_target_warning(task_type: TaskType, target: pd.Series) -> str | No
                          TaskType.REGRESSION) or target.empty:
         return None
     values = target.dropna()
-    if values.empty or values.map(type).isin((list, np.ndarray)).any() or \
-            values.nunique() > 1:
+    if values.empty or values.nunique() > 1:
         return None
     value = values.iloc[0]
     value = value.item() if isinstance(value, np.generic) else value
