@@ -453,3 +453,35 @@ def test_adaptive_and_cap_keep_invariants(
             assert max(per_parent.values()) <= 4 * k  # adaptive factor is at most 4
             pairs = list(zip(parent[sel].tolist(), out.node_dict[src][child[sel]].tolist()))
             assert len(set(pairs)) == len(pairs)
+
+
+def test_last_breaks_time_ties_by_ascending_primary_key() -> None:
+    """"last" keeps the most recent neighbors; among equal times the smaller primary keys
+    (DESIGN §4), whatever the row order of the file."""
+    import pandas as pd
+
+    from relgraph.graph import Edge, Graph, Table
+    from relgraph.store.from_graph import build_store
+
+    stamp = pd.Timestamp("2021-03-01")
+    orders = pd.DataFrame({
+        "order_id": ["o9", "o2", "o7", "o1", "o5", "o3"],
+        "user_id": [1, 1, 1, 1, 1, 2],
+        "ts": [stamp, stamp, stamp, stamp - pd.Timedelta(days=1), stamp, stamp],
+    })
+    users = pd.DataFrame({"user_id": [1, 2]})
+    graph = Graph({"users": Table.from_dataframe(users, "users", primary_key="user_id"),
+                   "orders": Table.from_dataframe(orders, "orders", primary_key="order_id",
+                                                  time_column="ts")},
+                  [Edge("orders", "user_id", "users")])
+    for table in graph.tables.values():
+        table.infer_metadata()
+    store = build_store(graph)
+    anchor = torch.tensor([int(stamp.timestamp())] * 2)
+    for k, expected in [(1, ["o2"]), (2, ["o2", "o5"]), (4, ["o2", "o5", "o7", "o9"]),
+                        (5, ["o1", "o2", "o5", "o7", "o9"])]:
+        sampler = NeighborSampler(store, [k], strategy="last")
+        out = sampler.sample("users", torch.tensor([0, 1]), anchor)
+        rows = out.node_dict["orders"][out.batch_dict["orders"] == 0]
+        assert sorted(orders["order_id"].iloc[rows.numpy()]) == expected
+

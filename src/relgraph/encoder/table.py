@@ -123,12 +123,16 @@ def fit_table_encoders(
     col_to_stype: Mapping[str, Any],
     overrides: Mapping[str, Encoder | str] | None = None,
     na_strategy: Mapping[Any, Any] | None = None,
+    fit_rows: np.ndarray | None = None,
 ) -> TableFeatures:
     """Fit an encoder per column of ``col_to_stype`` and transform ``df``.
 
-    Each column gets ``overrides[column]`` if given (object or string form; used as
-    is), else :func:`default_encoder` with the global ``na_strategy`` (``{stype:
-    NAStrategy}``) applied. Columns whose encoder is ``Null`` are dropped. ``df`` is
+    ``fit_rows`` (a boolean mask over ``df``, default all rows) selects the rows whose
+    statistics fit the encoders and choose them (means, quantiles, vocabularies,
+    skew); every row is transformed. Each column gets ``overrides[column]`` if given
+    (object or string form; used as is), else :func:`default_encoder` with the global
+    ``na_strategy`` (``{stype: NAStrategy}``) applied. Columns whose encoder is ``Null``
+    are dropped. ``df`` is
     not modified. Raises :class:`PlanError` for unknown columns or invalid encoders.
     """
     overrides = dict(overrides or {})
@@ -146,9 +150,12 @@ def fit_table_encoders(
     kept: dict[str, str] = {}
     dropped: dict[str, str] = {}
     all_stats: dict[str, ColumnStats] = {}
+    if fit_rows is not None and len(fit_rows) != len(df):
+        raise PlanError(f"fit_rows has {len(fit_rows)} values for {len(df)} rows.")
     for col, stype in col_to_stype.items():
         st = stype_name(stype)
-        values = df[col]
+        all_values = df[col]
+        values = all_values if fit_rows is None or fit_rows.all() else all_values[fit_rows]
         if col in overrides:
             try:
                 enc = parse_encoder(overrides[col])
@@ -173,7 +180,7 @@ def fit_table_encoders(
         fe = fit_encoder(enc, values, st, stats, column=col)
         all_stats[col] = _trimmed(stats)
         encoders[col] = fe
-        tensors[col] = fe.transform(values)
+        tensors[col] = fe.transform(all_values)
         kept[col] = st
     return TableFeatures(encoders, tensors, kept, dropped, all_stats)
 

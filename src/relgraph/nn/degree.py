@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from relgraph.store import EdgeType, GraphStore
+from relgraph.store import CSR, EdgeType, GraphStore
 
 
 def degree_edge_types(store: GraphStore) -> dict[str, list[EdgeType]]:
@@ -39,28 +39,32 @@ def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
                    anchor: Tensor) -> Tensor:
     """Count and recency features of ``rows`` at ``anchor``: ``[n, NUM_FEATURES * len(ets)]``.
 
-    Counts enter as ``log1p``; recency as ``log1p(days since the last visible neighbor)``
-    (0 with a "has none" flag when there is none, and for static neighbors).
+    Only neighbors visible at each row's anchor count (the rule of
+    :mod:`relgraph.graph.visibility`, through :meth:`CSR.visible_window` and
+    :meth:`CSR.visible_candidates`), in every store layout. Counts enter as ``log1p``;
+    recency as ``log1p(days since the last visible neighbor)`` (0 with a "has none"
+    flag when there is none, and for static neighbors).
     """
     cols: list[Tensor] = []
+    zeros = torch.zeros(rows.numel(), dtype=torch.long, device=rows.device)
     for et in edge_types:
         csr = store.csr_data(et)
-        rowptr = csr.rowptr
-        start = rowptr.index_select(0, rows).long()
-        zeros = torch.zeros(rows.numel(), dtype=torch.long, device=rows.device)
-        if csr.is_temporal and not csr.is_direct:
-            stop = csr.visible_stop(rows, start, anchor)
+        if csr.has_end_time:
+            counts, has, age = _candidate_counts(csr, rows, anchor)
+        elif csr.is_temporal:
+            start, stop = csr.visible_window(rows, anchor)
             counts = [stop - start] + [
-                stop - csr.visible_stop(rows, start, anchor - days * DAY)
+                stop - csr.visible_window(rows, anchor - days * DAY)[1]
                 for days in WINDOWS_DAYS
             ]
             has = stop > start
             nbr_time = csr.nbr_time
             assert nbr_time is not None
-            last = nbr_time.index_select(0, (stop - 1).clamp(min=0))
+            last = nbr_time.index_select(0, (stop - 1).clamp(min=0)) if nbr_time.numel() \
+                else zeros
             age = torch.where(has, (anchor - last).clamp(min=0), zeros)
         else:
-            stop = rowptr.index_select(0, rows + 1).long()
+            start, stop = csr.visible_window(rows, None)
             counts = [stop - start] + [zeros] * len(WINDOWS_DAYS)
             has = torch.zeros_like(stop, dtype=torch.bool)
             age = zeros
@@ -71,3 +75,28 @@ def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
     if not cols:
         return torch.zeros(rows.numel(), 0, device=rows.device)
     return torch.stack(cols, dim=1)
+
+
+def _candidate_counts(csr: CSR, rows: Tensor, anchor: Tensor
+                      ) -> tuple[list[Tensor], Tensor, Tensor]:
+    """Counts per window, "has any" and age of the last one, from the listed visible
+    neighbors (edge types whose neighbors have end times)."""
+    parent, pos, count = csr.visible_candidates(rows, anchor)
+    n = rows.numel()
+    nbr_time = csr.nbr_time
+    if nbr_time is None:  # static neighbors with end times: counts only
+        zeros = torch.zeros(n, dtype=torch.long, device=rows.device)
+        return [count] + [zeros] * len(WINDOWS_DAYS), torch.zeros_like(count, dtype=torch.bool), \
+            zeros
+    time = nbr_time.index_select(0, pos)
+    seed_anchor = anchor.index_select(0, parent)
+    counts = [count]
+    for days in WINDOWS_DAYS:
+        inside = (time > seed_anchor - days * DAY).long()
+        counts.append(torch.zeros(n, dtype=torch.long, device=rows.device)
+                      .index_add_(0, parent, inside))
+    last = torch.full((n,), torch.iinfo(torch.int64).min, dtype=torch.long, device=rows.device)
+    last.scatter_reduce_(0, parent, time, reduce="amax")
+    has = count > 0
+    age = torch.where(has, (anchor - last).clamp(min=0), torch.zeros_like(last))
+    return counts, has, age

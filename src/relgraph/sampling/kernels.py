@@ -11,28 +11,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from relgraph.store.ranges import expand_ranges
+
+__all__ = ["REJECTION_RATIO", "distinct_offsets", "expand_ranges", "rejection_offsets",
+           "topk_offsets"]
+
 #: Rows with more than ``REJECTION_RATIO * k`` candidates are sampled by rejection.
 REJECTION_RATIO = 4
-
-
-def expand_ranges(base: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Enumerate ``base[i] + j`` for ``j < count[i]``, grouped by ``i``.
-
-    Returns:
-        ``(parent, pos, ptr)``: the row ``i`` and position of each output, and the
-        inclusive cumulative ``count`` (row ``i``'s outputs end at ``ptr[i]``).
-    """
-    ptr = count.cumsum(0)
-    total = int(ptr[-1]) if ptr.numel() else 0
-    first = ptr - count
-    # parent = repeat_interleave(arange(n), count), built from serial kernels: mark
-    # each row's first output (empty rows stack on the next one) and cumsum.
-    mark = torch.zeros(total + 1, dtype=torch.long, device=count.device)
-    mark.index_add_(0, first, torch.ones_like(first))
-    parent = mark[:total].cumsum(0) - 1
-    shift = (base - first).index_select(0, parent)
-    pos = torch.arange(total, device=count.device) + shift
-    return parent, pos, ptr
 
 
 def topk_offsets(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,8 +52,8 @@ class NeighborSampler:
             neighbors) or ``"last"`` (the ``k`` most recent visible neighbors).
         adaptive: metapath-aware oversampling. After each hop, seed ``b`` gets factor
             ``f_b = clamp(requested_b / got_b, 1, 4)`` where ``requested_b`` is the
-            nominal fan-out of its frontier (``min(k, max_degree)`` per node and edge
-            type) and ``got_b`` the slots actually sampled; the next hop samples
+            nominal fan-out of its frontier (per node: ``k`` per reverse edge type, one
+            per foreign key) and ``got_b`` the slots actually sampled; the next hop samples
             ``ceil(k * f_b)`` per node of that seed. Needs counts ``>= 0``.
         max_target_neighbors_per_entity: caps, per seed, how many node slots of the
             seed table itself (besides the seed) the subgraph may hold, e.g. how many
@@ -66,12 +65,16 @@ class NeighborSampler:
 
     Algorithms (per hop and edge type, vectorized over the whole frontier):
     visible neighbors are a prefix ``[start, stop)`` of each time-sorted CSR row,
-    ``stop`` found by :meth:`CSR.visible_stop`; ``"last"`` takes ``[stop - k, stop)``;
+    ``stop`` found by :meth:`CSR.visible_window` (where neighbors have end times, the
+    visible ones are listed by :meth:`CSR.visible_candidates`); ``"last"`` takes
+    ``[stop - k, stop)``, the ``k`` most recent (equal times: smaller primary key first);
     ``"uniform"`` takes the rows with more than ``k`` candidates and draws distinct
     offsets for them (random keys + ``topk``, or rejection sampling for rows with
     more than ``4k`` candidates, see :mod:`~relgraph.sampling.kernels`); on CUDA,
-    when ``max_degree <= 4k``, it shuffles all visible positions of the frontier in
-    one sort instead (one host sync instead of three).
+    when every row has at most ``4k`` visible neighbors, it shuffles all visible
+    positions of the frontier in one sort instead. Every choice depends only on the
+    visible neighbors (never on the table's largest degree), so the sample is the same
+    on a database cut at the anchor.
     Foreign-key edge types (at most one neighbor per row) are a single gather.
     """
 
@@ -112,6 +115,9 @@ class NeighborSampler:
             if any(hop[et] != 0 for hop in self.num_neighbors):
                 self._out[et[0]].append(et)
         self._msg_types = {et: reverse_edge_type(et) for et in store.edge_types}
+        # adaptive: a row's nominal fan-out is one along a foreign key, k the other way
+        self._nominal = {et: (lambda k: min(k, 1)) if store.fkey_info(et).direction ==
+                         "forward" else (lambda k: k) for et in store.edge_types}
 
     @property
     def num_hops(self) -> int:
@@ -169,7 +175,7 @@ class NeighborSampler:
                     if k == 0:
                         continue
                     csr = store.csr_data(et)
-                    if csr.is_temporal and ftime is None:
+                    if (csr.is_temporal or csr.has_end_time) and ftime is None:
                         ftime = stime if front.is_seeds else stime.index_select(0, front.batch)
                     k_row = None
                     if factor is not None:
@@ -178,7 +184,7 @@ class NeighborSampler:
                         requested.index_add_(
                             0,
                             front.batch,
-                            torch.full_like(front.batch, min(k, csr.max_degree), dtype=torch.float),
+                            torch.full_like(front.batch, self._nominal[et](k), dtype=torch.float),
                         )
                     picked = self._select(csr, front.rows, ftime, k, k_row, gen)
                     if picked is None:
@@ -278,12 +284,9 @@ class NeighborSampler:
             return None
         if csr.direct is not None:  # at most one neighbor per row: take it if visible
             nbr = csr.direct.index_select(0, rows)
-            if csr.direct_time is None and csr.num_edges == csr.num_rows:
+            if not csr.is_temporal and not csr.has_end_time and csr.num_edges == csr.num_rows:
                 return None, nbr.long()  # every row references a static row
-            ok = nbr >= 0
-            if csr.direct_time is not None:
-                assert time is not None
-                ok &= csr.direct_time.index_select(0, rows) <= time
+            ok = csr.direct_visible(rows, time)
             if bool(ok.all()):  # common: every reference resolves and is visible
                 return None, nbr.long()
             parent = ok.nonzero().squeeze(1)
@@ -300,42 +303,37 @@ class NeighborSampler:
         k_row: Tensor | None,
         gen: torch.Generator | None,
     ) -> tuple[Tensor, Tensor]:
-        """Pick CSR positions for every frontier row: ``(parent, pos)``."""
-        rowptr = csr.rowptr
-        start = rowptr.index_select(0, rows).long()
-        if csr.time_key is not None:
-            assert time is not None
-            stop = csr.visible_stop(rows, start, time)
-        else:
-            stop = rowptr.index_select(0, rows + 1).long()
+        """Pick CSR positions for every frontier row: ``(parent, pos)``.
+
+        Every choice depends only on the neighbors visible at each row's anchor (never on
+        the whole table, e.g. its largest degree), so the sample is the same on a database
+        cut at the anchor.
+        """
+        if csr.has_end_time:  # visible neighbors are not a prefix: list them
+            parent, pos, avail = csr.visible_candidates(rows, time)
+            limit = self._limit(avail, k, k_row)
+            if self.strategy == "last":
+                return _keep_last(parent, pos, avail, limit)
+            return _keep_random(parent, pos, avail, limit, gen)
+        start, stop = csr.visible_window(rows, time)
         avail = stop - start
-        max_deg = csr.max_degree
-        if k_row is not None:
-            k_max = min(math.ceil(k * ADAPTIVE_MAX_FACTOR), max_deg)
-            k_row = k_row.clamp(max=max_deg)
-        else:
-            k_max = k
-        if k < 0 or (k >= max_deg and k_row is None):  # every visible neighbor
+        if k < 0:  # every visible neighbor
             parent, pos, _ = expand_ranges(start, avail)
             return parent, pos
-        limit = avail.clamp(max=k) if k_row is None else torch.minimum(avail, k_row)
+        limit = self._limit(avail, k, k_row)
         if self.strategy == "last":
             parent, pos, _ = expand_ranges(stop - limit, limit)
             return parent, pos
+        most = int(avail.max()) if avail.numel() else 0
+        k_max = k if k_row is None else (int(limit.max()) if limit.numel() else 0)
+        if most <= k_max and k_row is None:  # every visible neighbor fits
+            parent, pos, _ = expand_ranges(start, avail)
+            return parent, pos
         flat = self._flat if self._flat is not None else start.is_cuda
-        if flat and max_deg <= kernels.REJECTION_RATIO * k_max:
-            # Few candidates per row: shuffle every row's visible positions at once
-            # (sort by row + U[0, 1)) and keep the first `limit` of each row.
-            parent, pos, ptr = expand_ranges(start, avail)
-            if pos.numel() == 0:
-                return parent, pos
-            keys = torch.rand(pos.numel(), generator=gen, device=pos.device, dtype=torch.float64)
-            pos = pos.index_select(0, (keys + parent).argsort())
-            rank = torch.arange(pos.numel(), device=pos.device) - (ptr - avail).index_select(
-                0, parent
-            )
-            keep = rank < limit.index_select(0, parent)
-            return parent.masked_select(keep), pos.masked_select(keep)
+        if flat and most <= kernels.REJECTION_RATIO * max(k_max, 1):
+            # Few candidates per row: shuffle every row's visible positions at once.
+            parent, pos, _ = expand_ranges(start, avail)
+            return _keep_random(parent, pos, avail, limit, gen)
         # Take the first `limit` positions, then overwrite the rows that need a
         # random subset with distinct uniform offsets.
         parent, pos, ptr = expand_ranges(start, limit)
@@ -343,10 +341,13 @@ class NeighborSampler:
         if need.numel() == 0:
             return parent, pos
         need_avail = avail.index_select(0, need)
-        if max_deg <= kernels.REJECTION_RATIO * k_max:  # one padded draw, no split
+        width = int(need_avail.max())
+        if k_row is not None:
+            k_max = int(limit.index_select(0, need).max())
+        if width <= kernels.REJECTION_RATIO * k_max:  # one padded draw, no split
             # Without per-row limits every row in `need` uses all k columns, so
             # their order does not matter.
-            off = topk_offsets(need_avail, k_max, max_deg, gen, ordered=k_row is not None)
+            off = topk_offsets(need_avail, k_max, width, gen, ordered=k_row is not None)
         else:
             off = distinct_offsets(need_avail, k_max, gen)
         cols = torch.arange(k_max, device=off.device)
@@ -360,6 +361,14 @@ class NeighborSampler:
             target = (ptr.index_select(0, need) - lim).unsqueeze(1) + cols
             pos.index_copy_(0, target.masked_select(mask), value.masked_select(mask))
         return parent, pos
+
+    @staticmethod
+    def _limit(avail: Tensor, k: int, k_row: Tensor | None) -> Tensor:
+        """How many neighbors each row takes: ``min(avail, k)`` (``k_row`` per row when
+        adaptive; ``k < 0``: all)."""
+        if k_row is not None:
+            return torch.minimum(avail, k_row)
+        return avail if k < 0 else avail.clamp(max=k)
 
     def _cap(
         self,
@@ -436,3 +445,28 @@ class NeighborSampler:
             edge_index_dict=edge_index_dict,
             num_sampled_nodes=total,
         )
+
+
+def _keep_last(parent: Tensor, pos: Tensor, count: Tensor, limit: Tensor
+               ) -> tuple[Tensor, Tensor]:
+    """Of each row's candidates (grouped by ``parent``, ``count`` per row, in CSR order),
+    keep the last ``limit``: the most recent ones."""
+    first = count.cumsum(0) - count
+    rank = torch.arange(pos.numel(), device=pos.device) - first.index_select(0, parent)
+    keep = rank >= (count - limit).index_select(0, parent)
+    return parent.masked_select(keep), pos.masked_select(keep)
+
+
+def _keep_random(parent: Tensor, pos: Tensor, count: Tensor, limit: Tensor,
+                 gen: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """Of each row's candidates, keep a uniform random ``limit``-subset (shuffle all
+    rows at once: sort by row + U[0, 1), keep the first ``limit`` of each row)."""
+    if pos.numel() == 0:
+        return parent, pos
+    keys = torch.rand(pos.numel(), generator=gen, device=pos.device, dtype=torch.float64)
+    order = (keys + parent).argsort()
+    parent, pos = parent.index_select(0, order), pos.index_select(0, order)
+    first = count.cumsum(0) - count
+    rank = torch.arange(pos.numel(), device=pos.device) - first.index_select(0, parent)
+    keep = rank < limit.index_select(0, parent)
+    return parent.masked_select(keep), pos.masked_select(keep)

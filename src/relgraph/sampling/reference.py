@@ -34,7 +34,8 @@ class RefSlot:
 def adjacency_from_arrays(
     tables: Mapping[str, TableArrays], edges: Sequence[EdgeArrays]
 ) -> Adjacency:
-    """Time-sorted CSR per edge type built directly from the inputs (ties: input order)."""
+    """Time-sorted CSR per edge type built directly from the inputs (equal times: the
+    neighbor with the larger tie rank first, so "last" keeps the smaller keys)."""
     adj: Adjacency = {}
     for e in edges:
         for rows, nbrs, row_table, nbr_table, et in (
@@ -51,7 +52,9 @@ def adjacency_from_arrays(
             nbrs = np.asarray(nbrs, dtype=np.int64)
             t = tables[nbr_table].time
             times = None if t is None else np.asarray(t, dtype=np.int64)[nbrs]
-            keys = (np.arange(len(rows)),) + (() if times is None else (times,)) + (rows,)
+            tie = tables[nbr_table].tie
+            ranks = nbrs if tie is None else np.asarray(tie, dtype=np.int64)[nbrs]
+            keys = (-ranks,) + (() if times is None else (times,)) + (rows,)
             order = np.lexsort(keys)
             rowptr = np.zeros(tables[row_table].num_rows + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=tables[row_table].num_rows), out=rowptr[1:])

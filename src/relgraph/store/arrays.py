@@ -10,11 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Time value that marks a row as "never visible" to temporal seeds. Callers pass it
-#: for rows whose time is NULL: every anchor time is smaller, so such rows are never
-#: sampled as neighbors of a temporal seed. (Rows of tables *without* a time column
-#: are static and always visible.)
-NEVER_VISIBLE: int = int(np.iinfo(np.int64).max)
+from relgraph.graph.visibility import NEVER_VISIBLE, OPEN_END
+
+__all__ = ["NEVER_VISIBLE", "OPEN_END", "EdgeArrays", "TableArrays"]
 
 
 @dataclass
@@ -25,10 +23,16 @@ class TableArrays:
         num_rows: number of rows; node indices are ``0 .. num_rows - 1``.
         time: int64 epoch seconds per row, or ``None`` for a static table. Rows
             with a NULL time should carry :data:`NEVER_VISIBLE` (``INT64_MAX``).
+        end_time: int64 epoch seconds when each row stops being visible, or ``None``
+            (rows never end); :data:`OPEN_END` (``INT64_MAX``) where NULL.
+        tie: int64 rank of each row among rows with equal times (its primary-key
+            rank, see :func:`relgraph.graph.visibility.tie_ranks`); ``None`` = row order.
     """
 
     num_rows: int
     time: np.ndarray | None = None
+    end_time: np.ndarray | None = None
+    tie: np.ndarray | None = None
 
 
 @dataclass

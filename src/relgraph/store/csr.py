@@ -16,6 +16,14 @@ Two layouts, chosen at build time:
   random access per row instead of two; :attr:`CSR.rowptr`/:attr:`CSR.col` are
   derived on demand.
 
+Neighbors with equal times are ordered by descending tie rank (primary key), so the
+last ``k`` of a row are its ``k`` most recent neighbors with the smaller keys first
+among equal times (see :mod:`relgraph.graph.visibility`). Where the neighbor table has
+an end-time column, ``end_time`` (``direct_end_time``) holds each neighbor's end time.
+Which neighbors a row sees at an anchor is :meth:`CSR.visible_candidates`: the prefix
+of time-sorted neighbors with time ``<= t`` found by the index search, filtered by the
+rule of :func:`relgraph.graph.visibility.visible` where end times exist.
+
 Time codes: ``offset`` (usual): ``code(time) = time - t_min + 1``, and rows with time
 ``INT64_MAX`` (NULL: never visible) get ``span - 1``; ``rank`` (fallback when
 ``num_rows * span`` would overflow int64): dense rank + 1 among the distinct times,
@@ -30,6 +38,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
+from relgraph.graph.visibility import visible
+from relgraph.store.ranges import expand_ranges
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 INT64_MAX = int(np.iinfo(np.int64).max)
@@ -73,6 +84,9 @@ class CSR:
         direct: ``[num_rows]`` neighbor row or ``-1`` (direct layout).
         direct_time: ``[num_rows]`` int64 neighbor time, ``INT64_MAX`` where none
             (temporal direct layout).
+        end_time: ``[num_edges]`` int64 neighbor end time in CSR order (``INT64_MAX``:
+            open), where the neighbor table has an end-time column (CSR layout).
+        direct_end_time: ``[num_rows]`` the same for the direct layout.
         key_mode: ``"offset"`` or ``"rank"`` (``""`` without time key).
         key_span: multiplier of the row index in ``time_key``.
         key_base: ``t_min`` of the offset code.
@@ -88,6 +102,8 @@ class CSR:
     time_key: Tensor | None = None
     direct: Tensor | None = None
     direct_time: Tensor | None = None
+    end_time: Tensor | None = None
+    direct_end_time: Tensor | None = None
     key_mode: str = ""
     key_span: int = 0
     key_base: int = 0
@@ -105,6 +121,11 @@ class CSR:
     def is_temporal(self) -> bool:
         """Whether neighbors carry times (else they are always visible)."""
         return self.time_key is not None or self.direct_time is not None
+
+    @property
+    def has_end_time(self) -> bool:
+        """Whether neighbors carry end times (they may stop being visible)."""
+        return self.end_time is not None or self.direct_end_time is not None
 
     @property
     def rowptr(self) -> Tensor:
@@ -138,6 +159,14 @@ class CSR:
             self._cache["nbr_time"] = self._decode()
         return self._cache["nbr_time"]
 
+    @property
+    def nbr_end_time(self) -> Tensor | None:
+        """int64 neighbor end time per edge in CSR order, or ``None``."""
+        if self.direct_end_time is not None:
+            assert self.direct is not None
+            return self.direct_end_time.masked_select(self.direct >= 0)
+        return self.end_time
+
     def _decode(self) -> Tensor:
         if self.direct is not None:
             assert self.direct_time is not None
@@ -155,6 +184,60 @@ class CSR:
             return self.key_values.index_select(0, code - 1)
         never = torch.full_like(code, INT64_MAX)
         return torch.where(code == self.key_span - 1, never, code - 1 + self.key_base)
+
+    # ------------------------------------------------------------- visibility
+    def direct_visible(self, rows: Tensor, anchor: Tensor | None) -> Tensor:
+        """Direct layout: whether each row's neighbor exists and is visible at ``anchor``
+        (``None`` only for neighbors without times)."""
+        assert self.direct is not None
+        ok = self.direct.index_select(0, rows) >= 0
+        if self.direct_time is None and self.direct_end_time is None:
+            return ok
+        assert anchor is not None, "temporal neighbors need an anchor time"
+        time = (self.direct_time.index_select(0, rows) if self.direct_time is not None
+                else torch.full_like(anchor, torch.iinfo(torch.int64).min))
+        end = (None if self.direct_end_time is None
+               else self.direct_end_time.index_select(0, rows))
+        return ok & visible(time, anchor, end)
+
+    def visible_window(self, rows: Tensor, anchor: Tensor | None) -> tuple[Tensor, Tensor]:
+        """int64 ``(start, stop)`` per row: the neighbors with time ``<= anchor`` are the
+        CSR positions ``start .. stop - 1`` (static neighbors: all; ``anchor`` may be
+        ``None`` for them).
+
+        Where neighbors have end times, the window can hold ended ones (for the direct
+        layout it does not); :meth:`visible_candidates` removes them.
+        """
+        rowptr = self.rowptr
+        start = rowptr.index_select(0, rows).long()
+        if self.direct is not None:
+            return start, start + self.direct_visible(rows, anchor).long()
+        if self.time_key is None:
+            return start, rowptr.index_select(0, rows + 1).long()
+        assert anchor is not None, "temporal neighbors need an anchor time"
+        return start, self.visible_stop(rows, start, anchor)
+
+    def visible_candidates(self, rows: Tensor, anchor: Tensor | None
+                           ) -> tuple[Tensor, Tensor, Tensor]:
+        """Every neighbor of ``rows`` visible at ``anchor``, per row in CSR order.
+
+        Returns ``(parent, pos, count)``: the index into ``rows`` and the CSR position of
+        each visible neighbor, and the number of visible neighbors per row.
+        """
+        start, stop = self.visible_window(rows, anchor)
+        parent, pos, _ = expand_ranges(start, stop - start)
+        end = self.end_time
+        if end is None or pos.numel() == 0:
+            return parent, pos, stop - start
+        assert anchor is not None, "neighbors with end times need an anchor time"
+        times = self.nbr_time
+        start_time = (times.index_select(0, pos) if times is not None
+                      else torch.full_like(pos, torch.iinfo(torch.int64).min))
+        keep = visible(start_time, anchor.index_select(0, parent), end.index_select(0, pos))
+        parent, pos = parent.masked_select(keep), pos.masked_select(keep)
+        count = torch.zeros(rows.numel(), dtype=torch.long, device=rows.device)
+        count.index_add_(0, parent, torch.ones_like(parent))
+        return parent, pos, count
 
     # ----------------------------------------------------------------- search
     def visible_stop(self, rows: Tensor, start: Tensor, time: Tensor) -> Tensor:
@@ -202,7 +285,8 @@ class CSR:
     # ------------------------------------------------------------------ misc
     def arrays(self) -> dict[str, Tensor]:
         """The stored (non-derived) tensors by field name."""
-        names = ("rowptr_data", "col_data", "time_key", "direct", "direct_time", "key_values")
+        names = ("rowptr_data", "col_data", "time_key", "direct", "direct_time", "end_time",
+                 "direct_end_time", "key_values")
         return {n: t for n in names if (t := getattr(self, n)) is not None}
 
     def meta(self) -> dict[str, Any]:
@@ -240,6 +324,8 @@ def build_csr(
     num_nbr_rows: int,
     key_mode: str = "auto",
     allow_direct: bool = True,
+    nbr_end_time: np.ndarray | None = None,
+    nbr_tie: np.ndarray | None = None,
 ) -> CSR:
     """Build the adjacency of one edge type from aligned ``(row, neighbor)`` pairs.
 
@@ -251,6 +337,10 @@ def build_csr(
         num_nbr_rows: number of rows of the neighbor table (sizes indices).
         key_mode: ``"auto"``, ``"offset"`` or ``"rank"`` (testing hook).
         allow_direct: use the direct layout when every row has at most one neighbor.
+        nbr_end_time: int64 end time of each edge's neighbor (``INT64_MAX``: open), or
+            ``None`` when neighbors never end.
+        nbr_tie: int64 tie rank of each edge's neighbor (default: the neighbor row);
+            equal times are ordered by descending tie rank.
     """
     num_edges = int(rows.shape[0])
     counts = np.bincount(rows, minlength=num_rows) if num_edges else np.zeros(num_rows, np.int64)
@@ -259,29 +349,28 @@ def build_csr(
     if allow_direct and max_degree <= 1:
         direct = np.full(num_rows, -1, dtype=col_dtype)
         direct[rows] = nbrs
-        direct_time = None
-        if nbr_time is not None:
-            direct_time = np.full(num_rows, INT64_MAX, dtype=np.int64)
-            direct_time[rows] = nbr_time
         return CSR(
             num_rows=num_rows,
             num_edges=num_edges,
             max_degree=max_degree,
             direct=torch.from_numpy(direct),
-            direct_time=None if direct_time is None else torch.from_numpy(direct_time),
+            direct_time=_scatter_rows(nbr_time, rows, num_rows),
+            direct_end_time=_scatter_rows(nbr_end_time, rows, num_rows),
         )
     meta: dict[str, Any] = {}
     key_values = None
+    tie = np.asarray(nbrs if nbr_tie is None else nbr_tie, dtype=np.int64)
     if nbr_time is None:
-        # numpy's stable sort is a radix sort for <= 16-bit ints, timsort otherwise.
-        order = np.argsort(rows.astype(index_dtype(max(num_rows - 1, 0))), kind="stable")
+        order = np.lexsort((-tie, rows))
         key = None
     else:
         code, span, meta, key_values = _time_code(nbr_time, num_rows, key_mode)
         key = rows * np.int64(span) + code
-        order = np.argsort(key, kind="stable")
+        order = np.lexsort((-tie, key))
         key = np.ascontiguousarray(key[order])
     col = np.ascontiguousarray(nbrs[order].astype(col_dtype))
+    end = None if nbr_end_time is None else np.ascontiguousarray(nbr_end_time[order],
+                                                                 dtype=np.int64)
     rowptr = np.zeros(num_rows + 1, dtype=index_dtype(num_edges))
     np.cumsum(counts, out=rowptr[1:])
     return CSR(
@@ -291,9 +380,20 @@ def build_csr(
         rowptr_data=torch.from_numpy(rowptr),
         col_data=torch.from_numpy(col),
         time_key=None if key is None else torch.from_numpy(key),
+        end_time=None if end is None else torch.from_numpy(end),
         key_values=None if key_values is None else torch.from_numpy(key_values),
         **meta,
     )
+
+
+def _scatter_rows(values: np.ndarray | None, rows: np.ndarray, num_rows: int
+                  ) -> Tensor | None:
+    """``[num_rows]`` int64 with ``values`` at ``rows`` and ``INT64_MAX`` elsewhere."""
+    if values is None:
+        return None
+    out = np.full(num_rows, INT64_MAX, dtype=np.int64)
+    out[rows] = values
+    return torch.from_numpy(out)
 
 
 def _time_code(
@@ -330,6 +430,9 @@ def build_fk_csrs(
     dst_time: np.ndarray | None,
     num_dst: int,
     chunk: int,
+    src_end_time: np.ndarray | None = None,
+    dst_end_time: np.ndarray | None = None,
+    src_tie: np.ndarray | None = None,
 ) -> tuple[CSR, CSR]:
     """Forward and reverse adjacency of one foreign key, built in row chunks.
 
@@ -340,8 +443,9 @@ def build_fk_csrs(
     directions (``allow_direct=True``), but besides the output arrays only ``chunk``-row
     temporaries and one ``[num_dst]`` int64 count array are held: the reverse CSR is a counting
     sort by referenced row, scattered chunk by chunk, then each block of whole rows is
-    sorted by time key. The rank time code (times too spread for the offset code) falls
-    back to :func:`build_csr` on materialized pairs.
+    sorted by time key and descending tie rank (``src_tie``, default the source row). The
+    rank time code (times too spread for the offset code) falls back to :func:`build_csr`
+    on materialized pairs. ``*_end_time`` are the tables' end times (``INT64_MAX``: open).
     """
     ref = ref.astype(index_dtype(max(num_dst - 1, 0)), copy=False)
     num_src = int(ref.shape[0])
@@ -351,37 +455,35 @@ def build_fk_csrs(
         d = ref[a:b]
         np.add.at(counts, d[d >= 0], 1)
     num_edges = int(counts.sum())
-    direct_time = None
-    if dst_time is not None:
-        direct_time = np.full(num_src, INT64_MAX, dtype=np.int64)
-        for a, b in parts:
-            d = ref[a:b]
-            ok = d >= 0
-            direct_time[a:b][ok] = dst_time[d[ok]]
     forward = CSR(
         num_rows=num_src,
         num_edges=num_edges,
         max_degree=1 if num_src and num_edges else 0,
         direct=torch.from_numpy(ref),
-        direct_time=None if direct_time is None else torch.from_numpy(direct_time),
+        direct_time=_gather_refs(dst_time, ref, parts),
+        direct_end_time=_gather_refs(dst_end_time, ref, parts),
     )
     max_degree = int(counts.max()) if num_dst and num_edges else 0
     col_dtype = index_dtype(max(num_src - 1, 0))
     if max_degree <= 1:
         direct = np.full(num_dst, -1, dtype=col_dtype)
         rev_time = None if src_time is None else np.full(num_dst, INT64_MAX, dtype=np.int64)
+        rev_end = None if src_end_time is None else np.full(num_dst, INT64_MAX, dtype=np.int64)
         for a, b in parts:
             d = ref[a:b]
             at = np.flatnonzero(d >= 0)
             direct[d[at]] = at + a
             if rev_time is not None and src_time is not None:
                 rev_time[d[at]] = src_time[a:b][at]
+            if rev_end is not None and src_end_time is not None:
+                rev_end[d[at]] = src_end_time[a:b][at]
         reverse = CSR(
             num_rows=num_dst,
             num_edges=num_edges,
             max_degree=max_degree,
             direct=torch.from_numpy(direct),
             direct_time=None if rev_time is None else torch.from_numpy(rev_time),
+            direct_end_time=None if rev_end is None else torch.from_numpy(rev_end),
         )
         return forward, reverse
     meta: dict[str, Any] = {}
@@ -391,7 +493,10 @@ def build_fk_csrs(
         if not meta:  # times too spread for the offset code: the rank code needs them all
             src_rows = np.flatnonzero(ref >= 0)
             dst_rows = ref[src_rows].astype(np.int64)
-            return forward, build_csr(dst_rows, src_rows, src_time[src_rows], num_dst, num_src)
+            return forward, build_csr(
+                dst_rows, src_rows, src_time[src_rows], num_dst, num_src,
+                nbr_end_time=None if src_end_time is None else src_end_time[src_rows],
+                nbr_tie=None if src_tie is None else src_tie[src_rows])
         span = meta["key_span"]
     rowptr = np.zeros(num_dst + 1, dtype=index_dtype(num_edges))
     np.cumsum(counts, out=rowptr[1:])
@@ -410,7 +515,7 @@ def build_fk_csrs(
             order = np.argsort(d, kind="stable")
         else:
             # sorted by time key within the chunk: each row then holds one sorted run per
-            # chunk, which the final stable block sort merges cheaply
+            # chunk, which the final block sort merges
             assert src_time is not None
             t = src_time[src]
             k = d * np.int64(span) + np.where(t != INT64_MAX, t - (meta["key_base"] - 1),
@@ -429,8 +534,12 @@ def build_fk_csrs(
         if key is not None:
             key[pos] = k[order]
         fill[d[first]] += sizes
-    if key is not None:
-        _sort_row_blocks(key, col, rowptr, chunk)
+    _sort_row_blocks(key, col, rowptr, chunk, src_tie)
+    end = None
+    if src_end_time is not None:
+        end = np.empty(num_edges, dtype=np.int64)
+        for a, b in chunks(num_edges, chunk):
+            end[a:b] = src_end_time[col[a:b]]
     return forward, CSR(
         num_rows=num_dst,
         num_edges=num_edges,
@@ -438,8 +547,22 @@ def build_fk_csrs(
         rowptr_data=torch.from_numpy(rowptr),
         col_data=torch.from_numpy(col),
         time_key=None if key is None else torch.from_numpy(key),
+        end_time=None if end is None else torch.from_numpy(end),
         **meta,
     )
+
+
+def _gather_refs(values: np.ndarray | None, ref: np.ndarray, parts: list[tuple[int, int]]
+                 ) -> Tensor | None:
+    """``values[ref[i]]`` per source row (``INT64_MAX`` where ``ref[i] < 0``), in chunks."""
+    if values is None:
+        return None
+    out = np.full(ref.shape[0], INT64_MAX, dtype=np.int64)
+    for a, b in parts:
+        d = ref[a:b]
+        ok = d >= 0
+        out[a:b][ok] = values[d[ok]]
+    return torch.from_numpy(out)
 
 
 def _offset_code_meta(
@@ -462,10 +585,13 @@ def _offset_code_meta(
     return {}
 
 
-def _sort_row_blocks(key: np.ndarray, col: np.ndarray, rowptr: np.ndarray, chunk: int) -> None:
-    """Sort ``key`` (and ``col`` alike, stably) within blocks of whole rows of about ``chunk``
-    edges. Keys of different rows never interleave, so this equals one global stable sort."""
-    num_edges = int(key.shape[0])
+def _sort_row_blocks(key: np.ndarray | None, col: np.ndarray, rowptr: np.ndarray, chunk: int,
+                     tie: np.ndarray | None) -> None:
+    """Sort each row's edges by time ``key`` (row order where ``None``), then by
+    descending tie rank of the neighbor (``tie[col]``, the neighbor row where ``None``),
+    in place, within blocks of whole rows of about ``chunk`` edges. Keys of different
+    rows never interleave, so this equals one global sort."""
+    num_edges = int(col.shape[0])
     start = 0
     while start < num_edges:
         # the last row boundary at or before start + chunk, but at least one whole row
@@ -475,7 +601,16 @@ def _sort_row_blocks(key: np.ndarray, col: np.ndarray, rowptr: np.ndarray, chunk
         if stop <= start:
             stop = int(rowptr[np.searchsorted(rowptr, start, side="right")])
         block = slice(start, stop)
-        order = np.argsort(key[block], kind="stable")
-        key[block] = key[block][order]
+        nbr = col[block].astype(np.int64)
+        ties = -(nbr if tie is None else tie[nbr])
+        if key is None:
+            first = int(np.searchsorted(rowptr, start, side="right")) - 1
+            last = int(np.searchsorted(rowptr, stop, side="left"))
+            sizes = np.diff(rowptr[first:last + 1]).astype(np.int64)
+            primary = np.repeat(np.arange(sizes.shape[0]), sizes)
+            order = np.lexsort((ties, primary))
+        else:
+            order = np.lexsort((ties, key[block]))
+            key[block] = key[block][order]
         col[block] = col[block][order]
         start = stop

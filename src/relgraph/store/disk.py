@@ -4,8 +4,10 @@ Layout of a store directory::
 
     manifest.json        format, version, fingerprint, node and edge type metadata
     node_<i>_time.npy    int64 row times of node type i (temporal tables only)
+    node_<i>_end_time.npy int64 row end times of node type i (tables with one only)
     edge_<j>_<array>.npy the stored arrays of edge type j's CSR (rowptr_data,
-                         col_data, time_key, direct, direct_time, key_values)
+                         col_data, time_key, direct, direct_time, end_time,
+                         direct_end_time, key_values)
 
 Writes go to a temporary sibling directory that is renamed into place, so readers
 never see a half-written store. Loading with ``mmap=True`` maps the arrays
@@ -31,7 +33,7 @@ from relgraph.store.csr import CSR
 from relgraph.store.graph_store import FKeyInfo, GraphStore
 
 FORMAT = "relgraph-graph-store"
-VERSION = 1
+VERSION = 2  # 2: ties ordered by primary key, end times
 MANIFEST = "manifest.json"
 
 
@@ -42,18 +44,19 @@ def _write(directory: Path, name: str, tensor: Tensor) -> str:
 
 def save_store(store: GraphStore, path: Path) -> Path:
     """Write ``store`` to ``path`` (a directory), replacing it atomically."""
-    num_nodes, times, csrs, infos = store._parts()
+    num_nodes, times, csrs, infos, ends = store._parts()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         node_meta: list[dict[str, Any]] = []
         for i, (name, n) in enumerate(num_nodes.items()):
-            t = times[name]
+            t, e = times[name], ends[name]
             node_meta.append(
                 {
                     "name": name,
                     "num_rows": n,
                     "time": None if t is None else _write(tmp, f"node_{i}_time.npy", t),
+                    "end_time": None if e is None else _write(tmp, f"node_{i}_end_time.npy", e),
                 }
             )
         edge_meta: list[dict[str, Any]] = []
@@ -142,9 +145,11 @@ def _read_store(path: Path, manifest: dict[str, Any], mode: Literal["c"] | None)
 
     num_nodes: dict[str, int] = {}
     times: dict[str, Tensor | None] = {}
+    ends: dict[str, Tensor | None] = {}
     for meta in manifest["node_types"]:
         num_nodes[meta["name"]] = int(meta["num_rows"])
         times[meta["name"]] = None if meta["time"] is None else read(meta["time"])
+        ends[meta["name"]] = None if meta["end_time"] is None else read(meta["end_time"])
     csrs: dict[tuple[str, str, str], CSR] = {}
     infos: dict[tuple[str, str, str], FKeyInfo] = {}
     for meta in manifest["edge_types"]:
@@ -161,7 +166,8 @@ def _read_store(path: Path, manifest: dict[str, Any], mode: Literal["c"] | None)
         s, f, d, direction = meta["fkey_info"]
         infos[et] = FKeyInfo(s, f, d, direction)
     return GraphStore(
-        num_nodes, times, csrs, infos, int(manifest["num_fk_edges"]), manifest.get("fingerprint")
+        num_nodes, times, csrs, infos, int(manifest["num_fk_edges"]), manifest.get("fingerprint"),
+        ends,
     )
 
 
@@ -170,11 +176,11 @@ def _consistent(c: CSR, num_rows: int) -> bool:
     if c.num_rows != num_rows:
         return False
     if c.direct is not None:
-        return c.direct.numel() == num_rows and (
-            c.direct_time is None or c.direct_time.numel() == num_rows
+        return c.direct.numel() == num_rows and all(
+            t is None or t.numel() == num_rows for t in (c.direct_time, c.direct_end_time)
         )
     if c.rowptr_data is None or c.col_data is None:
         return False
-    return c.rowptr_data.numel() == num_rows + 1 and (
-        c.time_key is None or c.time_key.numel() == c.col_data.numel()
+    return c.rowptr_data.numel() == num_rows + 1 and all(
+        t is None or t.numel() == c.col_data.numel() for t in (c.time_key, c.end_time)
     )

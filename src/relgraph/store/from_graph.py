@@ -16,14 +16,14 @@ import pandas as pd
 import torch
 
 from relgraph.errors import GraphError
-from relgraph.store.arrays import NEVER_VISIBLE, EdgeArrays, TableArrays
+from relgraph.graph.visibility import store_times, tie_ranks
+from relgraph.store.arrays import EdgeArrays, TableArrays
 from relgraph.store.csr import CSR, build_fk_csrs, chunks, index_dtype
 
 if TYPE_CHECKING:
-    from relgraph.graph import Graph, Table
+    from relgraph.graph import Graph
     from relgraph.store.graph_store import GraphStore
 
-_NULL_TIME = np.iinfo(np.int64).min
 #: Rows per chunk of :func:`build_store` (bounds its temporaries; the store is the same).
 CHUNK_ROWS = 1 << 20
 
@@ -32,11 +32,9 @@ def graph_arrays(graph: Graph) -> tuple[dict[str, TableArrays], list[EdgeArrays]
     """Row counts, row times and resolved foreign keys of every table and edge."""
     tables: dict[str, TableArrays] = {}
     for name, table in graph.tables.items():
-        time = None
-        if table.time_column is not None:
-            time = table.time_values().copy()
-            time[time == _NULL_TIME] = NEVER_VISIBLE
-        tables[name] = TableArrays(num_rows=table.num_rows, time=time)
+        time, end = store_times(table)
+        tables[name] = TableArrays(num_rows=table.num_rows, time=time, end_time=end,
+                                   tie=tie_ranks(table))
     edges = []
     for edge in graph.edges:
         src, dst = graph[edge.src_table], graph[edge.dst_table]
@@ -103,7 +101,11 @@ def _build_chunked(graph: Graph, chunk: int, fingerprint: str | None) -> GraphSt
     for name in {edge.dst_table for edge in graph.edges}:  # keys must resolve to one row
         graph[name].check_primary_key()
     num_nodes = {name: table.num_rows for name, table in graph.tables.items()}
-    times = {name: store_time(table, chunk) for name, table in graph.tables.items()}
+    times: dict[str, np.ndarray | None] = {}
+    ends: dict[str, np.ndarray | None] = {}
+    for name, table in graph.tables.items():
+        times[name], ends[name] = store_times(table)
+    ties = {name: tie_ranks(table) for name, table in graph.tables.items()}
     csrs: dict[EdgeType, CSR] = {}
     infos: dict[EdgeType, FKeyInfo] = {}
     num_fk_edges = 0
@@ -118,25 +120,16 @@ def _build_chunked(graph: Graph, chunk: int, fingerprint: str | None) -> GraphSt
         src, dst = graph[edge.src_table], graph[edge.dst_table]
         assert dst.primary_key is not None
         ref = resolve_ref(src.data[edge.fkey], dst.data[dst.primary_key], chunk)
-        csrs[fwd], csrs[rev] = build_fk_csrs(ref, times[edge.src_table], times[edge.dst_table],
-                                             num_nodes[edge.dst_table], chunk)
+        csrs[fwd], csrs[rev] = build_fk_csrs(
+            ref, times[edge.src_table], times[edge.dst_table], num_nodes[edge.dst_table], chunk,
+            src_end_time=ends[edge.src_table], dst_end_time=ends[edge.dst_table],
+            src_tie=ties[edge.src_table])
         infos[fwd] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "forward")
         infos[rev] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "reverse")
         num_fk_edges += csrs[fwd].num_edges
     time_t = {k: None if v is None else torch.from_numpy(v) for k, v in times.items()}
-    return GraphStore(num_nodes, time_t, csrs, infos, num_fk_edges, fingerprint)
-
-
-def store_time(table: Table, chunk: int = CHUNK_ROWS) -> np.ndarray | None:
-    """A table's row times as the store keeps them (NULL -> ``NEVER_VISIBLE``), or ``None``."""
-    if table.time_column is None:
-        return None
-    src = np.asarray(table.time_values(), dtype=np.int64)
-    out = np.empty(src.shape[0], dtype=np.int64)
-    for a, b in chunks(src.shape[0], chunk):
-        t = src[a:b]
-        np.copyto(out[a:b], np.where(t == _NULL_TIME, NEVER_VISIBLE, t))
-    return out
+    end_t = {k: None if v is None else torch.from_numpy(v) for k, v in ends.items()}
+    return GraphStore(num_nodes, time_t, csrs, infos, num_fk_edges, fingerprint, end_t)
 
 
 def resolve_ref(fkey: pd.Series, pkey: pd.Series, chunk: int = CHUNK_ROWS) -> np.ndarray:

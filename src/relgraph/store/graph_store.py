@@ -50,10 +50,12 @@ class GraphStore:
     :class:`~relgraph.store.csr.CSR` whose neighbors are sorted by neighbor time, so
     "neighbors visible at time t" is a binary search.
 
-    Time semantics: a neighbor is visible to a seed with anchor time ``t`` when its
-    time is ``<= t``; neighbors from static tables (no time column) are always
-    visible. Rows with a NULL time should be passed as ``INT64_MAX``
-    (:data:`~relgraph.store.arrays.NEVER_VISIBLE`): they are never sampled.
+    Time semantics: the rule of :mod:`relgraph.graph.visibility`. A neighbor is
+    visible to a seed with anchor time ``t`` when its time is ``<= t`` (and its end
+    time, where its table has one, is ``> t``); neighbors from static tables (no time
+    column) are always visible. Rows with a NULL time should be passed as
+    ``INT64_MAX`` (:data:`~relgraph.store.arrays.NEVER_VISIBLE`): they are never sampled.
+    Equal times are ordered by primary key (``TableArrays.tie``).
 
     Build with :meth:`from_arrays`; persist with :meth:`save` / :meth:`load`.
     """
@@ -66,9 +68,11 @@ class GraphStore:
         fkey_info: Mapping[EdgeType, FKeyInfo],
         num_fk_edges: int,
         fingerprint: str | None = None,
+        end_time: Mapping[str, Tensor | None] | None = None,
     ) -> None:
         self._num_nodes = dict(num_nodes)
         self._time = dict(time)
+        self._end_time = {t: (end_time or {}).get(t) for t in self._num_nodes}
         self._csr = dict(csr)
         self._fkey_info = dict(fkey_info)
         self._num_fk_edges = int(num_fk_edges)
@@ -128,9 +132,13 @@ class GraphStore:
     ) -> GraphStore:
         num_nodes: dict[str, int] = {}
         times: dict[str, np.ndarray | None] = {}
+        ends: dict[str, np.ndarray | None] = {}
+        ties: dict[str, np.ndarray | None] = {}
         for name, table in tables.items():
             num_nodes[name] = _check_num_rows(name, table.num_rows)
-            times[name] = _check_time(name, table)
+            times[name] = _check_time(name, table, table.time, "time")
+            ends[name] = _check_time(name, table, table.end_time, "end_time")
+            ties[name] = _check_time(name, table, table.tie, "tie")
 
         csrs: dict[EdgeType, CSR] = {}
         infos: dict[EdgeType, FKeyInfo] = {}
@@ -145,30 +153,28 @@ class GraphStore:
                         f"Edge type {et} is defined twice; each foreign key "
                         f"(src_table, fkey, dst_table) must appear once in `edges`."
                     )
-            dst_time, src_time = times[edge.dst_table], times[edge.src_table]
-            csrs[fwd] = build_csr(
-                src_rows,
-                dst_rows,
-                None if dst_time is None else dst_time[dst_rows],
-                num_nodes[edge.src_table],
-                num_nodes[edge.dst_table],
-                key_mode,
-                allow_direct,
-            )
-            csrs[rev] = build_csr(
-                dst_rows,
-                src_rows,
-                None if src_time is None else src_time[src_rows],
-                num_nodes[edge.dst_table],
-                num_nodes[edge.src_table],
-                key_mode,
-                allow_direct,
-            )
+            for et, rows, nbrs, row_table, nbr_table in (
+                (fwd, src_rows, dst_rows, edge.src_table, edge.dst_table),
+                (rev, dst_rows, src_rows, edge.dst_table, edge.src_table),
+            ):
+                nbr_time, nbr_end, nbr_tie = times[nbr_table], ends[nbr_table], ties[nbr_table]
+                csrs[et] = build_csr(
+                    rows,
+                    nbrs,
+                    None if nbr_time is None else nbr_time[nbrs],
+                    num_nodes[row_table],
+                    num_nodes[nbr_table],
+                    key_mode,
+                    allow_direct,
+                    nbr_end_time=None if nbr_end is None else nbr_end[nbrs],
+                    nbr_tie=None if nbr_tie is None else nbr_tie[nbrs],
+                )
             infos[fwd] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "forward")
             infos[rev] = FKeyInfo(edge.src_table, edge.fkey, edge.dst_table, "reverse")
             num_fk_edges += int(src_rows.shape[0])
         time_t = {k: None if v is None else torch.from_numpy(v) for k, v in times.items()}
-        return cls(num_nodes, time_t, csrs, infos, num_fk_edges, fingerprint)
+        end_t = {k: None if v is None else torch.from_numpy(v) for k, v in ends.items()}
+        return cls(num_nodes, time_t, csrs, infos, num_fk_edges, fingerprint, end_t)
 
     # ----------------------------------------------------------------- access
     @property
@@ -201,6 +207,11 @@ class GraphStore:
         """int64 row times of ``node_type``, or ``None`` for a static table."""
         self._check_node_type(node_type)
         return self._time[node_type]
+
+    def end_time(self, node_type: str) -> Tensor | None:
+        """int64 row end times of ``node_type`` (``INT64_MAX``: open), or ``None``."""
+        self._check_node_type(node_type)
+        return self._end_time[node_type]
 
     def has_time(self, node_type: str) -> bool:
         """Whether ``node_type`` has a time column."""
@@ -252,6 +263,7 @@ class GraphStore:
             self._fkey_info,
             self._num_fk_edges,
             self.fingerprint,
+            {k: None if v is None else v.to(device) for k, v in self._end_time.items()},
         )
 
     def __repr__(self) -> str:
@@ -285,9 +297,10 @@ class GraphStore:
     def _parts(
         self,
     ) -> tuple[
-        dict[str, int], dict[str, Tensor | None], dict[EdgeType, CSR], dict[EdgeType, FKeyInfo]
+        dict[str, int], dict[str, Tensor | None], dict[EdgeType, CSR], dict[EdgeType, FKeyInfo],
+        dict[str, Tensor | None],
     ]:
-        return self._num_nodes, self._time, self._csr, self._fkey_info
+        return self._num_nodes, self._time, self._csr, self._fkey_info, self._end_time
 
 
 # ---------------------------------------------------------------------- checks
@@ -298,19 +311,21 @@ def _check_num_rows(name: str, num_rows: int) -> int:
     return n
 
 
-def _check_time(name: str, table: TableArrays) -> np.ndarray | None:
-    if table.time is None:
+def _check_time(name: str, table: TableArrays, values: np.ndarray | None, what: str
+                ) -> np.ndarray | None:
+    """``values`` (one int64 per row of ``table``) as a contiguous int64 array."""
+    if values is None:
         return None
-    t = np.asarray(table.time)
+    t = np.asarray(values)
     if t.ndim != 1 or t.shape[0] != table.num_rows:
         raise GraphError(
-            f"Table {name!r}: time has shape {t.shape} but num_rows={table.num_rows}; "
-            f"pass one int64 epoch-second value per row."
+            f"Table {name!r}: {what} has shape {t.shape} but num_rows={table.num_rows}; "
+            f"pass one int64 value per row."
         )
     if not np.issubdtype(t.dtype, np.integer):
         raise GraphError(
-            f"Table {name!r}: time has dtype {t.dtype}; pass int64 epoch seconds "
-            f"(replace NULL times by INT64_MAX so those rows are never sampled)."
+            f"Table {name!r}: {what} has dtype {t.dtype}; pass int64 epoch seconds (tie "
+            f"ranks as int64; NULL start times as INT64_MAX so those rows are never sampled)."
         )
     return np.ascontiguousarray(t, dtype=np.int64)
 
@@ -357,9 +372,11 @@ def fingerprint_arrays(tables: Mapping[str, TableArrays], edges: Sequence[EdgeAr
     h = hashlib.blake2b(digest_size=16)
     meta: list[object] = []
     for name, table in tables.items():
-        meta.append([name, int(table.num_rows), table.time is not None])
-        if table.time is not None:
-            h.update(np.ascontiguousarray(table.time, dtype=np.int64).tobytes())
+        meta.append([name, int(table.num_rows), table.time is not None,
+                     table.end_time is not None, table.tie is not None])
+        for values in (table.time, table.end_time, table.tie):
+            if values is not None:
+                h.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
     for edge in edges:
         meta.append([edge.src_table, edge.fkey, edge.dst_table, len(edge.src_rows)])
         h.update(np.ascontiguousarray(edge.src_rows, dtype=np.int64).tobytes())

@@ -24,6 +24,7 @@ import pandas as pd
 from relgraph.engine import quote_ident
 from relgraph.errors import GraphError
 from relgraph.graph import Graph, Stype
+from relgraph.graph.visibility import visible_sql
 from relgraph.task import TaskType
 from relgraph.trainer.examples import (
     STATIC_ANCHOR,
@@ -92,10 +93,12 @@ def aggregated_features(graph: Graph, entity_table: str, rows: np.ndarray,
             # double division on every engine (Spark would divide decimals)
             parts.append(f"CAST(MIN(s.__anchor - c.__rg_time) AS DOUBLE) / 86400 AS "
                          f"{quote_ident(f'{prefix}.days_since_last')}")
+            end = (None if child.end_time_column is None
+                   else f"epoch(c.{quote_ident(child.end_time_column)})")
             sql = (f"SELECT s.__idx, {', '.join(parts)} FROM {seed_rel} s "
                    f"JOIN {ent} e ON e.__rg_row = s.__row "
                    f"LEFT JOIN {rel} c ON c.{quote_ident(edge.fkey)} = e.{quote_ident(pk or '')} "
-                   f"AND c.__rg_time <= s.__anchor GROUP BY s.__idx")
+                   f"AND {visible_sql('c.__rg_time', 's.__anchor', end)} GROUP BY s.__idx")
             frames.append(engine.sql(sql).set_index("__idx").sort_index())
     if not frames:
         return pd.DataFrame(index=np.arange(len(rows)))

@@ -99,6 +99,7 @@ class Seeds:
     rows: Tensor            # int64 row index in the entity table
     time: Tensor            # int64 anchor, epoch seconds
     frame: pd.DataFrame     # the table rows kept (aligned with rows/time)
+    features: pd.DataFrame | None = None  # relational features per row (GBDT learner)
 
 
 @dataclass
@@ -255,5 +256,13 @@ def make_examples(graph: Graph, entity_table: str, df: pd.DataFrame, info: Targe
     if not bool(valid.all()):
         keep = valid.numpy()
         return Examples(seeds.rows[valid], seeds.time[valid], frame.loc[keep].reset_index(
-            drop=True), y[valid], split[keep], None if weight is None else weight[valid])
-    return Examples(seeds.rows, seeds.time, frame, y, split, weight)
+            drop=True), y=y[valid], split=split[keep],
+            weight=None if weight is None else weight[valid])
+    return Examples(seeds.rows, seeds.time, frame, y=y, split=split, weight=weight)
+
+
+def last_training_anchor(ex: Examples) -> int | None:
+    """The latest anchor time of the training split (epoch seconds): encoders are fitted
+    on the rows visible then. ``None`` without training rows."""
+    times = ex.time[ex.index("train")]
+    return int(times.max()) if times.numel() else None

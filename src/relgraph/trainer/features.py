@@ -11,6 +11,7 @@ from torch import Tensor
 from relgraph.encoder import TableFeatures, fit_table_encoders
 from relgraph.errors import PlanError
 from relgraph.graph import Graph, Stype
+from relgraph.graph.visibility import visible_rows
 
 
 def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
@@ -56,11 +57,16 @@ def feature_columns(graph: Graph, table_name: str, exclude: set[tuple[str, str]]
 
 def fit_graph_features(graph: Graph, exclude: set[tuple[str, str]] | None = None,
                        overrides: Mapping[str, Any] | None = None,
-                       na_strategy: Mapping[Any, Any] | None = None) -> dict[str, TableFeatures]:
+                       na_strategy: Mapping[Any, Any] | None = None,
+                       fit_time: int | None = None) -> dict[str, TableFeatures]:
     """Fit column encoders for every table.
 
     ``exclude`` holds ``(table, column)`` pairs kept out of the inputs (e.g. a static target);
-    ``overrides`` maps ``"table.column"`` to an encoder or its string form.
+    ``overrides`` maps ``"table.column"`` to an encoder or its string form. Encoders are
+    fitted on the rows visible at ``fit_time`` (epoch seconds; the last training anchor),
+    counting rows that ended before it (:func:`relgraph.graph.visibility.visible_rows`),
+    so rows of the validation and test periods never shape training inputs; ``None``
+    fits on every row (static queries). Every row is transformed.
     """
     exclude = exclude or set()
     _check_overrides(graph, overrides)
@@ -69,7 +75,9 @@ def fit_graph_features(graph: Graph, exclude: set[tuple[str, str]] | None = None
         cols = feature_columns(graph, name, exclude)
         table_overrides = {k.split(".", 1)[1]: v for k, v in (overrides or {}).items()
                            if k.split(".", 1)[0] == name and k.split(".", 1)[1] in cols}
-        out[name] = fit_table_encoders(graph[name].data, cols, table_overrides, na_strategy)
+        fit_rows = visible_rows(graph[name], fit_time, include_ended=True)
+        out[name] = fit_table_encoders(graph[name].data, cols, table_overrides, na_strategy,
+                                       fit_rows)
     return out
 
 

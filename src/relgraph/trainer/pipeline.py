@@ -29,7 +29,13 @@ from relgraph.trainer.artifacts import (
 )
 from relgraph.trainer.calibration import fit_recalibration, fit_rounding
 from relgraph.trainer.ensemble import Ensemble, comparable_trials
-from relgraph.trainer.examples import TargetInfo, fit_target_info, make_examples, make_seeds
+from relgraph.trainer.examples import (
+    TargetInfo,
+    fit_target_info,
+    last_training_anchor,
+    make_examples,
+    make_seeds,
+)
 from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
     GraphContext,
@@ -152,12 +158,6 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     emit({"event": "stage", "stage": "materialize_graph"})
     say(f"[{job_id}] materializing graph ({len(graph.tables)} tables)...")
     store = build_store(graph, cache_dir=get_settings().home / "stores")
-    exclude = excluded_target_columns(train_table)
-    cp = plan.column_processing
-    features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
-                                  getattr(cp, "na_strategy", None))
-    ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
-                       getattr(train_table, "target_table", None))
 
     train_df = df[df["SPLIT"] == "train"] if "SPLIT" in df.columns else df
     info = fit_target_info(task_type, train_df["TARGET"], _class_labels(graph, train_table))
@@ -168,6 +168,13 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     info.top_k = top_k
     ex = make_examples(graph, entity_table, df, info)
     counts = {s: int((ex.split == s).sum()) for s in ("train", "val", "test")}
+    cp = plan.column_processing
+    exclude = excluded_target_columns(train_table)
+    fit_time = last_training_anchor(ex) if is_temporal else None
+    features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
+                                  getattr(cp, "na_strategy", None), fit_time=fit_time)
+    ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
+                       getattr(train_table, "target_table", None))
     say(f"[{job_id}] task={task_type.value} entity={entity_table} rows={counts} "
         f"device={device}")
 
