@@ -39,8 +39,10 @@ def test_rule_numpy_torch_and_sql_agree(anchor: int, expected: list[int]) -> Non
     # SQL: NULL start times are never visible, NULL end times are open
     frame = pd.DataFrame({"t": pd.array([10, 20, 20, 30, None], dtype="Int64"),
                           "e": pd.array([15, None, 25, 40, None], dtype="Int64")})
-    got = duckdb.sql(f"SELECT coalesce({visible_sql('t', str(anchor), 'e')}, false) AS v "
-                     "FROM frame").df()["v"].astype(int).tolist()
+    con = duckdb.connect()
+    con.register("frame", frame)
+    got = con.execute(f"SELECT coalesce({visible_sql('t', str(anchor), 'e')}, false) AS v "
+                      "FROM frame").df()["v"].astype(int).tolist()
     assert got == expected
 
 

@@ -588,7 +588,9 @@ def test_items_and_metadata() -> None:
         ("model_architecture.past_encoder", "regression", "temporal", False, True),
         ("model_architecture.past_encoder", "forecasting", "temporal", False, True),
         ("model_architecture.past_encoder", "regression", "static", False, False),
-        ("model_architecture.past_encoder", "binary_classification", "temporal", False, False),
+        ("model_architecture.past_encoder", "binary_classification", "temporal", False, True),
+        ("model_architecture.past_encoder", "multiclass_classification", "temporal", False,
+         False),
         ("model_architecture.prediction_time_encodings", "regression", "temporal", False, True),
         ("model_architecture.prediction_time_encodings", "regression", "static", False, False),
         ("model_architecture.module", "static_link_prediction", "static", False, True),
@@ -644,7 +646,6 @@ def test_validate_for_accepts_defaults_everywhere() -> None:
         ("optimization", "majority_sampling_ratio", [2.0], "regression", "temporal"),
         ("optimization", "weight_mode", ["sample"], "regression", "temporal"),
         ("optimization", "target_fraction", [0.5], "temporal_link_prediction", "temporal"),
-        ("optimization", "overlap_ratio", [0.5], "binary_classification", "static"),
         (
             "optimization",
             "lookup_optimization",
@@ -652,7 +653,8 @@ def test_validate_for_accepts_defaults_everywhere() -> None:
             "regression",
             "static",
         ),
-        ("model_architecture", "past_encoder", ["mlp"], "binary_classification", "temporal"),
+        ("model_architecture", "past_encoder", ["mlp"], "multiclass_classification",
+         "temporal"),
         ("model_architecture", "past_encoder", ["mlp"], "regression", "static"),
         ("model_architecture", "module", "two_tower", "regression", "temporal"),
         (
@@ -663,7 +665,6 @@ def test_validate_for_accepts_defaults_everywhere() -> None:
             "static",
         ),
         ("model_architecture", "distance_measure", ["cosine"], "regression", "static"),
-        ("model_architecture", "handle_new_entities", False, "regression", "temporal"),
         (
             "model_architecture",
             "prediction_time_encodings",

@@ -199,6 +199,7 @@ class Run:
     trials: list[Trial]
     features: dict[str, Any]
     job_id: str
+    folder: Path
 
     @property
     def first(self) -> Trial:
@@ -294,19 +295,19 @@ def fit(data: dict[str, Any], task: str, plan: ModelPlan,
             cur[0].model = built
         return built
 
-    def forward(self, model, sampler, rows, anchor, *, embed=False, **kw):
-        out = real_forward(self, model, sampler, rows, anchor, embed=embed, **kw)
+    def forward(self, model, sampler, seeds, pos, *, embed=False, **kw):
+        out = real_forward(self, model, sampler, seeds, pos, embed=embed, **kw)
         t = cur[0]
         if t is not None:
             t.sampler = sampler
             if model.training:
                 # sampled here, or ahead of time (``inputs``: prefetched model inputs)
                 inputs = kw.get("inputs")
-                nodes = last_sub[0].node_dict if inputs is None else inputs[1]
+                nodes = last_sub[0].node_dict if inputs is None else inputs.node_dict
                 t.subgraphs.append({k: int(v.numel()) for k, v in nodes.items()})
-                t.anchors.append(anchor.detach().cpu().clone())
+                t.anchors.append(seeds.time[pos].detach().cpu().clone())
             else:
-                t.val_batches.append(len(rows))
+                t.val_batches.append(len(pos))
         return out
 
     def sample(self, *args, **kwargs):
@@ -358,7 +359,7 @@ def fit(data: dict[str, Any], task: str, plan: ModelPlan,
         meta = pipeline.fit_training_job(data["graphs"][task], data["tables"][task], plan,
                                          folder, job_id, verbose=False)
     run = Run(meta, pd.read_parquet(Path(folder) / "holdout.parquet"), trials, features,
-              job_id)
+              job_id, Path(folder))
     _RUNS[key] = run
     return run
 
@@ -521,6 +522,9 @@ CASES: list[Case] = [
     Case("enable_baselines", "training_job.enable_baselines", False, True,
          lambda r: sorted(r.meta.get("baselines", {})),
          ([], ["lightgbm_aggregated", "lightgbm_entity", "majority"])),
+    Case("gbdt", "training_job.gbdt", False, True,
+         lambda r: (r.meta.get("gbdt") is not None, (r.folder / "gbdt.json").is_file()),
+         ((False, False), (True, True))),
     # --- column_processing ----------------------------------------------------------
     Case("encoder_overrides.null", "column_processing.encoder_overrides", None,
          {"events.amount": "Null()"}, lambda r: (r.features["events"].columns, num_params(r))),
@@ -662,6 +666,14 @@ CASES: list[Case] = [
          ((False, "NoneType", False), (True, "Linear", True))),
     Case("prediction_time_encodings.output", "model_architecture.prediction_time_encodings",
          [False], [True], first_loss),
+    *[Case(f"past_encoder.{kind}", "model_architecture.past_encoder", [None], [kind],
+           lambda r: (model(r).spec.past_encoder, model(r).spec.past_steps > 0,
+                      type(model(r).past_encoder).__name__),
+           ((None, False, "NoneType"), (kind, True, "PastTargetEncoder")), task="regression")
+      for kind in ("decomposed", "normalized", "mlp", "transformer")],
+    *[Case(f"past_encoder.{kind}.loss", "model_architecture.past_encoder", [None], [kind],
+           first_loss, task="regression")
+      for kind in ("decomposed", "normalized", "mlp", "transformer")],
     Case("prediction_time_encodings.transformer",
          "model_architecture.prediction_time_encodings", [False], [True],
          lambda r: (type(model(r).anchor_encoder).__name__, bool(r.first.calendar)),
@@ -847,20 +859,19 @@ def test_prediction_time_encodings_encode_each_seeds_anchor(data) -> None:
 BY_DESIGN: dict[str, str] = {
     "GNNModelPlan.name": "fixed discriminator 'GNN' (choosing the class is the `model` case)",
     "GraphTransformerModelPlan.name": "fixed discriminator 'GraphTransformer' (`model` case)",
-    "TrainingJobPlan.disable_compilation": "relgraph runs eager PyTorch; nothing to compile",
     "TrainingJobPlan.disable_explain": "relgraph has no explain step",
-    "ModelArchitecturePlan.use_seq_id": "preview field with undocumented semantics in the "
-                                        "reference; accepted and ignored",
-    "OptimizationPlan.overlap_ratio": "static link prediction: supervision edges are always "
-                                      "visible for message passing; not implemented",
-    "ModelArchitecturePlan.past_encoder": "forecasting: the GNN sees past labels directly "
-                                          "through the event history; LAG columns are not "
-                                          "model inputs",
     "ModelArchitecturePlan.forecast_type": "hidden, deprecated in the reference; "
                                            "forecasting always trains one output per window",
-    "ModelArchitecturePlan.handle_new_entities": "entities are embedded from their columns "
-                                                 "and neighbours (no per-entity ID vectors), "
-                                                 "so unseen entities are always handled",
+}
+
+#: Fields accepted only at the value relgraph implements: any other value is refused with
+#: a PlanFieldError naming the field (a value that cannot be honoured is never ignored).
+#: Each entry: the implemented value and one refused value.
+REJECTED: dict[str, tuple[Any, Any]] = {
+    "TrainingJobPlan.disable_compilation": (True, False),
+    "ModelArchitecturePlan.use_seq_id": ([False], [True]),
+    "OptimizationPlan.overlap_ratio": ([1.0], [0.5]),
+    "ModelArchitecturePlan.handle_new_entities": (True, False),
 }
 
 #: BY_DESIGN fields that the plan accepts: for each, a task type and query type the field
@@ -870,18 +881,8 @@ BY_DESIGN: dict[str, str] = {
 IGNORED_VALUES: dict[str, tuple[TaskType, QueryType, Any, Any]] = {
     "ModelArchitecturePlan.forecast_type": (
         TaskType.FORECASTING, QueryType.TEMPORAL, None, ["direct"]),
-    "TrainingJobPlan.disable_compilation": (
-        TaskType.BINARY_CLASSIFICATION, QueryType.TEMPORAL, True, False),
     "TrainingJobPlan.disable_explain": (
         TaskType.BINARY_CLASSIFICATION, QueryType.TEMPORAL, False, True),
-    "ModelArchitecturePlan.use_seq_id": (
-        TaskType.BINARY_CLASSIFICATION, QueryType.TEMPORAL, [False], [True]),
-    "OptimizationPlan.overlap_ratio": (
-        TaskType.STATIC_LINK_PREDICTION, QueryType.STATIC, [1.0], [0.5]),
-    "ModelArchitecturePlan.past_encoder": (
-        TaskType.REGRESSION, QueryType.TEMPORAL, ["decomposed"], [None, "mlp"]),
-    "ModelArchitecturePlan.handle_new_entities": (
-        TaskType.FORECASTING, QueryType.TEMPORAL, True, False),
 }
 
 #: Fields whose effect on training is tested in another file: field -> "path: what".
@@ -912,6 +913,18 @@ def test_by_design_fields_are_accepted_and_ignored(cls_field: str) -> None:
     task, query, a, b = IGNORED_VALUES[cls_field]
     assert _trial_settings(task, query, cls_field, a) == _trial_settings(task, query,
                                                                          cls_field, b)
+
+
+@pytest.mark.parametrize("cls_field", sorted(REJECTED))
+def test_rejected_values_name_the_field(cls_field: str) -> None:
+    """A value relgraph cannot honour is refused, naming the field; the implemented
+    value is accepted."""
+    cls_name, name = cls_field.split(".")
+    section = getattr(ModelPlan(), _SECTION_OF[cls_name])
+    good, bad = REJECTED[cls_field]
+    setattr(section, name, good)
+    with pytest.raises(PlanFieldError, match=name):
+        setattr(section, name, bad)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
@@ -964,7 +977,7 @@ def test_every_plan_field_is_accounted_for() -> None:
             case.setup(plan)
         obj, name = owner_and_name(plan, case.path)
         covered.add(f"{type(obj).__name__}.{name}")
-    lists = [covered, set(BY_DESIGN), set(OTHER_WORK), set(KNOWN_NO_EFFECT)]
+    lists = [covered, set(BY_DESIGN), set(OTHER_WORK), set(KNOWN_NO_EFFECT), set(REJECTED)]
     listed = set().union(*lists)
     every = {f"{cls.__name__}.{name}" for cls in PLAN_CLASSES for name in cls.model_fields}
     assert every - listed == set()

@@ -9,8 +9,10 @@ import torch
 from torch import Tensor, nn
 
 from relgraph.encoder import TableEncoder, TableFeatures
+from relgraph.nn.batch import Batch
 from relgraph.nn.gnn import EdgeType, HeteroGNN
 from relgraph.nn.layers import mlp, module_key
+from relgraph.nn.past import PastTargetEncoder
 from relgraph.nn.temporal import RelativeTimeEncoder
 from relgraph.nn.transformer import SubgraphTransformer
 
@@ -39,6 +41,10 @@ class ModelSpec:
     target_embedding_mode: str = "lookup"  # lookup | feature | shallow_feature | fusion
     embedding_dim: int | None = None     # output_embedding_dim; None = channels
     distance_measure: str = "dot_product"  # or "cosine"
+    # hybrid inputs of the seed node (see relgraph.trainer.hybrid)
+    seed_features: int = 0               # width of the seeds' relational features
+    past_steps: int = 0                  # past targets per seed
+    past_encoder: str | None = None      # decomposed | normalized | mlp | transformer
 
 
 #: Periods (seconds) of the anchor-time calendar encoding: day, week, year.
@@ -116,6 +122,10 @@ class RelGraphModel(nn.Module):
             if spec.model == "GraphTransformer" else None
         self.anchor_encoder = nn.Linear(len(CALENDAR_PERIODS) * 2, c) \
             if spec.prediction_time_encodings else None
+        self.seed_encoder = mlp(spec.seed_features, c, c, 2, spec.act, spec.norm,
+                                spec.dropout) if spec.seed_features > 0 else None
+        self.past_encoder = PastTargetEncoder(spec.past_encoder, spec.past_steps, c) \
+            if spec.past_encoder is not None and spec.past_steps > 0 else None
         #: Inputs of the extra training loss terms of the last training forward (link
         #: prediction): ``embedding_scores`` (without context), ``entity_vectors`` and
         #: ``target_vectors``.
@@ -170,17 +180,11 @@ class RelGraphModel(nn.Module):
         assert vec is not None
         return vec
 
-    def embed(self, x_dict: Mapping[str, Mapping[str, Tensor]], node_dict: Mapping[str, Tensor],
-              batch_dict: Mapping[str, Tensor], hop_dict: Mapping[str, Tensor],
-              time_dict: Mapping[str, Tensor], seed_time: Tensor,
-              edge_index_dict: Mapping[EdgeType, Tensor],
-              degree_dict: Mapping[str, Tensor] | None = None) -> Tensor:
-        """Seed embeddings ``[B, channels]`` for a sampled subgraph.
-
-        ``x_dict[t]`` holds the column tensors of the sampled rows of table ``t``;
-        ``time_dict[t]`` their times (tables with a time column only); ``degree_dict[t]``
-        their visible degrees (see :mod:`relgraph.nn.degree`).
-        """
+    def embed(self, batch: Batch) -> Tensor:
+        """Seed embeddings ``[B, channels]`` of a batch (see :class:`Batch`)."""
+        x_dict, node_dict, hop_dict = batch.x_dict, batch.node_dict, batch.hop_dict
+        batch_dict, time_dict, seed_time = batch.batch_dict, batch.time_dict, batch.seed_time
+        degree_dict = batch.degree_dict
         h: dict[str, Tensor] = {}
         for t, rows in node_dict.items():
             key = module_key(t)
@@ -199,7 +203,7 @@ class RelGraphModel(nn.Module):
             if self.pre is not None:
                 v = v + self.pre[key](v)
             h[t] = v
-        edges = {et: ei for et, ei in edge_index_dict.items()
+        edges = {et: ei for et, ei in batch.edge_index_dict.items()
                  if et[0] in h and et[2] in h and ei.numel() > 0}
         num_seeds = seed_time.numel()
         if self.transformer is not None:
@@ -207,23 +211,21 @@ class RelGraphModel(nn.Module):
                 h = self.gnn(h, edges)
             out = self.transformer(h, {t: batch_dict[t] for t in h}, self.seed_table,
                                    num_seeds)
-            if self.anchor_encoder is not None:
-                out = out + self.anchor_encoder(calendar_features(seed_time))
-            return out
-        h = self.gnn(h, edges, {t: hop_dict[t] for t in h})
-        out = h[self.seed_table][:num_seeds]
+        else:
+            h = self.gnn(h, edges, {t: hop_dict[t] for t in h})
+            out = h[self.seed_table][:num_seeds]
         if self.anchor_encoder is not None:
             out = out + self.anchor_encoder(calendar_features(seed_time))
+        if self.seed_encoder is not None and batch.seed_features is not None:
+            out = out + self.seed_encoder(batch.seed_features)
+        if self.past_encoder is not None and batch.past_targets is not None:
+            out = out + self.past_encoder(batch.past_targets)
         return out
 
-    def forward(self, x_dict: Mapping[str, Mapping[str, Tensor]],
-                node_dict: Mapping[str, Tensor], batch_dict: Mapping[str, Tensor],
-                hop_dict: Mapping[str, Tensor], time_dict: Mapping[str, Tensor],
-                seed_time: Tensor, edge_index_dict: Mapping[EdgeType, Tensor],
-                degree_dict: Mapping[str, Tensor] | None = None) -> Tensor:
+    def forward(self, batch: Batch) -> Tensor:
         """Per-seed predictions ``[B, out_channels]`` (logits or standardized values)."""
-        out = self.head(self.embed(x_dict, node_dict, batch_dict, hop_dict, time_dict,
-                                   seed_time, edge_index_dict, degree_dict))
+        out = self.head(self.embed(batch))
+        node_dict, batch_dict, hop_dict = batch.node_dict, batch.batch_dict, batch.hop_dict
         table = self.spec.id_table
         if table is None:
             return out
@@ -232,11 +234,11 @@ class RelGraphModel(nn.Module):
             # ID pooling: add the (hop-weighted, count-normalized) vectors of the target
             # rows in the entity's own subgraph, so embeddings alone can score "more of
             # what this entity touched" (item-to-item similarity).
-            batch = batch_dict[table]
+            owner = batch_dict[table]
             weight = self.pool_weight[hop_dict[table].clamp(max=7)].unsqueeze(1)
-            pooled = torch.zeros_like(out).index_add(0, batch, weight * vec[node_dict[table]])
+            pooled = torch.zeros_like(out).index_add(0, owner, weight * vec[node_dict[table]])
             count = torch.zeros(out.shape[0], device=out.device, dtype=out.dtype)
-            count = count.index_add(0, batch, torch.ones_like(batch, dtype=out.dtype))
+            count = count.index_add(0, owner, torch.ones_like(owner, dtype=out.dtype))
             out = out + pooled / count.clamp(min=1).sqrt().unsqueeze(1)
         if self.cosine_scale is not None:
             out = nn.functional.normalize(out, dim=-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -448,6 +449,45 @@ class PredictiveQuery:
             forecast=self._is_forecast(self.num_forecasts), link_table=self._link_table())
         df = self._run(label_sql, '"__anchor", "ENTITY"')
         return self._finish(df, task)
+
+    def past_targets(self, entities: Any, anchors: np.ndarray, num_steps: int) -> np.ndarray:
+        """Each entity's own past targets: ``[n, num_steps]`` floats, most recent first.
+
+        Step ``j`` is the query's target at the anchor ``anchor - win_end - j * length``,
+        so its window ended at or before ``anchor`` (visible at prediction time); the
+        entity filter is not applied (a past value is a fact whether or not the entity
+        passed the filter then). ``NaN`` where the target is undefined (no row in an
+        ``AVG`` window, the entity did not exist yet). Conditions give 0/1. Temporal
+        binary, regression and forecasting queries only (one value per past window).
+        """
+        task = self.get_task_type()
+        if self.query_type is not QueryType.TEMPORAL or task not in (
+                TaskType.BINARY_CLASSIFICATION, TaskType.REGRESSION, TaskType.FORECASTING):
+            raise PQLError(f"past_targets needs a temporal binary, regression or forecasting "
+                           f"query (this one is {task.value})")
+        anchors = np.asarray(anchors, dtype=np.int64)
+        out = np.full((len(anchors), num_steps), np.nan)
+        if not len(anchors) or num_steps <= 0:
+            return out
+        tl = self._timeline(1)
+        shifts = [tl.win_end + j * tl.length for j in range(num_steps)]
+        distinct = np.unique(anchors)
+        past = sorted({int(a - s) for a in distinct for s in shifts})
+        bq = dataclasses.replace(self._bind(), entity_filter=None, assuming=None)
+        label_sql = build_label_sql(bq, self.graph, past, temporal=True, mode="train")
+        df = self._run(label_sql, '"__anchor", "ENTITY"')
+        if df.empty:
+            return out
+        values = df["TARGET"].map(lambda v: float(v) if v is not None else np.nan)
+        known = pd.Series(values.to_numpy(dtype=float),
+                          index=pd.MultiIndex.from_arrays([df["ENTITY"].to_numpy(),
+                                                           df["__anchor"].to_numpy(np.int64)]))
+        known = known[~known.index.duplicated()]
+        keys = pd.Series(entities).to_numpy()
+        for j, shift in enumerate(shifts):
+            index = pd.MultiIndex.from_arrays([keys, anchors - shift])
+            out[:, j] = known.reindex(index).to_numpy(dtype=float)
+        return out
 
     def generate_training_table(self, plan: TrainingTableGenerationPlan | None = None, *,
                                 non_blocking: bool = False, custom_tags: Any = None

@@ -312,6 +312,8 @@ class NeighborSampler:
         if csr.has_end_time:  # visible neighbors are not a prefix: list them
             parent, pos, avail = csr.visible_candidates(rows, time)
             limit = self._limit(avail, k, k_row)
+            if not bool((avail > limit).any()):  # every visible neighbor fits: no draw
+                return parent, pos
             if self.strategy == "last":
                 return _keep_last(parent, pos, avail, limit)
             return _keep_random(parent, pos, avail, limit, gen)

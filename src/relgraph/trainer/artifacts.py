@@ -16,6 +16,7 @@ from relgraph.encoder import TableFeatures
 from relgraph.errors import ArtifactError
 from relgraph.nn.model import ModelSpec
 from relgraph.trainer.examples import TargetInfo
+from relgraph.trainer.gbdt import GBDTModel
 
 
 def save_torch_atomic(obj: Any, path: Path) -> None:
@@ -39,13 +40,16 @@ def write_json_atomic(obj: Any, path: Path) -> None:
 def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
                features: dict[str, TableFeatures], spec: ModelSpec, info: TargetInfo,
                extra: dict[str, Any],
-               members: Sequence[tuple[dict[str, torch.Tensor], dict[str, Any]]] = ()
-               ) -> None:
+               members: Sequence[tuple[dict[str, torch.Tensor], dict[str, Any]]] = (),
+               gbdt: tuple[GBDTModel, float] | None = None,
+               hybrid: dict[str, Any] | None = None) -> None:
     """Write ``model.pt`` (weights), ``encoders.pt`` and ``model.json`` into ``folder``.
 
     ``members``: the other models of an ensemble, as ``(state_dict, {"settings": ...,
     "spec": ...})``; their weights go to ``ensemble.pt``, the rest to ``model.json`` →
-    ``ensemble``.
+    ``ensemble``. ``gbdt``: the blended GBDT learner and its weight (``gbdt.json`` +
+    LightGBM text models; the weight in ``model.json``); ``hybrid``: how seed inputs are
+    made (:class:`relgraph.trainer.hybrid.HybridInputs`, in ``model.json``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     save_torch_atomic(state_dict, folder / "model.pt")
@@ -53,8 +57,26 @@ def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
     if members:
         save_torch_atomic([state for state, _ in members], folder / ENSEMBLE_FILE)
         extra = {**extra, "ensemble": [meta for _, meta in members]}
+    if gbdt is not None:
+        gbdt[0].save(folder)
+        extra = {**extra, "gbdt_weight": gbdt[1]}
+    if hybrid is not None:
+        extra = {**extra, "hybrid": hybrid}
     write_json_atomic({"spec": asdict(spec), "target": info.to_dict(), **extra},
                       folder / "model.json")
+
+
+def load_gbdt(folder: Path) -> tuple[GBDTModel, float] | None:
+    """The blended GBDT learner of a saved model and its weight (or None)."""
+    model = GBDTModel.load(folder)
+    if model is None:
+        return None
+    try:
+        meta = json.loads((folder / "model.json").read_text())
+        return model, float(meta["gbdt_weight"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ArtifactError(f"The GBDT learner in {folder} has no blend weight "
+                            f"({exc}); retrain the model.") from exc
 
 
 ENSEMBLE_FILE = "ensemble.pt"

@@ -30,6 +30,7 @@ from relgraph.trainer.fitting import (
     metric_predictions,
     predict_outputs,
 )
+from relgraph.trainer.gbdt import GBDTModel
 from relgraph.trainer.losses import decode_outputs, decode_quantiles, recalibrate
 from relgraph.trainer.metrics import compute_metrics, higher_is_better
 from relgraph.trainer.settings import TrialSettings
@@ -122,13 +123,21 @@ class Member:
 
 
 class Ensemble:
-    """The average of its members' decoded outputs, recalibrated with ``info``."""
+    """The average of its members' decoded outputs, blended with a GBDT learner's
+    predictions (weight :attr:`gbdt_weight`, when one is attached) and recalibrated with
+    ``info``."""
 
     def __init__(self, members: list[Member], info: TargetInfo) -> None:
         if not members:
             raise ValueError("An ensemble needs at least one member.")
         self.members = members
         self.info = info
+        self.gbdt: GBDTModel | None = None
+        self.gbdt_weight = 0.0
+
+    def attach_gbdt(self, model: GBDTModel, weight: float) -> None:
+        """Blend ``weight * gbdt + (1 - weight) * GNN`` (seeds must carry ``features``)."""
+        self.gbdt, self.gbdt_weight = model, float(weight)
 
     @classmethod
     def build(cls, ctx: GraphContext,
@@ -170,7 +179,48 @@ class Ensemble:
                 qs.append(q)
         pred = torch.stack(preds).mean(0)  # members share one head: all or no quantiles
         quant = torch.stack(qs).mean(0) if qs else None
+        if self.gbdt is not None and self.gbdt_weight > 0:
+            blended = blend(pred, self.gbdt_predict(seeds, idx), self.gbdt_weight)
+            if quant is not None:  # the quantiles move with the point prediction (median)
+                quant = quant + (blended - pred).reshape(quant.shape[0], -1, 1)
+            pred = blended
         if calibrated and self.info.task_type.is_regression:
             pred = recalibrate(self.info, pred)
             quant = recalibrate(self.info, quant) if quant is not None else None
         return idx, pred, quant
+
+    def gbdt_predict(self, seeds: Seeds, idx: Tensor) -> Tensor:
+        """The attached GBDT learner's decoded predictions for ``seeds`` at ``idx``."""
+        assert self.gbdt is not None
+        if seeds.features is None:
+            raise ValueError("The ensemble blends a GBDT learner: its seeds need features.")
+        rows = seeds.features.iloc[idx.numpy()]
+        return torch.from_numpy(self.gbdt.predict(rows)).to(torch.float32)
+
+
+def blend(gnn: Tensor, gbdt: Tensor, weight: float) -> Tensor:
+    """``weight * gbdt + (1 - weight) * gnn`` (decoded predictions of the same shape)."""
+    return (1.0 - weight) * gnn + weight * gbdt.reshape(gnn.shape).to(gnn.dtype)
+
+
+#: Blend weights of the GBDT learner tried on validation.
+BLEND_WEIGHTS = tuple(i / 10 for i in range(11))
+
+
+def fit_blend(gnn: Tensor, gbdt: Tensor, target: Any, info: TargetInfo,
+              tune_metric: str) -> tuple[float, dict[float, float]]:
+    """The GBDT weight (of :data:`BLEND_WEIGHTS`) whose blend scores best on validation,
+    and every weight's score (``tune_metric``, higher is better after orienting)."""
+    sign = 1.0 if higher_is_better(tune_metric) else -1.0
+    scores: dict[float, float] = {}
+    for w in BLEND_WEIGHTS:
+        pred = blend(gnn, gbdt, w)
+        mp = pred.numpy() if info.task_type.is_regression else metric_predictions(pred, info)
+        scores[w] = _score(info, tune_metric, np.asarray(target) if info.task_type.is_regression
+                           else target, mp, sign)
+    valid = {w: v for w, v in scores.items() if not math.isnan(v)}
+    if not valid:
+        return 0.0, scores
+    best = max(valid.values())
+    # ties (flat scores) go to the GNN's side: the smallest weight reaching the best
+    return min(w for w, v in valid.items() if v >= best), scores

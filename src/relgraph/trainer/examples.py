@@ -100,6 +100,8 @@ class Seeds:
     time: Tensor            # int64 anchor, epoch seconds
     frame: pd.DataFrame     # the table rows kept (aligned with rows/time)
     features: pd.DataFrame | None = None  # relational features per row (GBDT learner)
+    seed_x: Tensor | None = None  # [n, F] standardized relational features (GNN input)
+    past: Tensor | None = None    # [n, K] standardized past targets (NaN unknown)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from relgraph.encoder import TableFeatures
 from relgraph.errors import TrainingError
+from relgraph.nn.batch import Batch
 from relgraph.nn.degree import degree_dim, degree_edge_types, visible_degree
 from relgraph.nn.gnn import EdgeType
 from relgraph.nn.model import ModelSpec, RelGraphModel
@@ -30,8 +31,6 @@ from relgraph.trainer.schedule import make_scheduler
 from relgraph.trainer.settings import TrialSettings
 
 ProgressFn = Callable[[dict[str, Any]], None]
-#: Positional inputs of :meth:`RelGraphModel.forward` for one batch.
-ModelInputs = tuple[Any, ...]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -66,6 +65,8 @@ class GraphContext:
     times: dict[str, Tensor] = field(default_factory=dict)
 
     degree_types: dict[str, list[EdgeType]] = field(default_factory=dict)
+    seed_width: int = 0       # relational features per seed (Seeds.seed_x), 0 = none
+    past_steps: int = 0       # past targets per seed (Seeds.past), 0 = none
 
     def __post_init__(self) -> None:
         self.degree_types = degree_edge_types(self.store)
@@ -73,6 +74,10 @@ class GraphContext:
                         for t, f in self.features.items()}
         self.times = {t: tm.to(self.device) for t in self.store.node_types
                       if (tm := self.store.time(t)) is not None}
+
+    def model_spec(self, settings: TrialSettings, info: TargetInfo) -> ModelSpec:
+        """The architecture of a trial on this graph (with its seed inputs)."""
+        return model_spec(settings, info, self.target_table, self.seed_width, self.past_steps)
 
     def model(self, spec: ModelSpec) -> RelGraphModel:
         model = RelGraphModel(self.features, list(self.times), self.store.edge_types,
@@ -85,8 +90,10 @@ class GraphContext:
             model.set_target_features(self.tensors[table])
         return model
 
-    def prepare(self, sampler: NeighborSampler, rows: Tensor, anchor: Tensor) -> ModelInputs:
-        """Sample the seeds' subgraphs and gather the model inputs (on the device)."""
+    def prepare(self, sampler: NeighborSampler, seeds: Seeds, pos: Tensor) -> Batch:
+        """Sample the subgraphs of ``seeds`` at positions ``pos`` and gather the model
+        inputs (on the device)."""
+        rows, anchor = seeds.rows[pos], seeds.time[pos]
         sub = sampler.sample(self.entity_table, rows, anchor)
         node_dict = {t: n for t, n in sub.node_dict.items() if n.numel() > 0}
         batch_dict = {t: b for t, b in sub.batch_dict.items() if t in node_dict}
@@ -97,17 +104,19 @@ class GraphContext:
         node_dict = {t: n.to(dev) for t, n in node_dict.items()}
         x_dict = gather(self.features, node_dict, self.tensors)
         time_dict = {t: self.times[t][n] for t, n in node_dict.items() if t in self.times}
-        return (x_dict, node_dict, {t: b.to(dev) for t, b in batch_dict.items()},
-                {t: h.to(dev) for t, h in sub.hop_dict.items()}, time_dict, anchor.to(dev),
-                {et: ei.to(dev) for et, ei in sub.edge_index_dict.items()},
-                {t: d.to(dev) for t, d in degree_dict.items()})
+        return Batch(x_dict, node_dict, {t: b.to(dev) for t, b in batch_dict.items()},
+                     {t: h.to(dev) for t, h in sub.hop_dict.items()}, time_dict, anchor.to(dev),
+                     {et: ei.to(dev) for et, ei in sub.edge_index_dict.items()},
+                     {t: d.to(dev) for t, d in degree_dict.items()},
+                     None if seeds.seed_x is None else seeds.seed_x[pos].to(dev),
+                     None if seeds.past is None else seeds.past[pos].to(dev))
 
-    def forward(self, model: Any, sampler: NeighborSampler, rows: Tensor, anchor: Tensor, *,
-                embed: bool = False, inputs: ModelInputs | None = None) -> Tensor:
-        """Run the model on the seeds' subgraphs (``embed``: seed embeddings); ``inputs``
-        from :meth:`prepare` skips sampling here."""
-        args = inputs if inputs is not None else self.prepare(sampler, rows, anchor)
-        return model.embed(*args) if embed else model(*args)
+    def forward(self, model: Any, sampler: NeighborSampler, seeds: Seeds, pos: Tensor, *,
+                embed: bool = False, inputs: Batch | None = None) -> Tensor:
+        """Run the model on the subgraphs of ``seeds`` at ``pos`` (``embed``: seed
+        embeddings); ``inputs`` from :meth:`prepare` skips sampling here."""
+        batch = inputs if inputs is not None else self.prepare(sampler, seeds, pos)
+        return model.embed(batch) if embed else model(batch)
 
 
 def prefetched(fn: Callable[[T], R], items: Sequence[T], enabled: bool = True
@@ -146,8 +155,8 @@ class TrialResult:
     val_raw: Tensor | None = None
 
 
-def model_spec(settings: TrialSettings, info: TargetInfo,
-               id_table: str | None = None) -> ModelSpec:
+def model_spec(settings: TrialSettings, info: TargetInfo, id_table: str | None = None,
+               seed_width: int = 0, past_steps: int = 0) -> ModelSpec:
     info = info.for_loss(settings.loss)
     module = settings.lp_module
     if module == "ranking":        # deprecated names
@@ -170,7 +179,9 @@ def model_spec(settings: TrialSettings, info: TargetInfo,
                      aggr=tuple(settings.aggr), num_pre_layers=settings.num_pre_layers,
                      num_post_layers=settings.num_post_layers, act=settings.activation,
                      norm=settings.normalization, dropout=settings.dropout,
-                     out_channels=info.out_channels)
+                     out_channels=info.out_channels, seed_features=seed_width,
+                     past_steps=past_steps if settings.past_encoder else 0,
+                     past_encoder=settings.past_encoder if past_steps else None)
 
 
 def make_sampler(ctx: GraphContext, settings: TrialSettings,
@@ -216,11 +227,11 @@ def predict_outputs(ctx: GraphContext, model: RelGraphModel, sampler: NeighborSa
     outs = []
     batches = [pos for pos in idx.split(batch_size) if len(pos)]
 
-    def prepare(pos: Tensor) -> ModelInputs:
-        return ctx.prepare(sampler, seeds.rows[pos], seeds.time[pos])
+    def prepare(pos: Tensor) -> Batch:
+        return ctx.prepare(sampler, seeds, pos)
 
     for pos, inputs in prefetched(prepare, batches, _prefetch_enabled(ctx.device)):
-        out = ctx.forward(model, sampler, seeds.rows[pos], seeds.time[pos], inputs=inputs)
+        out = ctx.forward(model, sampler, seeds, pos, inputs=inputs)
         outs.append((out if raw else decode_outputs(info, out)).cpu())
     if not outs:
         return idx, torch.empty(0)
@@ -299,7 +310,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(seed + 1))
-    model = ctx.model(model_spec(settings, info, ctx.target_table))
+    model = ctx.model(ctx.model_spec(settings, info))
     net = dist.wrap_model(model) if dist is not None else model
     optimizer, lookup_opt = _optimizers(model, settings)
     train_idx = ex.index(train_splits)
@@ -337,11 +348,11 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
             order = _epoch_order(ex, train_idx, settings, info, gen)
         total, count = 0.0, 0
 
-        def prepare(pos: Tensor) -> ModelInputs:
-            return ctx.prepare(sampler, ex.rows[pos], ex.time[pos])
+        def prepare(pos: Tensor) -> Batch:
+            return ctx.prepare(sampler, ex, pos)
 
         for pos, inputs in prefetched(prepare, batches, _prefetch_enabled(ctx.device)):
-            out = ctx.forward(net, sampler, ex.rows[pos], ex.time[pos], inputs=inputs)
+            out = ctx.forward(net, sampler, ex, pos, inputs=inputs)
             y = ex.y[pos]
             if settings.target_fraction < 1.0 and info.is_list_target:
                 y = subsample_targets(y, settings.target_fraction, gen)

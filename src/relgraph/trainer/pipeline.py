@@ -15,12 +15,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from relgraph.aggregates import feature_names
 from relgraph.config import get_settings
 from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
+from relgraph.pquery import PredictiveQuery
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.trainer.artifacts import (
+    load_gbdt,
     load_member_states,
     load_model,
     save_model,
@@ -40,10 +43,17 @@ from relgraph.trainer.features import excluded_target_columns, fit_graph_feature
 from relgraph.trainer.fitting import (
     GraphContext,
     TrialResult,
-    model_spec,
     prediction_metrics,
     target_values,
     train_trial,
+)
+from relgraph.trainer.gbdt import SUPPORTED as GBDT_TASKS
+from relgraph.trainer.hybrid import (
+    MIN_TRAIN_ROWS,
+    HybridInputs,
+    apply_hybrid,
+    fit_gbdt_blend,
+    prepare_hybrid,
 )
 from relgraph.trainer.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.trainer.metrics import higher_is_better
@@ -175,8 +185,17 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                                   getattr(cp, "na_strategy", None), fit_time=fit_time)
     ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
                        getattr(train_table, "target_table", None))
-    say(f"[{job_id}] task={task_type.value} entity={entity_table} rows={counts} "
-        f"device={device}")
+    hybrid = None
+    if task_type in GBDT_TASKS and counts["train"] >= MIN_TRAIN_ROWS:
+        emit({"event": "stage", "stage": "relational_features"})
+        query = getattr(train_table, "query", None)
+        hybrid = prepare_hybrid(graph, entity_table, ex, info,
+                                query if isinstance(query, PredictiveQuery) else None,
+                                fit_time, exclude, temporal=is_temporal,
+                                cache_dir=get_settings().home / "features")
+        ctx.seed_width, ctx.past_steps = hybrid.scaler.width, hybrid.past_steps
+        say(f"[{job_id}] relational features: {len(feature_names(hybrid.spec))} per "
+            f"example ({len(hybrid.spec.blocks)} paths), {hybrid.past_steps} past targets")
 
     pruning = getattr(tj, "pruning", None)
     pruner = Pruner(pruning, higher_is_better=True) if pruning is not None and not \
@@ -231,6 +250,17 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     refit_trainval = bool(getattr(tj, "refit_trainval", False))
     if (refit_full or refit_trainval) and counts["val"] > 0:
         splits_used = ("train", "val", "test") if refit_full else ("train", "val")
+    info = info.for_loss(best.settings.loss)
+    specs = [ctx.model_spec(m.settings, info) for m in members]
+    ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
+                              info, seed=seed + 7)
+    gbdt_part = None
+    if hybrid is not None and bool(getattr(tj, "gbdt", True)):
+        emit({"event": "stage", "stage": "gbdt"})
+        gbdt_part = fit_gbdt_blend(ctx, ex, ensemble, info, tune_metric, seed=seed,
+                                   train_splits=splits_used,
+                                   say=lambda line: say(f"[{job_id}] {line}"))
+    if splits_used != ("train",):
         emit({"event": "stage", "stage": "refit"})
         states = []
         for k, member in enumerate(members):
@@ -240,10 +270,10 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                                       train_splits=splits_used, val_split=None,
                                       fixed_epochs=member.best_epoch,
                                       seed=seed + 1000 + k).state_dict)
-    info = info.for_loss(best.settings.loss)
-    specs = [model_spec(m.settings, info, ctx.target_table) for m in members]
-    ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
-                              info, seed=seed + 7)
+        ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
+                                  info, seed=seed + 7)
+    if gbdt_part is not None:
+        ensemble.attach_gbdt(gbdt_part[0], gbdt_part[1])
     recalibration = None
     val_idx = ex.index("val")
     val_pred: torch.Tensor | None = None  # uncalibrated, for regression recalibration
@@ -293,7 +323,9 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         "entity_table": entity_table, "settings": best.settings.to_dict(),
         "graph_fingerprint": store.fingerprint},
         members=[(st, {"settings": m.settings.to_dict(), "spec": asdict(sp)})
-                 for m, sp, st in zip(members[1:], specs[1:], states[1:])])
+                 for m, sp, st in zip(members[1:], specs[1:], states[1:])],
+        gbdt=None if gbdt_part is None else (gbdt_part[0], gbdt_part[1]),
+        hybrid=None if hybrid is None else hybrid.to_dict())
     (folder / "plan.json").write_text(plan.as_json() if hasattr(plan, "as_json") else "{}")
     meta = {
         "job_id": job_id, "task_type": task_type.value, "entity_table": entity_table,
@@ -303,6 +335,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                     "val_metrics": r.val_metrics, "best_epoch": r.best_epoch,
                     "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
         "row_counts": counts, "recalibration": recalibration, "ensemble_trials": chosen,
+        "gbdt": None if gbdt_part is None else gbdt_part[2],
         "seconds": time.perf_counter() - t_start,
         "tags": custom_tags or {},
     }
@@ -437,6 +470,11 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     ensemble = Ensemble.build(ctx, trained, info, seed=0)
     df = prediction_table.data_df()
     seeds = make_seeds(graph, entity_table, df)
+    if extra.get("hybrid") and len(seeds.rows):
+        apply_hybrid(graph, seeds, HybridInputs.from_dict(extra["hybrid"]), info)
+    gbdt = load_gbdt(train_dir)
+    if gbdt is not None and len(seeds.rows):
+        ensemble.attach_gbdt(*gbdt)
     if len(seeds.rows):
         _, pred, quant = ensemble.predict(ctx, seeds, torch.arange(len(seeds.rows)),
                                           quantiles=info.head == "multi_quantile")
@@ -487,7 +525,7 @@ def _check_prediction_graph(graph: Graph, features: dict[str, Any], entity_table
 def _embeddings(ctx: GraphContext, model: Any, sampler: Any, seeds: Any,
                 batch_size: int) -> np.ndarray:
     model.eval()
-    out = [ctx.forward(model, sampler, seeds.rows[start:start + batch_size],
-                       seeds.time[start:start + batch_size], embed=True).cpu().numpy()
-           for start in range(0, len(seeds.rows), batch_size)]
+    positions = torch.arange(len(seeds.rows))
+    out = [ctx.forward(model, sampler, seeds, pos, embed=True).cpu().numpy()
+           for pos in positions.split(batch_size) if len(pos)]
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)

@@ -409,6 +409,18 @@ def _bool(v: Any) -> bool:
     raise _FieldError("must be a boolean (true/false)", v)
 
 
+def _supported(chk: _Checker, ok: Callable[[Any], bool], why: str) -> _Checker:
+    """``chk``, then refuse values relgraph cannot honour (``why`` says what it does)."""
+
+    def check(v: Any) -> Any:
+        out = chk(v)
+        if not ok(out):
+            raise _FieldError(why, v)
+        return out
+
+    return check
+
+
 def _str(v: Any) -> str:
     if isinstance(v, str) and v.strip():
         return v.strip()
@@ -1085,10 +1097,15 @@ class TrainingJobPlan(_SectionBase):
     )
     refit_trainval: Annotated[bool, _V(_bool)] = True
     refit_full: Annotated[bool, _V(_bool)] = False
-    disable_compilation: Annotated[bool, _V(_bool)] = True
+    disable_compilation: Annotated[bool, _V(_supported(
+        _bool, bool, "must be True: relgraph trains eager PyTorch models and compiles nothing"))
+    ] = True
     disable_explain: Annotated[bool, _V(_bool)] = False
     manual_seed: Annotated[int | None, _V(_opt(_int()))] = None
     enable_baselines: Annotated[bool, _V(_bool)] = False
+    #: relgraph: also train a LightGBM learner on relational features and blend it with
+    #: the GNN on validation (binary, multiclass, regression and forecasting tasks).
+    gbdt: Annotated[bool, _V(_bool)] = True
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "disable_compilation": Metadata(hidden=True),
@@ -1279,7 +1296,10 @@ class OptimizationPlan(_SectionBase):
     target_fraction: Annotated[list[float] | MissingType, _V(_tunable(_float(ge=0.0, le=1.0)))] = (
         MISSING
     )
-    overlap_ratio: Annotated[list[float] | MissingType, _V(_tunable(_float(ge=0.0, le=1.0)))] = (
+    overlap_ratio: Annotated[list[float] | MissingType, _V(_tunable(_supported(
+        _float(ge=0.0, le=1.0), lambda v: v == 1.0,
+        "must be 1.0: relgraph always passes messages over every supervision edge of a "
+        "static link-prediction task (full overlap)")))] = (
         MISSING
     )
 
@@ -1452,7 +1472,9 @@ class ModelArchitecturePlan(_SectionBase):
     distance_measure: Annotated[list[str] | MissingType, _tunable_field(_enum(DistanceMeasure))] = (
         Field(default_factory=_lst(DistanceMeasure.DOT_PRODUCT))
     )
-    use_seq_id: Annotated[list[bool] | MissingType, _tunable_field(_bool)] = Field(
+    use_seq_id: Annotated[list[bool] | MissingType, _tunable_field(_supported(
+        _bool, lambda v: not v, "must be False: sequence-id features (a preview of the "
+        "reference) are not implemented"))] = Field(
         default_factory=_lst(False)
     )
     prediction_time_encodings: Annotated[list[bool] | MissingType, _tunable_field(_bool)] = Field(
@@ -1461,7 +1483,9 @@ class ModelArchitecturePlan(_SectionBase):
     past_encoder: Annotated[
         list[str | None] | MissingType, _tunable_field(_opt(_enum(PastEncoderType)))
     ] = Field(default_factory=_lst(PastEncoderType.DECOMPOSED))
-    handle_new_entities: Annotated[bool, _V(_bool)] = True
+    handle_new_entities: Annotated[bool, _V(_supported(
+        _bool, bool, "must be True: relgraph has no entity-specific heads; every entity, "
+        "seen in training or not, is embedded from its columns and neighbors"))] = True
     forecast_type: Annotated[list[str] | None, _V(_opt(_tunable(_str)))] = None
 
     _meta: ClassVar[dict[str, Metadata]] = {
@@ -1487,7 +1511,8 @@ class ModelArchitecturePlan(_SectionBase):
         ),
         "past_encoder": Metadata(
             tunable=True,
-            valid_task_types=(TaskType.REGRESSION, TaskType.FORECASTING),
+            valid_task_types=(TaskType.REGRESSION, TaskType.FORECASTING,
+                              TaskType.BINARY_CLASSIFICATION),
             valid_query_types=(QueryType.TEMPORAL,),
         ),
         "handle_new_entities": Metadata(valid_task_types=(TaskType.FORECASTING,)),

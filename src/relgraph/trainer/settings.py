@@ -40,6 +40,7 @@ class TrialSettings:
     max_val_steps: int = 1000
     max_test_steps: int = 1000
     prediction_time_encodings: bool = False  # calendar features of the anchor time
+    past_encoder: str | None = None          # encoder of the seed's past targets
     # link prediction
     handle_new_target_entities: bool = False
     target_fraction: float = 1.0
