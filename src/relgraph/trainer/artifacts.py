@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -16,6 +17,7 @@ from relgraph.encoder import TableFeatures
 from relgraph.errors import ArtifactError
 from relgraph.nn.model import ModelSpec
 from relgraph.trainer.examples import TargetInfo
+from relgraph.trainer.integrity import read_verified
 
 
 def save_torch_atomic(obj: Any, path: Path) -> None:
@@ -60,13 +62,19 @@ def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
 ENSEMBLE_FILE = "ensemble.pt"
 
 
+def _torch_load(folder: Path, name: str) -> Any:
+    """``torch.load(weights_only=True)`` of an artifact checked against the manifest."""
+    return torch.load(io.BytesIO(read_verified(folder, name)), weights_only=True,
+                      map_location="cpu")
+
+
 def load_member_states(folder: Path) -> list[dict[str, torch.Tensor]]:
     """Weights of the other models of an ensemble (``[]`` for a single model)."""
     path = folder / ENSEMBLE_FILE
-    if not path.exists():
-        return []
     try:
-        return list(torch.load(path, weights_only=True, map_location="cpu"))
+        return list(_torch_load(folder, ENSEMBLE_FILE))
+    except ArtifactError:
+        raise
     except Exception as exc:  # unpickling errors have many types
         raise ArtifactError(
             f"Ensemble weights in {path} cannot be loaded safely ({type(exc).__name__}: "
@@ -75,13 +83,14 @@ def load_member_states(folder: Path) -> list[dict[str, torch.Tensor]]:
 
 def load_model(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, TableFeatures],
                                       ModelSpec, TargetInfo, dict[str, Any]]:
-    """Inverse of :func:`save_model`; only plain tensors and containers are unpickled."""
+    """Inverse of :func:`save_model`: each file is checked against the job's manifest, then
+    only plain tensors and containers are unpickled (``weights_only=True``)."""
     try:
-        state = torch.load(folder / "model.pt", weights_only=True, map_location="cpu")
-        enc = torch.load(folder / "encoders.pt", weights_only=True, map_location="cpu")
-        meta = json.loads((folder / "model.json").read_text())
-    except FileNotFoundError as exc:
-        raise ArtifactError(f"Model artifact missing in {folder}: {exc.filename}") from exc
+        state = _torch_load(folder, "model.pt")
+        enc = _torch_load(folder, "encoders.pt")
+        meta = json.loads(read_verified(folder, "model.json"))
+    except ArtifactError:
+        raise
     except Exception as exc:  # unpickling errors have many types
         raise ArtifactError(
             f"Model artifacts in {folder} cannot be loaded safely ({type(exc).__name__}: {exc})."
