@@ -223,6 +223,44 @@ def pid_alive(pid: int, start_token: str | None = None) -> bool:
     return True
 
 
+def process_tree(pid: int) -> list[Any]:
+    """``pid`` and its descendants as ``psutil.Process`` objects (safe against pid reuse)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def signal_procs(procs: list[Any], sig: int) -> None:
+    """Send ``sig`` to each process that still exists."""
+    import psutil
+
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(sig)
+
+
+def wait_procs_gone(procs: list[Any], timeout: float) -> bool:
+    """Wait until every process is gone (zombies count as gone); True if they are."""
+    import psutil
+
+    def gone(p: Any) -> bool:
+        try:
+            return bool(p.status() == psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return True
+
+    deadline = time.monotonic() + timeout
+    while not all(gone(p) for p in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 # ---------------------------------------------------------------------- the store
 _READY: set[str] = set()  # databases whose schema this process has already set up
 
