@@ -1,8 +1,9 @@
 """Checksums and private permissions for what relgraph writes under its home.
 
 Every artifact folder (a job folder, its ``request/`` folder) holds ``manifest.json``,
-``{"version": 1, "files": {relative path: {"sha256": hex, "size": bytes}}}``, written once
-the folder's files are complete. Reading an artifact back goes through
+``{"version": 1, "files": {relative path: {"sha256": hex, "size": bytes}}, "sha256": hex}``
+(the last one the checksum of ``files`` itself), written once the folder's files are
+complete. Reading an artifact back goes through
 :func:`read_verified`: the bytes are hashed and compared with the manifest *before* they
 are parsed, so a corrupted or replaced file raises :class:`~relgraph.errors.ArtifactError`
 naming it. Nothing read back is unpickled (Parquet, JSON, ``torch.load(weights_only=True)``).
@@ -78,10 +79,14 @@ def write_manifest(folder: Path, *, skip: Iterable[str] = ()) -> dict[str, Any]:
             continue
         os.chmod(path, 0o600)  # artifacts are private to their user
         files[rel.as_posix()] = {"sha256": sha256_file(path), "size": path.stat().st_size}
-    manifest = {"version": 1, "files": files}
+    manifest = {"version": 1, "files": files, "sha256": _files_digest(files)}
     write_bytes_atomic(json.dumps(manifest, indent=1, sort_keys=True).encode(),
                        folder / MANIFEST)
     return manifest
+
+
+def _files_digest(files: dict[str, Any]) -> str:
+    return sha256_bytes(json.dumps(files, sort_keys=True).encode())
 
 
 def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
@@ -93,6 +98,8 @@ def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
         files = manifest["files"]
         if not isinstance(files, dict):
             raise TypeError("files is not a mapping")
+        if manifest.get("sha256") != _files_digest(files):
+            raise ValueError("its own checksum does not match")
     except FileNotFoundError:
         raise ArtifactError(
             f"{path} is missing, so the artifacts in {folder} cannot be checked. They were "
@@ -122,7 +129,8 @@ def read_expected(path: Path, sha256: str) -> bytes:
     except OSError as exc:
         raise ArtifactError(f"Artifact {path} cannot be read ({exc}).") from exc
     if sha256_bytes(data) != sha256:
-        raise ArtifactError(f"Artifact {path} does not match its recorded SHA-256 checksum: it "
+        raise ArtifactError(f"Artifact {path} does not match its SHA-256 checksum in the "
+                            f"folder's {MANIFEST}: it "
                             "was corrupted or tampered with after it was written. Run the job "
                             "again (or restore the file).")
     return data

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from relgraph.errors import JobError
-from relgraph.trainer.integrity import read_verified
+from relgraph.trainer.integrity import read_manifest, read_verified
 
 
 @dataclass(frozen=True)
@@ -192,10 +192,9 @@ class TrainingJobResult(_JobResult):
     @property
     def training_table(self) -> Any:
         """The training table the job was trained on (rows and task metadata)."""
-        from relgraph.trainer.integrity import has_file
         from relgraph.trainer.worker import load_request_table
 
-        if not has_file(self.dir / "request", "train_table.parquet"):
+        if not (self.dir / "request" / "train_table.parquet").exists():
             raise JobError(f"Job {self.job_id} has no stored training table (its rows could "
                            "not be written as Parquet).")
         return load_request_table(self.dir, "train_table", self._graph())
@@ -224,9 +223,12 @@ class TrainingJobResult(_JobResult):
         return PredictiveQuery(graph, query)
 
     def report_path(self) -> Path:
-        """The job's HTML report (written now if missing)."""
+        """The job's HTML report (written now if missing; checked against the manifest
+        when the job wrote it)."""
         path = self.dir / "report.html"
-        if not path.exists():
+        if path.exists() and "report.html" in read_manifest(self.dir):
+            read_verified(self.dir, "report.html")
+        elif not path.exists():
             from relgraph.trainer.report import write_report
 
             write_report(self.dir, self.job_id, _request(self.job_id))
