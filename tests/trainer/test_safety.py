@@ -23,7 +23,7 @@ from relgraph.errors import ArtifactError, JobError, OutputExistsError, OutputNa
 from relgraph.pquery import PredictiveQuery
 from relgraph.trainer.artifacts import load_member_states
 from relgraph.trainer.integrity import MANIFEST, read_manifest, read_verified
-from relgraph.trainer.job_store import JobStatus
+from relgraph.trainer.job_store import JobStatus, JobStore
 from relgraph.trainer.output import DuckDBOutput, OutputConfig, write_output
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
 from relgraph.trainer.trainer import Trainer
@@ -328,3 +328,43 @@ def test_no_zombie_after_non_blocking_jobs(home: Path, data: tuple[rg.Graph, Any
             break
         time.sleep(0.1)
     assert not ({c.pid for c in me.children()} & pids), "workers left as zombies"
+
+
+# ---------------------------------------------------------------------- gc
+def test_gc_keeps_what_kept_jobs_need(tmp_path: Path, restore_settings: None,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from relgraph.cli.main import main
+
+    home = tmp_path / "gc-home"
+    rg.init(home=home, device="cpu")
+    graph, table = make_data(0)
+    other, other_table = make_data(1)  # different data: its own snapshot and store
+    a = Trainer(make_plan(1), verbose=False).fit(graph, table)
+    trainer = Trainer.load(a.id)
+    trainer.verbose = False
+    p = trainer.predict(graph, table)
+    b = Trainer(make_plan(1), verbose=False).fit(other, other_table)
+    store = JobStore(home)
+    stores_before = sorted(x.name for x in (home / "stores").iterdir())
+    assert len(stores_before) == 2
+
+    dry = rg.gc(keep_last=1, dry_run=True)
+    assert dry.removed_jobs == [p.id, a.id] and dry.total_bytes > 0
+    assert all(i.size > 0 for i in dry.items)
+    assert {i.kind for i in dry.items} == {"job", "snapshot", "store"}
+    assert store.exists(a.id) and all(i.path.exists() for i in dry.items)  # nothing removed
+    assert main(["gc", "--keep-last", "1", "--dry-run", "--home", str(home)]) == 0
+    assert "would remove" in capsys.readouterr().out
+
+    kept = rg.gc(keep_last=2)  # keeps b and p, and a because p predicted with it
+    assert kept.items == [] and sorted(kept.kept_jobs) == sorted([a.id, p.id, b.id])
+    done = rg.gc(keep_last=1)
+    assert sorted(done.removed_jobs) == sorted([a.id, p.id])
+    assert not store.exists(a.id) and not (home / "jobs" / a.id).exists()
+    assert [x.name for x in (home / "stores").iterdir()] == [other.fingerprint()]
+    snapshot = b.load_config()["graph_snapshot"]
+    assert {x.name for x in (home / "snapshots").iterdir()} == \
+        {t["file"] for t in snapshot["tables"].values()}
+    assert len(Trainer.load(b.id).predict(other, other_table).predictions_df()) == 40
+    with pytest.raises(rg.ConfigError, match="older_than"):
+        rg.gc(older_than="soon")
