@@ -24,7 +24,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -233,8 +233,3 @@ def _write(store: JobStore, df: pd.DataFrame, output: OutputConfig, p: PendingEx
     finally:
         discard(p)
 
-
-def describe(output: Any) -> str:
-    """A short text of where an output config writes (for logs)."""
-    conn = getattr(output, "output_connector", None)
-    return "the job folder" if conn is None else repr(conn)

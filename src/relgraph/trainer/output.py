@@ -168,6 +168,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _swap_tables(con: Any, begin: str, tmp: str, table: str) -> None:
+    """Replace ``table`` by ``tmp`` in one transaction (readers see the old table or the
+    complete new one; on failure the old table stays)."""
+    con.execute(begin)
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+        con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 @dataclass(frozen=True)
 class DuckDBOutput(DatabaseOutput):
     """Write output tables into a DuckDB database file (created if missing).
@@ -196,14 +209,7 @@ class DuckDBOutput(DatabaseOutput):
         _check_table_name(table)
         con = duckdb.connect(str(self.path))
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            _swap_tables(con, "BEGIN TRANSACTION", tmp, table)
         finally:
             con.close()
 
@@ -278,14 +284,7 @@ class SQLiteOutput(DatabaseOutput):
         _check_table_name(table)
         con = self._connect()
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            _swap_tables(con, "BEGIN IMMEDIATE", tmp, table)
         finally:
             con.close()
 
