@@ -231,7 +231,7 @@ def test_tampered_model_gives_artifact_error(home: Path, data: tuple[rg.Graph, A
             return (os.system, ("echo pwned",))
 
     torch.save({"weight": Evil()}, fake / "model.pt")
-    with pytest.raises(ArtifactError, match=r"model\.pt does not match its recorded SHA-256"):
+    with pytest.raises(ArtifactError, match=r"model\.pt does not match its SHA-256"):
         Trainer.get_encoders("trainingjob-tampered")
     write_manifest(fake)  # a forged manifest: weights_only loading still refuses the pickle
     with pytest.raises(ArtifactError, match="cannot be loaded safely"):
