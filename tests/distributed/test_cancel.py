@@ -81,3 +81,22 @@ def test_killed_worker_takes_its_ranks_along(tmp_path: Path, restore_settings: N
     while job.status().status is not JobStatus.FAILED and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "died without reporting" in (job.status().error or "")
+
+
+@pytest.mark.slow
+def test_timeout_stops_torchrun_and_its_ranks(tmp_path: Path, restore_settings: None) -> None:
+    from relgraph.distributed import launch
+    from relgraph.errors import TrainingError
+
+    rg.init(home=tmp_path / "home", device="cpu")
+    graph = make_activity_db(num_users=80, days=120)
+    table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
+    plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=10_000)
+    plan.optimization.early_stopping = [EarlyStoppingConfig(min_delta=0.0, patience=10_000)]
+    with pytest.raises(TrainingError, match="longer than its timeout of 20s"):
+        launch(graph, table, plan, nproc_per_node=2, job_id="slow-ddp", timeout=20,
+               verbose=False, env={"OMP_NUM_THREADS": "1"})
+    spec = str(tmp_path / "home" / "distributed" / "slow-ddp")
+    left = [p for p in psutil.process_iter(["cmdline"]) if spec in " ".join(
+        p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [p.info["cmdline"] for p in left]
