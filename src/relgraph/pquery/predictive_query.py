@@ -500,12 +500,16 @@ class PredictiveQuery:
             return
         temporal = self.query_type is QueryType.TEMPORAL
         for split in empty:
-            anchors = sorted(a for a, s in anchor_splits.items() if s == split) if temporal \
-                else [self._now()]
+            if not temporal:
+                anchors = [self._now()]
+            elif len(out) == 0:  # the whole table: every anchor
+                anchors = sorted(anchor_splits)
+            else:
+                anchors = sorted(a for a, s in anchor_splits.items() if s == split)
             where = f" at its {len(anchors)} anchor time(s) {_span(anchors)}" \
                 if temporal and anchors else ""
             if len(out) == 0:
-                reason = self._why_no_rows(sorted(anchor_splits) if temporal else anchors)
+                reason = self._why_no_rows(anchors)
             elif not temporal:
                 reason = (f"the split assigned none of the {len(out)} rows to it (too few "
                           "rows for a train/val/test split; set the training table plan's "

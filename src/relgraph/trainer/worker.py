@@ -408,7 +408,10 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
     graph = _graph(run, request)
     table = _table(run, folder, "train_table")
     excluded = {tuple(c) for c in request.get("excluded_columns") or []}
-    if excluded:      # static targets: the detached table no longer knows its query
+    if excluded:      # static targets: a loaded table no longer knows its query
+        import copy
+
+        table = copy.copy(table)  # an inline job's table is the caller's: not mutated
         table.excluded_columns = excluded | set(getattr(table, "excluded_columns", ()))
     plan = ModelPlan.from_json(_json(request["plan"])) if request.get("plan") else None
     warm = None
