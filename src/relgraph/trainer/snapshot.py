@@ -165,7 +165,8 @@ def save_table(folder: Path, name: str, table: Any,
     from relgraph.pquery import PredictionTable
 
     df = table.data_df()
-    kind = "prediction" if isinstance(table, PredictionTable) else "training"
+    kind = "prediction" if isinstance(table, PredictionTable) or \
+        getattr(table, "task_type", None) is None else "training"
     meta: dict[str, Any] = {"kind": kind, "list_columns": _list_columns(df)}
     for attr in _TABLE_ATTRS:
         value = getattr(table, attr, None)
