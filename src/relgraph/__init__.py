@@ -31,6 +31,7 @@ _LAZY = {
     **dict.fromkeys(["BatchPredictionJobResult", "ModelEvaluationMetrics", "ModelPlan",
                      "OutputConfig", "RunMode", "Trainer", "TrainingJobResult"],
                     "relgraph.trainer"),
+    "gc": "relgraph.trainer.gc",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         Trainer,
         TrainingJobResult,
     )
+    from relgraph.trainer.gc import gc
 
 __version__ = "0.1.0"
 
@@ -86,5 +88,6 @@ __all__ = [
     "TrainingJobResult",
     "TrainingTable",
     "TrainingTableGenerationPlan",
+    "gc",
     "init",
 ]

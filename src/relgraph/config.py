@@ -77,12 +77,26 @@ def init(home: str | Path | None = None, *, device: str = "auto",
     temp_directory = _temp_directory(duckdb_temp_directory)
     threads = _threads(duckdb_threads)
     path = Path(home).expanduser() if home is not None else default_home()
-    path.mkdir(parents=True, exist_ok=True)
+    _private_home(path)
     _settings = Settings(home=path.resolve(), device=device, engine=engine,
                          spark_session=spark_session, spark_conf=spark_conf,
                          duckdb_memory_limit=memory_limit,
                          duckdb_temp_directory=temp_directory, duckdb_threads=threads)
     return _settings
+
+
+def _private_home(path: Path) -> None:
+    """Create the home with mode 0700; an existing relgraph home (one holding ``jobs.db``)
+    is made private too. Other existing folders keep their mode (the job store, artifacts
+    and snapshots inside are private either way)."""
+    created = not path.exists()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if created or ((path / "jobs.db").exists() and path.stat().st_mode & 0o077):
+        try:
+            os.chmod(path, 0o700)
+        except OSError as exc:
+            raise ConfigError(f"Cannot make the home folder {path} private ({exc}); pass a "
+                              "home=... you own.") from exc
 
 
 def duckdb_config() -> dict[str, Any]:

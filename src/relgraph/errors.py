@@ -78,3 +78,29 @@ class JobError(RelgraphError, RuntimeError):
 
 class ArtifactError(RelgraphError, RuntimeError):
     """A stored artifact is missing, corrupted or was tampered with."""
+
+
+class ReservedColumnError(GraphError):
+    """A user column is named like one of relgraph's internal columns (``__rg_*``)."""
+
+
+class TimeColumnError(GraphError):
+    """A time column holds values that cannot be read as instants (out of range, or
+    integers that look like years rather than epoch seconds)."""
+
+
+class EmptyTrainingTableError(PQLError):
+    """A generated training table (or its train split) has no rows; the message names the
+    condition that removed them."""
+
+
+class NonFiniteTargetError(PQLError):
+    """A generated regression target holds ``inf`` or ``-inf``."""
+
+
+class OutputNameError(JobError, ValueError):
+    """An output name is not a plain identifier, or its path would leave the output folder."""
+
+
+class OutputExistsError(JobError, FileExistsError):
+    """An output path or table exists and was not written by relgraph."""

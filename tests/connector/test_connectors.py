@@ -183,3 +183,21 @@ def test_source_tables_and_tables_pickle(folder: Path, retail: dict[str, pd.Data
         table = Table(st).infer_metadata()
         again = pickle.loads(pickle.dumps(table))
         assert again.primary_key == "customer_id" and again.num_rows == 20
+
+
+def test_file_names_with_glob_characters_are_read_literally(tmp_path) -> None:
+    from relgraph import LocalFileConnector
+
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "t[1].csv", index=False)
+    pd.DataFrame({"a": [9]}).to_csv(tmp_path / "t1.csv", index=False)
+    pd.DataFrame({"a": [3]}).to_csv(tmp_path / "x*y?.csv", index=False)
+    pd.DataFrame({"a": [7]}).to_csv(tmp_path / "xzyq.csv", index=False)
+    conn = LocalFileConnector(tmp_path)
+    assert conn["t[1]"].to_pandas()["a"].tolist() == [1]
+    assert conn["t1"].to_pandas()["a"].tolist() == [9]
+    assert conn["x*y?"].to_pandas()["a"].tolist() == [3]
+    folder = tmp_path / "parts[a]"
+    folder.mkdir()
+    pd.DataFrame({"a": [4, 5]}).to_parquet(folder / "part[0].parquet")
+    pd.DataFrame({"a": [6]}).to_parquet(folder / "part0.parquet")
+    assert sorted(LocalFileConnector(tmp_path)["parts[a]"].to_pandas()["a"]) == [4, 5, 6]

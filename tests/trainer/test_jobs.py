@@ -22,6 +22,7 @@ import relgraph as rg
 from relgraph.errors import ArtifactError, JobError
 from relgraph.trainer import RunMode, suggest_model_plan
 from relgraph.trainer.baseline_trainer import BaselineTrainer
+from relgraph.trainer.integrity import write_manifest
 from relgraph.trainer.job_store import JobStatus, JobStore, pid_alive
 from relgraph.trainer.jobs import TrainingJob, job_for
 from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
@@ -230,6 +231,9 @@ def test_tampered_model_gives_artifact_error(home: Path, data: tuple[rg.Graph, A
             return (os.system, ("echo pwned",))
 
     torch.save({"weight": Evil()}, fake / "model.pt")
+    with pytest.raises(ArtifactError, match=r"model\.pt does not match its SHA-256"):
+        Trainer.get_encoders("trainingjob-tampered")
+    write_manifest(fake)  # a forged manifest: weights_only loading still refuses the pickle
     with pytest.raises(ArtifactError, match="cannot be loaded safely"):
         Trainer.get_encoders("trainingjob-tampered")
     with pytest.raises(ArtifactError, match="tampered"):
@@ -296,7 +300,7 @@ import relgraph.trainer.pipeline  # noqa: F401  (load torch while the job trains
 result = job.attach(interval_s=0.2, verbose=False)
 from relgraph.trainer import Trainer
 from relgraph.trainer.worker import load_graph
-graph = load_graph(job.load_config()["graph_snapshot"])
+graph = load_graph(home, job.load_config()["graph_snapshot"])
 trainer = Trainer.load(job_id)
 trainer.verbose = False
 pred = trainer.predict(graph, result.training_table)

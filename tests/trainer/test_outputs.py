@@ -20,6 +20,11 @@ from relgraph.trainer.output import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _home(home: Path) -> None:
+    """Outputs are registered in the home's job store (a private one per test)."""
+
+
 def frame(n: int = 5, offset: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame({
         "ENTITY": np.arange(n, dtype=np.int64),

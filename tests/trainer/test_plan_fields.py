@@ -47,6 +47,7 @@ from relgraph.trainer import fitting, pipeline
 from relgraph.trainer.automl import sample_trials
 from relgraph.trainer.examples import TargetInfo
 from relgraph.trainer.fitting import model_spec
+from relgraph.trainer.integrity import write_manifest
 from relgraph.trainer.plan import (
     INFERRED,
     ColumnProcessingPlan,
@@ -358,6 +359,7 @@ def fit(data: dict[str, Any], task: str, plan: ModelPlan,
         mp.setattr(nn_model, "calendar_features", calendar)
         meta = pipeline.fit_training_job(data["graphs"][task], data["tables"][task], plan,
                                          folder, job_id, verbose=False)
+    write_manifest(folder)  # what a job's commit does: TrainingJobResult checks it
     run = Run(meta, pd.read_parquet(Path(folder) / "holdout.parquet"), trials, features,
               job_id, Path(folder))
     _RUNS[key] = run

@@ -163,13 +163,13 @@ def predict(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec) if args.spec else None
     init_home(args, spec)
-    graph = spec.graph() if spec is not None else None
-    pq = predictive_query_from_training_job(args.job_id, graph)
-    table = pq.generate_prediction_table(anchor_time=args.anchor_time)
     types = {"predictions", "embeddings"} if args.embeddings else {"predictions"}
     output = OutputConfig(output_types=types, output_connector=args.output,
                           output_table_name=args.table_name if args.output else None,
-                          file_type=args.file_type)
+                          file_type=args.file_type)  # checks the name before any work
+    graph = spec.graph() if spec is not None else None
+    pq = predictive_query_from_training_job(args.job_id, graph)
+    table = pq.generate_prediction_table(anchor_time=args.anchor_time)
     trainer = rg.Trainer.load(args.job_id)
     out = trainer.predict(pq.graph, table, output_config=output,
                           binary_classification_threshold=args.threshold,

@@ -42,6 +42,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=func)
 
 
+def add_gc_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gc", help="remove old jobs and the snapshots and stores no kept job "
+                                  "needs", description="Without --keep-last/--older-than only "
+                                  "snapshots, stores and spec folders no job uses are removed.")
+    p.add_argument("--keep-last", type=int, default=None, metavar="N",
+                   help="keep the N newest jobs")
+    p.add_argument("--older-than", default=None, metavar="AGE",
+                   help="remove only jobs that ended longer ago (e.g. 30d, 12h, 90m)")
+    p.add_argument("--dry-run", action="store_true", help="list what would go, with sizes")
+    add_home(p)
+    p.set_defaults(func=gc_command)
+
+
+def gc_command(args: argparse.Namespace) -> int:
+    from relgraph.trainer.gc import gc
+
+    init_home(args)
+    print(gc(keep_last=args.keep_last, older_than=args.older_than, dry_run=args.dry_run))
+    return 0
+
+
 def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 

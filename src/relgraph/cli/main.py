@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     quickstart.add_parser(sub)
     commands.add_parsers(sub)
     jobs.add_parser(sub)
+    jobs.add_gc_parser(sub)
     return parser
 
 

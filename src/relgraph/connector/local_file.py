@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from relgraph.connector.source_table import SourceTable
 from relgraph.errors import ConnectorError
 
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def literal_path(path: Path | str) -> str:
+    """``path`` with DuckDB's glob characters escaped (``t[1].csv`` names that file, not
+    ``t1.csv``): ``[``, ``*`` and ``?`` become one-character classes."""
+    return re.sub(r"([\[*?])", lambda m: f"[{m.group(1)}]", str(path))
 
 
 def _data_files(folder: Path) -> list[Path]:
@@ -88,7 +95,8 @@ def read_file_table(path: Path, kind: str) -> pd.DataFrame:
     is_dir = path.is_dir()
     # A single file is passed as a plain path: DuckDB sniffs some files (e.g. movielens'
     # movies.csv with doubled-quote escapes) differently when given a one-element list.
-    files: str | list[str] = [str(f) for f in _data_files(path)] if is_dir else str(path)
+    files: str | list[str] = [literal_path(f) for f in _data_files(path)] if is_dir \
+        else literal_path(path)
     if not files:
         raise ConnectorError(f"No {kind} files under '{path}'.")
     con = duckdb.connect(config=duckdb_config())  # relgraph.init's memory limit / spill folder

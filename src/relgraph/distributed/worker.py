@@ -1,6 +1,7 @@
 """The process torchrun starts on every rank: ``python -m relgraph.distributed.worker SPEC``.
 
-Reads the spec written by :func:`relgraph.distributed.launch.write_spec`, joins the process
+Reads the spec written by :func:`relgraph.distributed.launch.write_spec` (Parquet and JSON,
+every file checked against the spec's manifest; nothing is unpickled), joins the process
 group, and runs the regular training job (:func:`relgraph.trainer.pipeline.fit_training_job`)
 with :func:`relgraph.distributed.current` set, so every trial trains with DDP on this rank's
 shard of the seeds. Rank 0 writes the artifacts; the other ranks write into a scratch folder
@@ -10,7 +11,6 @@ that is removed.
 from __future__ import annotations
 
 import json
-import pickle
 import shutil
 import sys
 import tempfile
@@ -19,26 +19,26 @@ from pathlib import Path
 from typing import Any
 
 
-def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
-    config = json.loads((spec / "config.json").read_text())
-    with open(spec / "graph.pkl", "rb") as fh:
-        graph = pickle.load(fh)
-    with open(spec / "table.pkl", "rb") as fh:
-        table_d = pickle.load(fh)
-    with open(spec / "plan.pkl", "rb") as fh:
-        plan = pickle.load(fh)
-    from relgraph.pquery import TrainingTable
+def _config(spec: Path) -> dict[str, Any]:
+    from relgraph.trainer.integrity import read_verified
 
+    config: dict[str, Any] = json.loads(read_verified(spec, "config.json"))
+    return config
+
+
+def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
+    from relgraph.trainer.snapshot import load_graph, load_table
+
+    config = _config(spec)
+    graph = load_graph(spec, config["graph"])
+    plan = None
+    if config.get("plan") is not None:
+        from relgraph.trainer.plan import ModelPlan
+
+        plan = ModelPlan.from_json(json.dumps(config["plan"]))
+    table = load_table(spec, "table", graph)
     if config.get("mode") == "predict":
-        return config, graph, _Frame(table_d["df"], table_d["entity_table"]), plan
-    table = TrainingTable(table_d.pop("df"), task_type=table_d["task_type"],
-                          query_type=table_d["query_type"],
-                          entity_table=table_d["entity_table"],
-                          target_table=table_d.get("target_table"), graph=graph,
-                          top_k=table_d.get("top_k"),
-                          num_forecasts=table_d.get("num_forecasts") or 1)
-    if "excluded_columns" in table_d:
-        table.excluded_columns = table_d["excluded_columns"]  # type: ignore[attr-defined]
+        return config, graph, _Frame(table.data_df(), table.entity_table), plan
     return config, graph, table, plan
 
 
@@ -90,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m relgraph.distributed.worker SPEC_DIR", file=sys.stderr)
         return 2
     spec = Path(args[0])
+    from relgraph.distributed.launch import die_with_parent
+
+    die_with_parent()  # a rank never outlives torchrun (it runs in a session of its own)
     from relgraph.config import init
     from relgraph.distributed.context import init_from_env, shutdown
 
-    config = json.loads((spec / "config.json").read_text())
+    config = _config(spec)
     dctx = init_from_env(config.get("backend"))
     settings = init(config["home"], device=str(dctx.device))
     t0 = time.perf_counter()

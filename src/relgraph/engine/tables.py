@@ -10,11 +10,20 @@ and ``SPLIT`` (a ``CASE`` over the anchor times), partitioned by ``SPLIT``
 seeded permutation), so they are computed first and then written. ``TARGET`` holds the
 engine's value (lists as Parquet lists; a multicategorical string column's value as text);
 :func:`read_table` reads a folder back as a DataFrame.
+
+A table is written into a temporary sibling folder and renamed into place. An existing
+folder at the path is replaced only if relgraph wrote it (its ``_relgraph_table.json``
+lists every file in it); anything else there is left alone
+(:class:`~relgraph.errors.OutputExistsError`).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +59,65 @@ def _columns(engine: Any, sql: str, params: list[Any]) -> list[str]:
     return list(engine.arrow(f"SELECT * FROM ({sql}) __c LIMIT 0", params).column_names)
 
 
+#: Written last into every table folder: the files relgraph put there.
+MARKER = "_relgraph_table.json"
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if not p.is_dir() and p.name != MARKER)
+
+
+def _check_replaceable(path: Path) -> None:
+    """:class:`OutputExistsError` unless ``path`` is absent or a table folder relgraph
+    wrote that holds nothing else."""
+    from relgraph.errors import OutputExistsError
+
+    if not os.path.lexists(path):
+        return
+    why = "it is not a folder relgraph wrote"
+    if path.is_dir() and not path.is_symlink() and (path / MARKER).is_file():
+        try:
+            listed = set(json.loads((path / MARKER).read_text())["files"])
+        except (ValueError, KeyError, TypeError):
+            listed = set()
+        extra = sorted(set(_files(path)) - listed)
+        if listed and not extra:
+            return
+        if extra:
+            why = f"it holds files relgraph did not write (e.g. {extra[:3]})"
+    raise OutputExistsError(f"{path} exists and {why}; relgraph never deletes what it did "
+                            "not create. Write the table to a new path, or remove it yourself.")
+
+
+def _atomic_folder(path: Path, fill: Callable[[Path], None]) -> None:
+    """Run ``fill(tmp)`` on a temporary sibling folder, then rename it to ``path``
+    (replacing a table folder relgraph wrote there before)."""
+    path = Path(path)
+    _check_replaceable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.rg-tmp-{uuid.uuid4().hex[:8]}"
+    trash = path.parent / f".{path.name}.rg-old-{uuid.uuid4().hex[:8]}"
+    try:
+        fill(tmp)
+        (tmp / MARKER).write_text(json.dumps({"written_by": "relgraph",
+                                              "files": _files(tmp)}))
+        _check_replaceable(path)
+        if path.exists():
+            os.rename(path, trash)
+        os.rename(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
 def _write(engine: Any, sql: str, params: list[Any], path: Path,
            partition_by: list[str]) -> None:
-    if path.exists():
-        shutil.rmtree(path)
+    _atomic_folder(path, lambda tmp: _write_to(engine, sql, params, tmp, partition_by))
+
+
+def _write_to(engine: Any, sql: str, params: list[Any], path: Path,
+              partition_by: list[str]) -> None:
     if hasattr(engine, "dataframe"):
         writer = engine.dataframe(sql, params).write.mode("overwrite")
         if partition_by:
@@ -75,12 +139,10 @@ def _write_frame(df: pd.DataFrame, path: Path, partition_by: list[str]) -> None:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    if path.exists():
-        shutil.rmtree(path)
     table = pa.Table.from_pandas(df, preserve_index=False)
-    ds.write_dataset(table, str(path), format="parquet",
-                     partitioning=partition_by or None, partitioning_flavor="hive"
-                     if partition_by else None)
+    _atomic_folder(path, lambda tmp: ds.write_dataset(
+        table, str(tmp), format="parquet", partitioning=partition_by or None,
+        partitioning_flavor="hive" if partition_by else None))
 
 
 def write_training_table(pq: Any, path: str | Path, plan: Any = None, *,

@@ -183,21 +183,55 @@ def infer_time_column(df: pd.DataFrame, stypes: dict[str, Stype]) -> str | None:
     return ranked[0]
 
 
-def to_epoch_seconds(series: pd.Series, column: str, table: str) -> np.ndarray:
+#: Integer units a column's ``timestamp_format`` may name (the default is inferred).
+EPOCH_UNITS = ("s", "ms", "us", "ns")
+#: Anchor times and windows are computed as pandas timestamps (nanoseconds): the range of
+#: instants a time column may hold, in epoch seconds (1677-09-22 .. 2262-04-11).
+MIN_SECONDS = int(pd.Timestamp.min.ceil("s").value // 1_000_000_000)
+MAX_SECONDS = int(pd.Timestamp.max.floor("s").value // 1_000_000_000)
+
+
+def to_epoch_seconds(series: pd.Series, column: str, table: str,
+                     timestamp_format: str | None = None) -> np.ndarray:
     """Convert a time column to int64 epoch seconds (UTC); nulls become ``INT64_MIN``.
 
-    Raises :class:`GraphError` naming the column when values cannot be parsed.
+    Integers are epoch seconds (or ms/us/ns by magnitude, or the unit ``timestamp_format``
+    names); a ``timestamp_format`` such as ``"%Y"`` parses the values as text. Raises
+    :class:`GraphError` naming the column when values cannot be parsed, and
+    :class:`TimeColumnError` for integers that look like years.
     """
-    from relgraph.errors import GraphError
+    from relgraph.errors import GraphError, TimeColumnError
 
     s = series
-    if ptypes.is_integer_dtype(s.dtype) or ptypes.is_float_dtype(s.dtype):
+    fmt = timestamp_format
+    if fmt is not None and fmt not in EPOCH_UNITS:
+        raw = s.astype("string")
+        dt = pd.to_datetime(raw, errors="coerce", utc=True, format=fmt)
+        bad = dt.isna() & raw.notna() & (raw.str.strip() != "")
+        if bool(bad.any()):
+            raise GraphError(
+                f"Time column '{table}.{column}' has {int(bad.sum())} values that do not match "
+                f"its timestamp_format {fmt!r}, e.g. {raw[bad].head(3).tolist()}. Fix the "
+                f"format (table['{column}'].timestamp_format = ...) or the values.")
+    elif ptypes.is_integer_dtype(s.dtype) or ptypes.is_float_dtype(s.dtype):
         values = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = values[np.isfinite(values)]
-        unit = "s"
-        if len(finite):
+        unit = fmt or "s"
+        if len(finite) and fmt is None:
             mag = np.nanmax(np.abs(finite))
             unit = "ns" if mag > 1e17 else "us" if mag > 1e14 else "ms" if mag > 1e11 else "s"
+            if ptypes.is_integer_dtype(s.dtype) and finite.min() >= 1000 and \
+                    finite.max() <= 2999:
+                lo, hi = int(finite.min()), int(finite.max())
+                raise TimeColumnError(
+                    f"Time column '{table}.{column}' holds integers from {lo} to {hi}, which "
+                    f"look like years; read as seconds since 1970 they would all fall on "
+                    f"1970-01-01 ({pd.Timestamp(lo, unit='s')} .. "
+                    f"{pd.Timestamp(hi, unit='s')}). If they are years, say so: "
+                    f"table['{column}'].timestamp_format = '%Y' (or convert them, "
+                    f"df['{column}'] = pd.to_datetime(df['{column}'].astype(str), "
+                    f"format='%Y')). If they are epoch seconds, set "
+                    f"table['{column}'].timestamp_format = 's'.")
         dt = pd.to_datetime(s, unit=unit, errors="coerce", utc=True)
     elif ptypes.is_datetime64_any_dtype(s.dtype):
         dt = pd.to_datetime(s, utc=True)
@@ -218,3 +252,22 @@ def to_epoch_seconds(series: pd.Series, column: str, table: str) -> np.ndarray:
         utc = dt[mask].dt.tz_convert("UTC").dt.tz_localize(None)
         out[mask] = utc.to_numpy().astype("datetime64[s]").astype(np.int64)
     return out
+
+
+def check_time_range(secs: np.ndarray, series: pd.Series, column: str, table: str) -> None:
+    """:class:`TimeColumnError` when a time column holds instants outside the years
+    1678-2261 (placeholders such as 9999-12-31 or 0001-01-01)."""
+    from relgraph.errors import TimeColumnError
+
+    valid = secs != np.iinfo(np.int64).min
+    bad = valid & ((secs < MIN_SECONDS) | (secs > MAX_SECONDS))
+    if not bad.any():
+        return
+    examples = sorted({str(v) for v in series[bad].head(20).tolist()})[:3]
+    raise TimeColumnError(
+        f"Time column '{table}.{column}' holds {int(bad.sum())} values outside the years "
+        f"1678-2261 relgraph can place anchor times in, e.g. {examples}. Such dates are "
+        f"usually placeholders ('9999-12-31' for 'no end', '0001-01-01' for 'unknown'): "
+        f"make them missing, e.g. df.loc[(df['{column}'] < '1678') | "
+        f"(df['{column}'] > '2262'), '{column}'] = None, or move an end-of-validity "
+        f"date to end_time_column.")

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from relgraph.errors import GraphError
+from relgraph.errors import GraphError, ReservedColumnError
 from relgraph.graph.column import Column
 from relgraph.graph.infer import (
+    check_time_range,
     infer_dtype,
     infer_primary_key,
     infer_stype,
@@ -21,6 +22,20 @@ from relgraph.graph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.source_table import SourceTable
+
+
+#: Columns relgraph adds to every registered relation; user columns may not use the prefix.
+RESERVED_PREFIX = "__rg_"
+
+
+def _check_reserved(df: pd.DataFrame, table: str) -> None:
+    reserved = [str(c) for c in df.columns if str(c).startswith(RESERVED_PREFIX)]
+    if reserved:
+        fix = ", ".join(f"{c!r}: {c[len(RESERVED_PREFIX):]!r}" for c in reserved[:3])
+        raise ReservedColumnError(
+            f"Table '{table}' has column(s) {reserved} named with relgraph's internal prefix "
+            f"'{RESERVED_PREFIX}' (the engine adds __rg_row and __rg_time to every table, which "
+            f"would overwrite them). Rename them, e.g. df = df.rename(columns={{{fix}}}).")
 
 
 class Table:
@@ -54,6 +69,7 @@ class Table:
             self._df = None
             self.name = name or source_table.name
         df = self.data
+        _check_reserved(df, self.name)
         self._columns: dict[str, Column] = {}
         for col in columns if columns is not None else list(df.columns):
             column = col if isinstance(col, Column) else Column(str(col))
@@ -121,7 +137,12 @@ class Table:
         if column is None:
             raise GraphError(f"Table '{self.name}' has no time column.")
         if column not in self._time_cache:
-            self._time_cache[column] = to_epoch_seconds(self.data[column], column, self.name)
+            col = self._columns.get(column)
+            fmt = col.timestamp_format if col is not None else None
+            secs = to_epoch_seconds(self.data[column], column, self.name, fmt)
+            if column == self._time_column:  # anchor times are computed from it
+                check_time_range(secs, self.data[column], column, self.name)
+            self._time_cache[column] = secs
         return self._time_cache[column]
 
     # ------------------------------------------------------------------ columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -17,6 +18,7 @@ from relgraph.errors import ArtifactError
 from relgraph.nn.model import ModelSpec
 from relgraph.trainer.examples import TargetInfo
 from relgraph.trainer.gbdt import GBDTModel
+from relgraph.trainer.integrity import read_manifest, read_verified
 
 
 def save_torch_atomic(obj: Any, path: Path) -> None:
@@ -67,28 +69,39 @@ def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
 
 
 def load_gbdt(folder: Path) -> tuple[GBDTModel, float] | None:
-    """The blended GBDT learner of a saved model and its weight (or None)."""
-    model = GBDTModel.load(folder)
-    if model is None:
+    """The blended GBDT learner of a saved model and its weight (or None), every file
+    checked against the job's manifest."""
+    if "gbdt.json" not in read_manifest(folder):
         return None
     try:
-        meta = json.loads((folder / "model.json").read_text())
-        return model, float(meta["gbdt_weight"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise ArtifactError(f"The GBDT learner in {folder} has no blend weight "
-                            f"({exc}); retrain the model.") from exc
+        meta = json.loads(read_verified(folder, "gbdt.json"))
+        models = [read_verified(folder, f"gbdt_{j}.txt").decode()
+                  for j in range(int(meta["num_boosters"]))]
+        weight = float(json.loads(read_verified(folder, "model.json"))["gbdt_weight"])
+    except ArtifactError:
+        raise
+    except (ValueError, KeyError) as exc:
+        raise ArtifactError(f"The GBDT learner in {folder} is incomplete ({exc}); retrain "
+                            "the model.") from exc
+    return GBDTModel.from_saved(meta, models), weight
 
 
 ENSEMBLE_FILE = "ensemble.pt"
 
 
+def _torch_load(folder: Path, name: str) -> Any:
+    """``torch.load(weights_only=True)`` of an artifact checked against the manifest."""
+    return torch.load(io.BytesIO(read_verified(folder, name)), weights_only=True,
+                      map_location="cpu")
+
+
 def load_member_states(folder: Path) -> list[dict[str, torch.Tensor]]:
     """Weights of the other models of an ensemble (``[]`` for a single model)."""
     path = folder / ENSEMBLE_FILE
-    if not path.exists():
-        return []
     try:
-        return list(torch.load(path, weights_only=True, map_location="cpu"))
+        return list(_torch_load(folder, ENSEMBLE_FILE))
+    except ArtifactError:
+        raise
     except Exception as exc:  # unpickling errors have many types
         raise ArtifactError(
             f"Ensemble weights in {path} cannot be loaded safely ({type(exc).__name__}: "
@@ -97,13 +110,14 @@ def load_member_states(folder: Path) -> list[dict[str, torch.Tensor]]:
 
 def load_model(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, TableFeatures],
                                       ModelSpec, TargetInfo, dict[str, Any]]:
-    """Inverse of :func:`save_model`; only plain tensors and containers are unpickled."""
+    """Inverse of :func:`save_model`: each file is checked against the job's manifest, then
+    only plain tensors and containers are unpickled (``weights_only=True``)."""
     try:
-        state = torch.load(folder / "model.pt", weights_only=True, map_location="cpu")
-        enc = torch.load(folder / "encoders.pt", weights_only=True, map_location="cpu")
-        meta = json.loads((folder / "model.json").read_text())
-    except FileNotFoundError as exc:
-        raise ArtifactError(f"Model artifact missing in {folder}: {exc.filename}") from exc
+        state = _torch_load(folder, "model.pt")
+        enc = _torch_load(folder, "encoders.pt")
+        meta = json.loads(read_verified(folder, "model.json"))
+    except ArtifactError:
+        raise
     except Exception as exc:  # unpickling errors have many types
         raise ArtifactError(
             f"Model artifacts in {folder} cannot be loaded safely ({type(exc).__name__}: {exc})."

@@ -35,13 +35,12 @@ class BaselineTrainer:
             custom_tags: Mapping[str, str] | None = None) -> Any:
         """A :class:`BaselineJobResult`, or a running :class:`BaselineJob`."""
         from relgraph.trainer.trainer import _resolve_table, _table_summary, submit_job
-        from relgraph.trainer.worker import detach_table
 
         table = _resolve_table(train_table)
         query = getattr(getattr(table, "query", None), "query", None)
         request = {"metrics": self.metrics, "query": query,
                    "train_table": _table_summary(table)}
         job_id, finished = submit_job(JobKind.BASELINE, graph, request,
-                                      {"train_table": detach_table(table)}, tags=custom_tags,
+                                      {"train_table": table}, tags=custom_tags,
                                       non_blocking=non_blocking, verbose=self.verbose)
         return BaselineJobResult(job_id) if finished else BaselineJob(job_id)

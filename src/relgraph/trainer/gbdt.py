@@ -118,19 +118,14 @@ class GBDTModel:
             "num_classes": self.num_classes}))
 
     @classmethod
-    def load(cls, folder: Path) -> GBDTModel | None:
-        """The model saved in ``folder``, or ``None`` when it holds none."""
+    def from_saved(cls, meta: dict[str, Any], models: list[str]) -> GBDTModel:
+        """The model :meth:`save` wrote: ``gbdt.json``'s content and the text models."""
         import lightgbm as lgb
 
-        meta_path = folder / "gbdt.json"
-        if not meta_path.is_file():
-            return None
         try:
-            meta = json.loads(meta_path.read_text())
-            boosters = [lgb.Booster(model_str=(folder / f"gbdt_{j}.txt").read_text())
-                        for j in range(int(meta["num_boosters"]))]
-        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as err:
-            raise ArtifactError(f"The GBDT model in {folder} is unreadable ({err}); retrain "
-                                "the model.") from err
-        return cls(TaskType(meta["task_type"]), meta["objective"], list(meta["columns"]),
-                   boosters, int(meta.get("num_classes", 0)))
+            boosters = [lgb.Booster(model_str=text) for text in models]
+            return cls(TaskType(meta["task_type"]), meta["objective"], list(meta["columns"]),
+                       boosters, int(meta.get("num_classes", 0)))
+        except (ValueError, KeyError, lgb.basic.LightGBMError) as err:
+            raise ArtifactError(f"The saved GBDT model is unreadable ({err}); retrain the "
+                                "model.") from err

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -108,7 +109,27 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (job_id, key)
 );
 CREATE INDEX IF NOT EXISTS tags_kv ON tags(key, value);
+CREATE TABLE IF NOT EXISTS outputs (
+    location TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL,
+    identity TEXT,
+    written_at REAL NOT NULL
+);
 """
+#: What a job id may look like (it names a folder under ``<home>/jobs``).
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+#: The event that marks a job's commit point: its artifacts are complete, and the job ends
+#: DONE even if its worker dies now (:meth:`JobStore.reap` finishes the commit).
+COMMIT_EVENT = "commit"
+
+
+def check_job_id(job_id: str) -> str:
+    """``job_id`` if it can name a job folder, else :class:`JobError`."""
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise JobError(f"{job_id!r} is not a job id (letters, digits, '-' and '_'; e.g. "
+                       "'trainingjob-20240101-120000-1a2b3c4d'). Copy the id from job.id or "
+                       "`relgraph jobs list`.")
+    return job_id
 
 
 @dataclass
@@ -202,6 +223,44 @@ def pid_alive(pid: int, start_token: str | None = None) -> bool:
     return True
 
 
+def process_tree(pid: int) -> list[Any]:
+    """``pid`` and its descendants as ``psutil.Process`` objects (safe against pid reuse)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def signal_procs(procs: list[Any], sig: int) -> None:
+    """Send ``sig`` to each process that still exists."""
+    import psutil
+
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(sig)
+
+
+def wait_procs_gone(procs: list[Any], timeout: float) -> bool:
+    """Wait until every process is gone (zombies count as gone); True if they are."""
+    import psutil
+
+    def gone(p: Any) -> bool:
+        try:
+            return bool(p.status() == psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return True
+
+    deadline = time.monotonic() + timeout
+    while not all(gone(p) for p in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 # ---------------------------------------------------------------------- the store
 _READY: set[str] = set()  # databases whose schema this process has already set up
 
@@ -210,9 +269,12 @@ class JobStore:
     """The SQLite job store of one home folder (``<home>/jobs.db``)."""
 
     def __init__(self, home: str | Path) -> None:
+        from relgraph.trainer.integrity import private_dir
+
         self.home = Path(home)
-        self.jobs_dir = self.home / "jobs"
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir = private_dir(self.home / "jobs")
+        for sub in ("snapshots", "stores"):  # graph copies: private like the job store
+            private_dir(self.home / sub)
         self.path = self.home / "jobs.db"
         key = str(self.path.resolve())
         if key in _READY and self.path.exists():
@@ -222,6 +284,9 @@ class JobStore:
             con.executescript(_SCHEMA)
             con.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),))
+        for suffix in ("", "-wal", "-shm"):  # the job store is private to its user
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
         _READY.add(key)
 
     @classmethod
@@ -267,7 +332,8 @@ class JobStore:
 
     # -- creation -------------------------------------------------------------------
     def folder(self, job_id: str) -> Path:
-        return self.jobs_dir / job_id
+        """The job's folder (``job_id`` is checked: it cannot name a path elsewhere)."""
+        return self.jobs_dir / check_job_id(job_id)
 
     def create(self, kind: JobKind | str, request: Mapping[str, Any], *,
                tags: Mapping[str, str] | None = None, parent_id: str | None = None,
@@ -277,7 +343,7 @@ class JobStore:
 
         kind = JobKind(kind)
         job_id = f"{_PREFIX[kind]}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        self.folder(job_id).mkdir(parents=True)
+        self.folder(job_id).mkdir(mode=0o700)
         now = time.time()
         with self._write() as con:
             con.execute("INSERT INTO jobs(id, kind, status, created_at, request, parent_id) "
@@ -293,6 +359,7 @@ class JobStore:
     # -- reading --------------------------------------------------------------------
     def get(self, job_id: str, *, reap: bool = True) -> JobRecord:
         """The job's record; a job whose worker died is marked FAILED first."""
+        check_job_id(job_id)
         with self._connect() as con:
             row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
@@ -307,6 +374,7 @@ class JobStore:
         return rec
 
     def exists(self, job_id: str) -> bool:
+        check_job_id(job_id)
         with self._connect() as con:
             return con.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() \
                 is not None
@@ -451,6 +519,8 @@ class JobStore:
         assert status.is_terminal
         now = time.time()
         with self._write() as con:
+            if status is not JobStatus.DONE and self._committed(con, job_id):
+                return False  # past its commit point: the job ends DONE (see reap)
             cur = con.execute(
                 "UPDATE jobs SET status = ?, ended_at = ?, error = COALESCE(?, error), "
                 "metrics = COALESCE(?, metrics), heartbeat_at = ? "
@@ -465,6 +535,50 @@ class JobStore:
         if cur.rowcount and status is not JobStatus.DONE:
             self.discard_outputs(job_id)
         return cur.rowcount > 0
+
+    @staticmethod
+    def _committed(con: sqlite3.Connection, job_id: str) -> bool:
+        return con.execute("SELECT 1 FROM events WHERE job_id = ? AND stage = ? LIMIT 1",
+                           (job_id, COMMIT_EVENT)).fetchone() is not None
+
+    def mark_committed(self, job_id: str) -> bool:
+        """Record the job's commit point; False if the job already ended."""
+        with self._write() as con:
+            row = con.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or JobStatus(row["status"]).is_terminal:
+                return False
+            con.execute("INSERT INTO events(job_id, ts, stage, detail) VALUES (?, ?, ?, ?)",
+                        (job_id, time.time(), COMMIT_EVENT, "artifacts complete"))
+            return True
+
+    def committed(self, job_id: str) -> bool:
+        with self._connect() as con:
+            return self._committed(con, job_id)
+
+    # -- output registry ------------------------------------------------------------
+    def record_output(self, location: str, job_id: str, identity: str | None) -> None:
+        """Remember that relgraph wrote ``location`` (a file, or ``scheme://db#table``)."""
+        with self._write() as con:
+            con.execute("INSERT OR REPLACE INTO outputs(location, job_id, identity, written_at) "
+                        "VALUES (?, ?, ?, ?)", (location, job_id, identity, time.time()))
+
+    def output_record(self, location: str) -> tuple[str, str | None] | None:
+        """``(job_id, identity)`` of an output relgraph wrote at ``location``, or None."""
+        with self._connect() as con:
+            row = con.execute("SELECT job_id, identity FROM outputs WHERE location = ?",
+                              (location,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def delete(self, job_id: str) -> None:
+        """Remove a finished job: its row, events, tags and folder."""
+        rec = self.get(job_id, reap=False)
+        if not rec.status.is_terminal:
+            raise JobError(f"Job {job_id} is {rec.status.value}; cancel it before deleting it.")
+        with self._write() as con:
+            for table in ("events", "tags"):
+                con.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+            con.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        shutil.rmtree(self.folder(job_id), ignore_errors=True)
 
     # -- dead workers ---------------------------------------------------------------
     def _dead(self, rec: JobRecord) -> bool:
@@ -483,7 +597,16 @@ class JobStore:
             rec = self.get(jid, reap=False)
             if rec.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or not self._dead(rec):
                 continue
-            if rec.cancel_requested:
+            if self.committed(jid):  # complete the commit the worker reached
+                from relgraph.trainer.worker import complete_commit
+
+                try:
+                    done = complete_commit(self, jid, detail=f"commit completed after worker "
+                                                             f"pid {rec.worker_pid} died")
+                except Exception as exc:
+                    done = self._force_fail(jid, f"The worker died after its commit point and "
+                                                 f"the commit could not be completed: {exc}")
+            elif rec.cancel_requested:
                 done = self.finish(jid, JobStatus.CANCELLED,
                                    detail=f"worker pid {rec.worker_pid} stopped on cancellation")
             else:
@@ -507,11 +630,22 @@ class JobStore:
                 (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchall()]
         return [self.get(i, reap=False) for i in ids]
 
+    def _force_fail(self, job_id: str, error: str) -> bool:
+        """FAILED even past the commit point (the commit cannot be completed)."""
+        with self._write() as con:
+            con.execute("DELETE FROM events WHERE job_id = ? AND stage = ?",
+                        (job_id, COMMIT_EVENT))
+        return self.finish(job_id, JobStatus.FAILED, error=error, detail=error)
+
     def discard_outputs(self, job_id: str) -> None:
-        """Remove a job's unfinished artifacts (staging folder and any artifact files)."""
+        """Remove a job's unfinished artifacts (staging folder, artifact files, and the
+        temporaries of its exports)."""
+        from relgraph.trainer.exports import discard_pending
+
         folder = self.folder(job_id)
         if not folder.is_dir():
             return
+        discard_pending(folder)
         for path in folder.iterdir():
             if path.name in KEEP_IN_FOLDER - {STAGING}:
                 continue

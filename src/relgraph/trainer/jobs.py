@@ -23,7 +23,16 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, TypeVar
 
 from relgraph.errors import JobError
-from relgraph.trainer.job_store import JobKind, JobRecord, JobStatus, JobStore, pid_alive
+from relgraph.trainer.job_store import (
+    JobKind,
+    JobRecord,
+    JobStatus,
+    JobStore,
+    pid_alive,
+    process_tree,
+    signal_procs,
+    wait_procs_gone,
+)
 from relgraph.trainer.progress import (
     AutoTrainerProgress,
     PredictionProgress,
@@ -224,11 +233,13 @@ class _Job(Generic[R]):
                 return rec.status is JobStatus.CANCELLED
             time.sleep(0.05)
         if rec.runner == "worker" and pid is not None and pid_alive(pid, rec.worker_start):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            from relgraph.trainer.worker import wait_gone
-
-            wait_gone(pid, 10.0)
+            # the worker, its process group (torchrun, prediction pools) and every
+            # descendant (torchrun's ranks run in sessions of their own)
+            tree = process_tree(pid)
+            signal_procs(tree, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            wait_procs_gone(tree, 10.0)
             store.finish(self.job_id, JobStatus.CANCELLED,
                          detail=f"worker pid {pid} killed after {timeout:.0f}s")
         rec = store.get(self.job_id)

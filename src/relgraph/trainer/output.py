@@ -5,16 +5,38 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from relgraph.errors import JobError
+from relgraph.errors import JobError, OutputNameError
 
 OUTPUT_TYPES = ("predictions", "embeddings")
+#: The one rule for output names, for files and database tables alike.
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def check_output_name(name: str) -> str:
+    """``name`` if it is a plain identifier (letters, digits, underscores; at most 128
+    characters, not starting with a digit), else :class:`OutputNameError`."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise OutputNameError(
+            f"Output name {name!r} is not a plain SQL identifier: use letters, digits and "
+            "underscores, starting with a letter (e.g. 'churn_predictions'). Paths such as "
+            "'../x' or '/tmp/x' are refused; choose the folder with output_connector.")
+    return name
+
+
+def output_file(folder: Path, name: str) -> Path:
+    """``folder/name`` after checking that it resolves to a file directly in ``folder``."""
+    root = Path(folder).resolve()
+    path = root / name
+    if path.resolve().parent != root:
+        raise OutputNameError(f"Output {name!r} resolves to {path.resolve()}, outside the "
+                              f"output folder {root}; choose another output_table_name.")
+    return path
 
 
 @dataclass
@@ -47,6 +69,8 @@ class OutputConfig:
         if self.output_connector is not None and not self.output_table_name:
             raise JobError("OutputConfig needs output_table_name when an output_connector is "
                            "given, e.g. output_table_name='churn'.")
+        if self.output_table_name is not None:
+            check_output_name(self.output_table_name)
         if isinstance(self.output_connector, (str, os.PathLike)):
             path = Path(self.output_connector)
             if path.suffix in (".duckdb", ".db", ".sqlite", ".sqlite3"):
@@ -96,9 +120,6 @@ def write_frame_atomic(df: pd.DataFrame, path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------- database outputs
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 @dataclass(frozen=True)
 class DatabaseOutput:
     """A database file that receives output tables (base of the database connectors)."""
@@ -108,7 +129,31 @@ class DatabaseOutput:
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path).expanduser().resolve())
 
-    def write_table(self, df: pd.DataFrame, table: str) -> str:  # pragma: no cover
+    scheme = "db"
+
+    def location(self, table: str) -> str:
+        return f"{self.scheme}://{self.path}#{table}"
+
+    def write_table(self, df: pd.DataFrame, table: str) -> str:
+        """Write ``df`` as ``table``: a temporary table, then a swap in one transaction.
+        An existing ``table`` is replaced only if relgraph wrote it
+        (:func:`relgraph.trainer.exports.export_now`)."""
+        from relgraph.trainer.exports import export_frame
+
+        return export_frame(df, self, table)
+
+    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:  # pragma: no cover
+        """Create table ``tmp`` holding ``df`` (the destination is not touched)."""
+        raise NotImplementedError
+
+    def publish_table(self, tmp: str, table: str) -> None:  # pragma: no cover
+        """Replace ``table`` by ``tmp`` in one transaction."""
+        raise NotImplementedError
+
+    def drop_table(self, tmp: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def has_table(self, table: str) -> bool:  # pragma: no cover
         raise NotImplementedError
 
     def read_table(self, table: str) -> pd.DataFrame:  # pragma: no cover
@@ -116,14 +161,24 @@ class DatabaseOutput:
 
 
 def _check_table_name(table: str) -> str:
-    if not _TABLE_NAME.match(table):
-        raise JobError(f"Output table name {table!r} is not a plain SQL identifier; use "
-                       "letters, digits and underscores (e.g. 'churn_predictions').")
-    return table
+    return check_output_name(table)
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _swap_tables(con: Any, begin: str, tmp: str, table: str) -> None:
+    """Replace ``table`` by ``tmp`` in one transaction (readers see the old table or the
+    complete new one; on failure the old table stays)."""
+    con.execute(begin)
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+        con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True)
@@ -134,27 +189,52 @@ class DuckDBOutput(DatabaseOutput):
     transaction, so readers see either the old table or the complete new one.
     """
 
-    def write_table(self, df: pd.DataFrame, table: str) -> str:
+    scheme = "duckdb"
+
+    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:
         import duckdb
 
-        _check_table_name(table)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
         con = duckdb.connect(str(self.path))
         try:
             con.register("__rg_src", df)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE TABLE {_quote(tmp)} AS SELECT * FROM __rg_src")
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
+            con.execute(f"CREATE TABLE {_quote(tmp)} AS SELECT * FROM __rg_src")
         finally:
             con.close()
-        return f"duckdb://{self.path}#{table}"
+
+    def publish_table(self, tmp: str, table: str) -> None:
+        import duckdb
+
+        _check_table_name(table)
+        con = duckdb.connect(str(self.path))
+        try:
+            _swap_tables(con, "BEGIN TRANSACTION", tmp, table)
+        finally:
+            con.close()
+
+    def drop_table(self, tmp: str) -> None:
+        import duckdb
+
+        if not self.path.exists():
+            return
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
+        finally:
+            con.close()
+
+    def has_table(self, table: str) -> bool:
+        import duckdb
+
+        if not self.path.exists():
+            return False
+        con = duckdb.connect(str(self.path))
+        try:
+            return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                                    "table_name = ?", [table]).fetchone()[0])  # type: ignore[index]
+        finally:
+            con.close()
 
     def read_table(self, table: str) -> pd.DataFrame:
         import duckdb
@@ -174,30 +254,58 @@ class SQLiteOutput(DatabaseOutput):
     as JSON arrays; the table is created, filled and renamed in one transaction.
     """
 
-    def write_table(self, df: pd.DataFrame, table: str) -> str:
+    scheme = "sqlite"
+
+    def _connect(self) -> Any:
         import sqlite3
 
-        _check_table_name(table)
+        return sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+
+    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         cols, rows = _sqlite_rows(df)
-        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE")
             try:
+                con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
                 col_sql = ", ".join(f"{_quote(c)} {t}" for c, t in cols)
                 con.execute(f"CREATE TABLE {_quote(tmp)} ({col_sql})")
                 marks = ", ".join("?" for _ in cols)
                 con.executemany(f"INSERT INTO {_quote(tmp)} VALUES ({marks})", rows)
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         finally:
             con.close()
-        return f"sqlite://{self.path}#{table}"
+
+    def publish_table(self, tmp: str, table: str) -> None:
+        _check_table_name(table)
+        con = self._connect()
+        try:
+            _swap_tables(con, "BEGIN IMMEDIATE", tmp, table)
+        finally:
+            con.close()
+
+    def drop_table(self, tmp: str) -> None:
+        if not self.path.exists():
+            return
+        con = self._connect()
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
+        finally:
+            con.close()
+
+    def has_table(self, table: str) -> bool:
+        if not self.path.exists():
+            return False
+        con = self._connect()
+        try:
+            return con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                               "name = ?", (table,)).fetchone()[0] > 0
+        finally:
+            con.close()
 
     def read_table(self, table: str) -> pd.DataFrame:
         import sqlite3
@@ -250,19 +358,20 @@ def _sqlite_rows(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[An
 
 
 def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
-    """Write one output type to ``output``'s connector; returns where it went."""
-    conn = output.output_connector
-    name = f"{output.output_table_name}_{kind}"
-    if isinstance(conn, DatabaseOutput):
-        return conn.write_table(df, name)
-    folder = output.target_folder()
-    if folder is None:
-        raise JobError("OutputConfig has no output_connector to export to.")
-    suffix = ".csv" if output.file_type == "csv" else ".parquet"
-    if suffix == ".csv" and "EMBEDDING" in df.columns:
+    """Write one output type to ``output``'s connector now (atomically); returns where it
+    went. An existing destination is replaced only if relgraph wrote it."""
+    from relgraph.trainer.exports import export_now
+
+    return export_now(df, output, kind)
+
+
+def prepare_export(df: pd.DataFrame, output: OutputConfig) -> pd.DataFrame:
+    """``df`` as written to ``output`` (CSV files hold embeddings as ``[x,y,...]`` text)."""
+    if output.file_type == "csv" and "EMBEDDING" in df.columns and \
+            not isinstance(output.output_connector, DatabaseOutput):
         df = df.assign(EMBEDDING=df["EMBEDDING"].map(
             lambda v: "[" + ",".join(f"{float(x):.7g}" for x in v) + "]"))
-    return str(write_frame_atomic(df, folder / f"{name}{suffix}"))
+    return df
 
 
 def read_output(location: str) -> pd.DataFrame:

@@ -449,7 +449,9 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
                          num_classes_to_return: int | None) -> dict[str, Any]:
     """Predict for a prediction table with a trained model and write the outputs."""
     t0 = time.perf_counter()
-    train_dir = get_settings().home / "jobs" / training_job_id
+    from relgraph.trainer.job_store import check_job_id
+
+    train_dir = get_settings().home / "jobs" / check_job_id(training_job_id)
     state, features, spec, info, extra = load_model(train_dir)
     entity_table = extra["entity_table"]
     _check_prediction_graph(graph, features, entity_table, training_job_id)

@@ -8,6 +8,7 @@ renders the same in any browser. Written into the job folder as ``report.html``.
 from __future__ import annotations
 
 import html
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -146,9 +147,19 @@ def _diagnostics(holdout: pd.DataFrame, task_type: str) -> tuple[str, str]:
     return "", _table(holdout)
 
 
+def _read(folder: Path, name: str) -> bytes:
+    """An artifact's bytes, checked against the folder's manifest once it has one (a job
+    folder; the staging folder of a running job has none yet)."""
+    from relgraph.trainer.integrity import MANIFEST, read_verified
+
+    if (folder / MANIFEST).exists():
+        return read_verified(folder, name)
+    return (folder / name).read_bytes()
+
+
 def build_report(folder: Path, job_id: str, request: dict[str, Any] | None = None) -> str:
     """The report of the finished training job whose artifacts are in ``folder``."""
-    meta = json.loads((folder / "meta.json").read_text())
+    meta = json.loads(_read(folder, "meta.json"))
     request = request or {}
     task_type = str(meta.get("task_type"))
     tune = str(meta.get("tune_metric", ""))
@@ -174,10 +185,11 @@ def build_report(folder: Path, job_id: str, request: dict[str, Any] | None = Non
                             "pruned": t.get("pruned"), "seconds": t.get("seconds")}
                            for t in meta.get("trials", [])])
     holdout_path = folder / "holdout.parquet"
-    holdout = pd.read_parquet(holdout_path) if holdout_path.exists() else pd.DataFrame()
+    holdout = pd.read_parquet(io.BytesIO(_read(folder, "holdout.parquet"))) \
+        if holdout_path.exists() else pd.DataFrame()
     plots, errors = _diagnostics(holdout, task_type)
     plan_path = folder / "plan.json"
-    plan_text = plan_path.read_text() if plan_path.exists() else "{}"
+    plan_text = _read(folder, "plan.json").decode() if plan_path.exists() else "{}"
     best = json.dumps(meta.get("best_settings", {}), indent=2, default=str)
     query = request.get("query")
     title = f"Training job {job_id}"

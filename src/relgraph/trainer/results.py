@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from relgraph.errors import JobError
+from relgraph.trainer.integrity import read_manifest, read_verified
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ def _job_dir(job_id: str) -> Path:
     from relgraph.trainer.job_store import JobStatus, JobStore
 
     home = get_settings().home
-    path = home / "jobs" / job_id
     store = JobStore(home)
+    path = store.folder(job_id)  # checks the id: it cannot name a folder elsewhere
     if store.exists(job_id):
         rec = store.get(job_id)
         if rec.status is not JobStatus.DONE:
@@ -94,7 +96,7 @@ class _JobResult:
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.dir = _job_dir(job_id)
-        self._meta: dict[str, Any] = json.loads((self.dir / "meta.json").read_text())
+        self._meta: dict[str, Any] = json.loads(read_verified(self.dir, "meta.json"))
 
     @property
     def id(self) -> str:
@@ -115,7 +117,7 @@ class TrainingJobResult(_JobResult):
     def model_plan(self) -> Any:
         from relgraph.trainer.plan import ModelPlan
 
-        return ModelPlan.from_json((self.dir / "plan.json").read_text())
+        return ModelPlan.from_json(read_verified(self.dir, "plan.json").decode())
 
     @property
     def best_trial(self) -> dict[str, Any]:
@@ -149,7 +151,7 @@ class TrainingJobResult(_JobResult):
 
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
-        return pd.read_parquet(self.dir / "holdout.parquet")
+        return pd.read_parquet(io.BytesIO(read_verified(self.dir, "holdout.parquet")))
 
     def training_curves(self) -> pd.DataFrame:
         """One row per trial and epoch: train loss, validation metrics and time."""
@@ -190,23 +192,20 @@ class TrainingJobResult(_JobResult):
     @property
     def training_table(self) -> Any:
         """The training table the job was trained on (rows and task metadata)."""
-        path = self.dir / "request" / "train_table.pkl"
-        if not path.exists():
-            raise JobError(f"Job {self.job_id} has no stored training table.")
-        from relgraph.trainer.worker import load_object
+        from relgraph.trainer.worker import load_request_table
 
-        table = load_object(self.dir, "train_table")
-        graph = self._graph()
-        if graph is not None and hasattr(table, "graph"):
-            table.graph = graph
-        return table
+        if not (self.dir / "request" / "train_table.parquet").exists():
+            raise JobError(f"Job {self.job_id} has no stored training table (its rows could "
+                           "not be written as Parquet).")
+        return load_request_table(self.dir, "train_table", self._graph())
 
     def _graph(self) -> Any:
         snap = _request(self.job_id).get("graph_snapshot")
-        if snap and Path(snap).exists():
+        if snap:
+            from relgraph.config import get_settings
             from relgraph.trainer.worker import load_graph
 
-            return load_graph(snap)
+            return load_graph(get_settings().home, snap)
         return None
 
     @property
@@ -224,9 +223,12 @@ class TrainingJobResult(_JobResult):
         return PredictiveQuery(graph, query)
 
     def report_path(self) -> Path:
-        """The job's HTML report (written now if missing)."""
+        """The job's HTML report (written now if missing; checked against the manifest
+        when the job wrote it)."""
         path = self.dir / "report.html"
-        if not path.exists():
+        if path.exists() and "report.html" in read_manifest(self.dir):
+            read_verified(self.dir, "report.html")
+        elif not path.exists():
             from relgraph.trainer.report import write_report
 
             write_report(self.dir, self.job_id, _request(self.job_id))
@@ -245,9 +247,9 @@ class BatchPredictionJobResult(_JobResult):
 
     @property
     def prediction_table(self) -> Any:
-        from relgraph.trainer.worker import load_object
+        from relgraph.trainer.worker import load_request_table
 
-        return load_object(self.dir, "prediction_table")
+        return load_request_table(self.dir, "prediction_table")
 
     def load_config(self) -> dict[str, Any]:
         return dict(_request(self.job_id))
@@ -266,8 +268,7 @@ class BatchPredictionJobResult(_JobResult):
         return self._urls("embeddings")
 
     def _path(self, kind: str) -> Path:
-        path = Path(self._meta["outputs"][kind])
-        return path if path.is_absolute() else self.dir / path
+        return self.dir / Path(self._meta["outputs"][kind]).name
 
     def export(self, output_config: Any, non_blocking: bool = False) -> str:
         """Write one output type of this job to ``output_config``'s connector (atomic).
@@ -296,8 +297,8 @@ class BatchPredictionJobResult(_JobResult):
         if kind not in self._meta["outputs"]:
             raise JobError(f"Job {self.job_id} did not produce {kind}; request it with "
                            f"OutputConfig(output_types={{'{kind}'}}).")
-        path = str(self._path(kind))
-        return pd.read_csv(path) if path.endswith(".csv") else pd.read_parquet(path)
+        data = io.BytesIO(read_verified(self.dir, self._path(kind).name))
+        return pd.read_csv(data) if self._path(kind).suffix == ".csv" else pd.read_parquet(data)
 
 
 class BaselineJobResult(_JobResult):

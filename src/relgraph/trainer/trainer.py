@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import pickle
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,30 +93,34 @@ def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]
 def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: dict[str, Any],
                *, tags: Mapping[str, str] | None, non_blocking: bool,
                verbose: bool = True) -> tuple[str, bool]:
-    """Create a job (request, pickled objects, graph snapshot) and start or run it.
+    """Create a job (request, input files, graph snapshot) and start or run it.
 
-    Returns ``(job_id, finished)``: non-blocking jobs are started in a worker process;
-    blocking ones run here with a progress bar (errors are raised after being recorded).
+    The inputs are written without pickle (Parquet and JSON, see
+    :mod:`relgraph.trainer.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
+    are started in a worker process; blocking ones run here with a progress bar (errors are
+    raised after being recorded).
     """
     from relgraph.trainer import worker
     from relgraph.trainer.progress import ProgressBar
+    from relgraph.trainer.snapshot import SnapshotError
 
     store = JobStore.current()
     request = dict(request)
     request["graph"] = graph.to_dict()
     try:
-        request["graph_snapshot"] = str(worker.snapshot_graph(store, graph))
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        request["graph_snapshot"] = worker.snapshot_graph(store, graph)
+    except SnapshotError:
         if non_blocking:
-            raise JobError(f"The graph cannot be pickled for a worker process ({exc}); run "
-                           "with non_blocking=False, or build its tables from DataFrames "
-                           "or connectors.") from exc
+            raise
         request["graph_snapshot"] = None  # blocking runs use the live objects below
     request["tags"] = dict(tags or {})
     job_id = store.create(kind, request, tags=tags)
     folder = store.folder(job_id)
-    for name, obj in objects.items():
-        worker.save_object(folder, name, obj)
+    try:
+        worker.save_request(folder, objects, strict=non_blocking)
+    except BaseException as exc:
+        store.finish(job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
     if non_blocking:
         worker.launch(store, job_id)
         return job_id, False
@@ -216,10 +219,8 @@ class Trainer:
                    "distributed": _distributed_options(distributed),
                    "excluded_columns": sorted(excluded_target_columns(train_table)),
                    "training_table_job_id": table_job_id}
-        from relgraph.trainer.worker import detach_table
-
         job_id, finished = submit_job(JobKind.TRAINING, graph, request,
-                                      {"train_table": detach_table(train_table)},
+                                      {"train_table": train_table},
                                       tags=custom_tags, non_blocking=non_blocking,
                                       verbose=self.verbose)
         self._last_job_id = job_id
@@ -278,8 +279,6 @@ class Trainer:
                            "generate the table with anchor_time=... instead.")
         prediction_table = _resolve_table(prediction_table)
         output = OutputConfig.cast(output_config)
-        from relgraph.trainer.worker import detach_table
-
         request = {"training_job_id": job, "threshold": binary_classification_threshold,
                    "num_classes_to_return": num_classes_to_return,
                    "num_workers": int(num_workers), "task_type": trained.task_type,
@@ -291,7 +290,7 @@ class Trainer:
                               "file_type": output.file_type}}
         job_id, finished = submit_job(
             JobKind.BATCH_PREDICTION, graph, request,
-            {"prediction_table": detach_table(prediction_table), "output_config": output},
+            {"prediction_table": prediction_table, "output_config": output},
             tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose)
         if not finished:
             return BatchPredictionJob(job_id)
@@ -369,5 +368,8 @@ def predictive_query_from_training_job(job_id: str, graph: Graph | None = None) 
         raise JobError(f"Training job {job_id} was trained on a custom table with no "
                        "predictive query; pass a prediction_table.")
     if graph is None:
-        graph = load_graph(request["graph_snapshot"])
+        if not request.get("graph_snapshot"):
+            raise JobError(f"Training job {job_id} has no graph snapshot (its graph could not "
+                           "be written as Parquet); pass the graph.")
+        graph = load_graph(store.home, request["graph_snapshot"])
     return PredictiveQuery(graph, query)

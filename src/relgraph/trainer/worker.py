@@ -1,25 +1,33 @@
 """Running a job: in a worker process (``python -m relgraph.trainer.worker``) or inline.
 
 Both paths go through :func:`run_job`: claim the job (``RUNNING``), start a heartbeat
-thread, run the work into ``<job folder>/.staging``, then move the artifacts into the job
-folder and mark it ``DONE`` in one step at the end. Failures mark ``FAILED`` with the error;
-cancellation (``SIGTERM`` to the worker, or the store's cancel flag seen by the heartbeat)
-marks ``CANCELLED``. Either way the staging folder is removed, so no partial artifacts
-survive. A worker killed outright is detected by :meth:`JobStore.reap` from its pid.
+thread, run the work into ``<job folder>/.staging`` (exports to temporaries beside their
+destinations, see :mod:`relgraph.trainer.exports`), write the staged artifacts' manifest,
+then record the job's *commit point* and :func:`complete_commit`: move the artifacts into
+the job folder, publish the exports and mark it ``DONE``. Failures before the commit point
+mark ``FAILED`` with the error; cancellation (``SIGTERM`` to the worker, or the store's
+cancel flag seen by the heartbeat) marks ``CANCELLED``. Either way the staging folder and
+the export temporaries are removed, so no partial artifacts or outputs survive. A worker
+killed outright is detected by :meth:`JobStore.reap` from its pid: before the commit point
+the job is FAILED and cleaned up, after it the commit is completed.
+
+A job's inputs are read back without pickle: the graph from a Parquet snapshot
+(:mod:`relgraph.trainer.snapshot`), tables and output configs from ``request/`` (Parquet
+and JSON, checked against ``request/manifest.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import io
 import json
 import os
-import pickle
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -30,6 +38,12 @@ from typing import Any
 
 import pandas as pd
 
+from relgraph.trainer.integrity import (
+    private_dir,
+    read_verified,
+    write_bytes_atomic,
+    write_manifest,
+)
 from relgraph.trainer.job_store import (
     HEARTBEAT_S,
     STAGING,
@@ -39,6 +53,7 @@ from relgraph.trainer.job_store import (
     pid_alive,
 )
 from relgraph.trainer.progress import ProgressState
+from relgraph.trainer.snapshot import SnapshotError, load_table
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -54,25 +69,60 @@ class JobCancelled(BaseException):
 
 
 # ---------------------------------------------------------------------- request objects
-def save_object(folder: Path, name: str, obj: Any) -> Path:
-    """Pickle ``obj`` into ``<folder>/request/<name>.pkl`` atomically."""
-    path = folder / "request" / f"{name}.pkl"
-    _pickle_atomic(obj, path)
-    return path
+REQUEST = "request"
 
 
-def load_object(folder: Path, name: str) -> Any:
-    with open(folder / "request" / f"{name}.pkl", "rb") as f:
-        return pickle.load(f)
+def save_request(folder: Path, objects: dict[str, Any], *, strict: bool) -> None:
+    """Write a job's input objects into ``<folder>/request/`` and its manifest: tables as
+    ``NAME.parquet`` + ``NAME.json``, output configs as ``NAME.json``.
+
+    ``strict`` (worker jobs): an object that cannot be written raises; otherwise it is
+    skipped (an inline job uses the live object).
+    """
+    from relgraph.trainer.features import excluded_target_columns
+    from relgraph.trainer.output import OutputConfig
+    from relgraph.trainer.snapshot import output_to_json, save_table
+
+    req = private_dir(folder / REQUEST)
+    for name, obj in objects.items():
+        try:
+            if isinstance(obj, OutputConfig):
+                spec = output_to_json(obj)
+                if strict and (spec["output_connector"] or {}).get("type") == "live":
+                    raise SnapshotError(
+                        f"The output connector {obj.output_connector!r} cannot be passed to a "
+                        "worker process; predict with non_blocking=False, or write to a "
+                        "folder, a .duckdb or a .sqlite file.")
+                write_bytes_atomic(json.dumps(spec, indent=1).encode(), req / f"{name}.json")
+            else:
+                save_table(req, name, obj, excluded_target_columns(obj))
+        except SnapshotError:
+            if strict:
+                raise
+    write_manifest(req)
 
 
-# Objects of jobs running inline in this process, by job id: used instead of unpickling.
+def load_request_table(folder: Path, name: str, graph: Any = None) -> Any:
+    """A table saved by :func:`save_request` (checked against the request manifest)."""
+    return load_table(folder / REQUEST, name, graph)
+
+
+# Objects of jobs running inline in this process, by job id: used instead of the files.
 _LIVE: dict[str, dict[str, Any]] = {}
 
 
-def _obj(run: _Runner, folder: Path, name: str) -> Any:
+def _table(run: _Runner, folder: Path, name: str) -> Any:
     live = _LIVE.get(run.job_id, {})
-    return live[name] if name in live else load_object(folder, name)
+    return live[name] if name in live else load_request_table(folder, name)
+
+
+def _output_config(run: _Runner, folder: Path) -> Any:
+    from relgraph.trainer.snapshot import output_from_json
+
+    live = _LIVE.get(run.job_id, {})
+    if "output_config" in live:
+        return live["output_config"]
+    return output_from_json(json.loads(read_verified(folder / REQUEST, "output_config.json")))
 
 
 def _graph(run: _Runner, request: dict[str, Any]) -> Any:
@@ -83,44 +133,21 @@ def _graph(run: _Runner, request: dict[str, Any]) -> Any:
         from relgraph.errors import JobError
 
         raise JobError(f"Job {run.job_id} has no graph snapshot to run from.")
-    return load_graph(request["graph_snapshot"])
+    return load_graph(run.store.home, request["graph_snapshot"])
 
 
-def _pickle_atomic(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def snapshot_graph(store: JobStore, graph: Any) -> dict[str, Any]:
+    """Write ``graph`` as a Parquet snapshot under the home; returns its descriptor."""
+    from relgraph.trainer.snapshot import snapshot_graph as write
+
+    return write(store.home, graph)
 
 
-def snapshot_graph(store: JobStore, graph: Any) -> Path:
-    """Pickle the graph once per content (``<home>/snapshots/<fingerprint>.pkl``)."""
-    fingerprint = graph.fingerprint()
-    path = store.home / "snapshots" / f"graph-{fingerprint}.pkl"
-    if not path.exists():
-        _pickle_atomic(graph, path)
-    return path
+def load_graph(home: str | Path, descriptor: Any) -> Any:
+    """The graph of a snapshot descriptor (every file checked against its SHA-256)."""
+    from relgraph.trainer.snapshot import load_graph as read
 
-
-def load_graph(path: str | Path) -> Any:
-    with open(path, "rb") as f:
-        return pickle.load(f)
-
-
-def detach_table(table: Any) -> Any:
-    """A picklable copy of a training/prediction table without its graph and query."""
-    import copy
-
-    out = copy.copy(table)
-    for attr in ("graph", "query"):
-        if hasattr(out, attr):
-            setattr(out, attr, None)
-    return out
+    return read(Path(home), descriptor)
 
 
 @dataclass
@@ -147,12 +174,25 @@ def launch(store: JobStore, job_id: str) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "relgraph.trainer.worker", "--home", str(store.home),
            "--device", settings.device, "--engine", settings.engine,
            "--duckdb-config", json.dumps(settings.duckdb_config()), job_id]
-    with open(folder / "worker.log", "ab") as log:
+    with open(_log_fd(folder / "worker.log"), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
     _CHILDREN[job_id] = proc
+    # wait for it in the background, so a finished worker never stays a zombie
+    threading.Thread(target=_reap_child, args=(job_id, proc), daemon=True,
+                     name=f"relgraph-reap-{job_id}").start()
     store.mark_queued(job_id, proc.pid, "worker")
     return proc
+
+
+def _reap_child(job_id: str, proc: subprocess.Popen[bytes]) -> None:
+    proc.wait()
+    _CHILDREN.pop(job_id, None)
+
+
+def _log_fd(path: Path) -> int:
+    """A file descriptor appending to ``path`` (created 0600)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
@@ -187,7 +227,7 @@ class _Runner:
         if self.runner == "worker":
             print(f"{stamp} {line}", flush=True)
         else:
-            with open(self.log_path, "a") as f:
+            with open(_log_fd(self.log_path), "a") as f:
                 f.write(f"{stamp} {line}\n")
 
     def event(self, ev: dict[str, Any]) -> None:
@@ -271,14 +311,21 @@ def run_job(store: JobStore, job_id: str, *, runner: str = "inline",
             raise JobError(f"Jobs of kind {rec.kind.value} do not run in workers.")
         meta = work(store, rec.request, folder, staging, run)
         run.check_cancel()
+        from relgraph.trainer.exports import check_pending
+
+        check_pending(store, folder)  # every export destination is still writable
+        write_manifest(staging)
         run.finishing = True
-        _commit(staging, folder)
-        run.event({"event": "done"})
-        if not store.finish(job_id, JobStatus.DONE, metrics=meta.get("metrics"),
-                            detail=f"finished in {meta.get('seconds', 0.0):.1f}s"):
-            store.discard_outputs(job_id)
+        if not store.mark_committed(job_id):
             raise JobError(f"Job {job_id} ended ({store.get(job_id).status.value}) before "
-                           "it could be marked done; its outputs were discarded.")
+                           "it could be committed; its outputs were discarded.")
+        try:
+            complete_commit(store, job_id, metrics=meta.get("metrics"),
+                            detail=f"finished in {meta.get('seconds', 0.0):.1f}s")
+        except BaseException as exc:
+            store._force_fail(job_id, f"The job's commit failed: {type(exc).__name__}: {exc}")
+            raise
+        run.event({"event": "done"})
         run.log(f"job {job_id} done")
         return meta
     except (JobCancelled, KeyboardInterrupt) as exc:
@@ -299,10 +346,25 @@ def run_job(store: JobStore, job_id: str, *, runner: str = "inline",
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _commit(staging: Path, folder: Path) -> None:
-    """Move finished artifacts from the staging folder into the job folder."""
-    for path in sorted(staging.iterdir()):
-        os.replace(path, folder / path.name)
+def complete_commit(store: JobStore, job_id: str, *, metrics: dict[str, Any] | None = None,
+                    detail: str = "") -> bool:
+    """Finish the commit of a job past its commit point (idempotent): move the staged
+    artifacts into the job folder, publish its exports, mark it DONE."""
+    from relgraph.trainer.exports import publish_pending
+
+    folder = store.folder(job_id)
+    staging = folder / STAGING
+    if staging.is_dir():
+        for path in sorted(staging.iterdir()):
+            dest = folder / path.name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(path, dest)
+        shutil.rmtree(staging, ignore_errors=True)
+    publish_pending(store, job_id, folder)
+    if metrics is None:
+        metrics = json.loads(read_verified(folder, "meta.json")).get("metrics")
+    return store.finish(job_id, JobStatus.DONE, metrics=metrics, detail=detail)
 
 
 # ---------------------------------------------------------------------- the work
@@ -344,16 +406,20 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
 
     run.event({"event": "stage", "stage": "load_request"})
     graph = _graph(run, request)
-    table = _obj(run, folder, "train_table")
+    table = _table(run, folder, "train_table")
     excluded = {tuple(c) for c in request.get("excluded_columns") or []}
-    if excluded:      # static targets: the detached table no longer knows its query
+    if excluded:      # static targets: a loaded table no longer knows its query
+        import copy
+
+        table = copy.copy(table)  # an inline job's table is the caller's: not mutated
         table.excluded_columns = excluded | set(getattr(table, "excluded_columns", ()))
     plan = ModelPlan.from_json(_json(request["plan"])) if request.get("plan") else None
     warm = None
     if request.get("warm_start_job_id"):
         import torch
 
-        warm = torch.load(store.folder(request["warm_start_job_id"]) / "model.pt",
+        warm = torch.load(io.BytesIO(read_verified(store.folder(request["warm_start_job_id"]),
+                                                   "model.pt")),
                           weights_only=True, map_location="cpu")
     if request.get("distributed"):
         from relgraph.distributed import launch
@@ -385,7 +451,7 @@ def _run_baseline(store: JobStore, request: dict[str, Any], folder: Path, stagin
     t0 = time.perf_counter()
     run.event({"event": "stage", "stage": "load_request"})
     graph = _graph(run, request)
-    table = _obj(run, folder, "train_table")
+    table = _table(run, folder, "train_table")
     run.event({"event": "stage", "stage": "baselines"})
     metrics = run_baselines(graph, table, metrics=request.get("metrics") or None)
     meta = {"job_id": run.job_id, "task_type": str(getattr(table.task_type, "value",
@@ -395,7 +461,7 @@ def _run_baseline(store: JobStore, request: dict[str, Any], folder: Path, stagin
     return meta
 
 
-def _predict_shard(home: str, device: str, engine: str, graph_path: str, shard: FrameTable,
+def _predict_shard(home: str, device: str, engine: str, graph: Any, shard: FrameTable,
                    training_job_id: str, output: Any, folder: str, threshold: float | None,
                    top: int | None) -> dict[str, Any]:
     """One shard of a batch prediction, in a pool process."""
@@ -404,7 +470,7 @@ def _predict_shard(home: str, device: str, engine: str, graph_path: str, shard: 
 
     init(home, device=device, engine=engine)
     Path(folder).mkdir(parents=True, exist_ok=True)
-    return run_batch_prediction(load_graph(graph_path), shard, training_job_id, output,
+    return run_batch_prediction(load_graph(home, graph), shard, training_job_id, output,
                                 Path(folder), threshold=threshold, num_classes_to_return=top)
 
 
@@ -414,12 +480,13 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
 
     from relgraph.config import get_settings
     from relgraph.trainer.artifacts import write_json_atomic
-    from relgraph.trainer.output import OutputConfig, write_frame_atomic, write_output
+    from relgraph.trainer.exports import check_destination, plan_export, record_pending, stage
+    from relgraph.trainer.output import OutputConfig, write_frame_atomic
 
     t0 = time.perf_counter()
     run.event({"event": "stage", "stage": "load_request"})
-    output: OutputConfig = _obj(run, folder, "output_config")
-    table = _obj(run, folder, "prediction_table")
+    output: OutputConfig = _output_config(run, folder)
+    table = _table(run, folder, "prediction_table")
     training_job_id = request["training_job_id"]
     internal = OutputConfig(output_types=set(output.output_types),
                             output_metadata_fields=list(output.output_metadata_fields),
@@ -476,10 +543,15 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
         os.replace(local, staging / f"{kind}.parquet")
         outputs[kind] = f"{kind}.parquet"
     if output.output_connector is not None:
+        # staged beside each destination; published when the job commits
         run.event({"event": "stage", "stage": "export"})
+        token = hashlib.sha256(run.job_id.encode()).hexdigest()[:12]
         for kind in sorted(output.output_types):
-            exports[kind] = write_output(pd.read_parquet(staging / f"{kind}.parquet"), output,
-                                         kind)
+            pending = plan_export(output, kind, token)
+            check_destination(store, pending)
+            record_pending(folder, pending)
+            stage(pd.read_parquet(staging / f"{kind}.parquet"), output, pending)
+            exports[kind] = pending.location
     meta = {"job_id": run.job_id, "training_job_id": training_job_id,
             "num_entities_predicted": int(sum(m["num_entities_predicted"] for m in metas)),
             "num_workers": n, "outputs": outputs, "exports": exports,

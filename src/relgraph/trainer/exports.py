@@ -1,0 +1,235 @@
+"""Writing predictions and embeddings to a user's output connector.
+
+An export never deletes what relgraph did not write, and is part of its job's commit:
+
+1. :func:`plan_export` names the destination (``<output_table_name>_<type>``, checked by
+   :func:`~relgraph.trainer.output.check_output_name` and kept inside the output folder)
+   and a temporary sibling: ``.<file>.rg-<token>.tmp`` beside the file, or table
+   ``__rg_tmp_<table>_<token>``. The job records it in ``<job folder>/exports.json`` first.
+2. :func:`stage` writes the rows to the temporary; the destination is untouched, so a job
+   that fails or is killed here leaves no new file once its temporaries are discarded.
+3. :func:`publish` (after the job's commit point) checks that the destination is absent or
+   was written by relgraph, records it in the home's output registry (``outputs`` in
+   ``jobs.db``), then renames the temporary over it (one transaction for tables).
+
+A destination that exists and is not in the registry (a user's file or table) is never
+replaced: :class:`~relgraph.errors.OutputExistsError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from relgraph.errors import ArtifactError, JobError, OutputExistsError
+from relgraph.trainer.output import (
+    DatabaseOutput,
+    DuckDBOutput,
+    OutputConfig,
+    SQLiteOutput,
+    check_output_name,
+    output_file,
+    prepare_export,
+)
+
+if TYPE_CHECKING:
+    from relgraph.trainer.job_store import JobStore
+
+#: Pending exports of a job (in its folder), written before any temporary is created.
+PENDING = "exports.json"
+#: Database output classes by URL scheme (a pending export names its database by scheme).
+DATABASE_OUTPUTS: dict[str, type[DatabaseOutput]] = {"duckdb": DuckDBOutput,
+                                                     "sqlite": SQLiteOutput}
+
+
+@dataclass(frozen=True)
+class PendingExport:
+    """One output type on its way to its destination."""
+
+    kind: str
+    target: str  # "file", or a database scheme of DATABASE_OUTPUTS
+    path: str  # the destination file, or the database file
+    table: str | None  # the destination table
+    temp: str  # the temporary file, or the temporary table
+
+    @property
+    def location(self) -> str:
+        return self.path if self.target == "file" else f"{self.target}://{self.path}#{self.table}"
+
+    def database(self) -> DatabaseOutput:
+        cls = DATABASE_OUTPUTS.get(self.target)
+        if cls is None:
+            raise JobError(f"Unknown database output {self.target!r} in a pending export.")
+        return cls(Path(self.path))
+
+
+def plan_export(output: OutputConfig, kind: str, token: str) -> PendingExport:
+    """Where ``kind`` goes for ``output``, and its temporary (``token``: hex digits)."""
+    conn = output.output_connector
+    if conn is None or output.output_table_name is None:
+        raise JobError("OutputConfig has no output_connector to export to.")
+    name = check_output_name(f"{check_output_name(output.output_table_name)}_{kind}")
+    if isinstance(conn, DatabaseOutput):
+        if conn.scheme not in DATABASE_OUTPUTS:
+            raise JobError(f"{type(conn).__name__} has no staged writes; it cannot receive "
+                           "job outputs.")
+        return PendingExport(kind, conn.scheme, str(conn.path), name,
+                             check_output_name(f"__rg_tmp_{name}_{token}"[:128]))
+    folder = output.target_folder()
+    assert folder is not None
+    final = output_file(folder, name + (".csv" if output.file_type == "csv" else ".parquet"))
+    return PendingExport(kind, "file", str(final), None,
+                         str(final.with_name(f".{final.name}.rg-{token}.tmp")))
+
+
+def _identity(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def check_destination(store: JobStore, p: PendingExport) -> None:
+    """:class:`OutputExistsError` unless ``p``'s destination is absent or relgraph wrote
+    it (and it was not changed since)."""
+    known = store.output_record(p.location)
+    if p.target == "file":
+        path = Path(p.path)
+        if not os.path.lexists(path):
+            return
+        if path.is_file() and not path.is_symlink() and known is not None \
+                and known[1] == _identity(path):
+            return
+        raise OutputExistsError(
+            f"{path} already exists and was not written by relgraph (or was changed since); "
+            "relgraph never replaces files it did not create. Choose another "
+            "output_table_name, or move the file away.")
+    if known is None and p.table is not None and p.database().has_table(p.table):
+        raise OutputExistsError(
+            f"Table {p.table!r} already exists in {p.path} and was not written by relgraph; "
+            "it is never replaced. Choose another output_table_name, or drop the table.")
+
+
+def stage(df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> None:
+    """Write ``df`` to ``p``'s temporary."""
+    df = prepare_export(df, output)
+    if p.target != "file":
+        p.database().stage_table(df, p.temp)
+        return
+    temp = Path(p.temp)
+    temp.unlink(missing_ok=True)
+    if p.path.endswith(".csv"):
+        df.to_csv(temp, index=False)
+    else:
+        df.to_parquet(temp, index=False)
+
+
+def publish(store: JobStore, p: PendingExport, job_id: str) -> str:
+    """Move ``p``'s temporary over its destination; idempotent (a second call after a
+    completed one returns at once). Returns the destination."""
+    if p.target == "file":
+        temp = Path(p.temp)
+        if not temp.exists():
+            known = store.output_record(p.location)
+            if known is not None and known[0] == job_id and Path(p.path).is_file():
+                return p.location
+            raise ArtifactError(f"The staged export {temp} of job {job_id} is gone.")
+        check_destination(store, p)
+        store.record_output(p.location, job_id, _identity(temp))
+        os.replace(temp, p.path)
+        return p.location
+    db = p.database()
+    assert p.table is not None
+    if not db.has_table(p.temp):
+        known = store.output_record(p.location)
+        if known is not None and known[0] == job_id and db.has_table(p.table):
+            return p.location
+        raise ArtifactError(f"The staged table {p.temp} of job {job_id} is gone from {p.path}.")
+    check_destination(store, p)
+    store.record_output(p.location, job_id, None)
+    db.publish_table(p.temp, p.table)
+    return p.location
+
+
+def discard(p: PendingExport) -> None:
+    """Remove ``p``'s temporary (the destination is not touched)."""
+    with contextlib.suppress(Exception):
+        if p.target == "file":
+            Path(p.temp).unlink(missing_ok=True)
+        else:
+            p.database().drop_table(p.temp)
+
+
+# ---------------------------------------------------------------------- a job's exports
+def pending(folder: Path) -> list[PendingExport]:
+    """The exports recorded in a job folder."""
+    path = folder / PENDING
+    if not path.is_file():
+        return []
+    try:
+        return [PendingExport(**d) for d in json.loads(path.read_text())]
+    except (ValueError, TypeError) as exc:
+        raise ArtifactError(f"{path} is corrupted ({exc}).") from exc
+
+
+def record_pending(folder: Path, p: PendingExport) -> None:
+    """Add ``p`` to the job's pending exports (before its temporary is written)."""
+    from relgraph.trainer.integrity import write_bytes_atomic
+
+    items = [asdict(x) for x in pending(folder)] + [asdict(p)]
+    write_bytes_atomic(json.dumps(items, indent=1).encode(), folder / PENDING)
+
+
+def discard_pending(folder: Path) -> None:
+    """Remove the temporaries of a job that will not commit."""
+    with contextlib.suppress(ArtifactError):
+        for p in pending(folder):
+            discard(p)
+    (folder / PENDING).unlink(missing_ok=True)
+
+
+def publish_pending(store: JobStore, job_id: str, folder: Path) -> dict[str, str]:
+    """Publish a committed job's exports: ``{output type: destination}``."""
+    return {p.kind: publish(store, p, job_id) for p in pending(folder)}
+
+
+def check_pending(store: JobStore, folder: Path) -> None:
+    """Raise before a job commits when a destination became unwritable."""
+    for p in pending(folder):
+        check_destination(store, p)
+
+
+# ---------------------------------------------------------------------- direct writes
+def export_now(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
+    """Stage and publish one output type at once (no job); returns the destination."""
+    from relgraph.trainer.job_store import JobStore
+
+    p = plan_export(output, kind, uuid.uuid4().hex[:12])
+    return _write(JobStore.current(), df, output, p)
+
+
+def export_frame(df: pd.DataFrame, conn: DatabaseOutput, table: str) -> str:
+    """``conn.write_table``: ``df`` as ``table`` of ``conn`` (staged, then swapped)."""
+    from relgraph.trainer.job_store import JobStore
+
+    check_output_name(table)
+    if conn.scheme not in DATABASE_OUTPUTS:
+        raise JobError(f"{type(conn).__name__} has no staged writes.")
+    p = PendingExport("table", conn.scheme, str(conn.path), table,
+                      f"__rg_tmp_{table}_{uuid.uuid4().hex[:12]}"[:128])
+    return _write(JobStore.current(), df, OutputConfig(), p)
+
+
+def _write(store: JobStore, df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> str:
+    check_destination(store, p)
+    try:
+        stage(df, output, p)
+        return publish(store, p, "export")
+    finally:
+        discard(p)
+
