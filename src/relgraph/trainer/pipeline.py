@@ -303,6 +303,12 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         pos, pred, quant = ensemble.predict(ctx, ex, test_idx, best.settings.max_test_steps,
                                             quantiles=want_quantiles)
         all_metrics["test"] = prediction_metrics(ex, pos, pred, info, metrics)
+        if gbdt_part is not None:  # each component alone, before recalibration
+            _, gnn, _ = ensemble.predict(ctx, ex, pos, calibrated=False, blended=False)
+            components = {"gnn": gnn, "gbdt": ensemble.gbdt_predict(ex, pos)}
+            gbdt_part[2]["test"] = {name: prediction_metrics(ex, pos, p, info.uncalibrated(),
+                                                             metrics)
+                                    for name, p in components.items()}
         rows = ex.frame.iloc[pos.numpy()]
         holdout = _prediction_frame(rows, pred, quant, info, threshold=0.5, top=None,
                                     targets=rows["TARGET"].to_numpy())

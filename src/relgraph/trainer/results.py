@@ -149,6 +149,15 @@ class TrainingJobResult(_JobResult):
         other trial is reliably worse)."""
         return list(self._meta.get("ensemble_trials") or [])
 
+    @property
+    def gbdt(self) -> dict[str, Any] | None:
+        """The GBDT learner blended with the GNN, or None: its blend ``weight`` (0 = GNN
+        alone, 1 = GBDT alone, chosen on validation), boosting ``rounds``,
+        ``num_features``, the validation score of each weight and, under ``"test"``, the
+        test metrics of each component alone (``gnn``, ``gbdt``; before recalibration)."""
+        value = self._meta.get("gbdt")
+        return None if value is None else dict(value)
+
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
         return pd.read_parquet(io.BytesIO(read_verified(self.dir, "holdout.parquet")))
