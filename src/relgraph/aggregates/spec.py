@@ -31,6 +31,9 @@ MAX_NUMERIC = 12
 MAX_CATEGORIES = 30
 #: Values counted per categorical column (the most frequent ones).
 TOP_VALUES = 8
+#: Features per entity table at most: blocks are kept in order (own columns, parents,
+#: children, then two hops away) while they fit.
+MAX_FEATURES = 1500
 
 Kind = Literal["entity", "parent", "child", "grandchild", "child_parent"]
 
@@ -132,7 +135,20 @@ def plan_features(graph: Graph, entity_table: str, fit_time: int | None = None,
                     second.dst_table, windows=[90, 0] if timed else [0], categorical=False)
                 if block.numeric:
                     blocks.append(block)
-    return FeatureSpec(entity_table, blocks, sorted(exclude))
+    return FeatureSpec(entity_table, _within_budget(blocks), sorted(exclude))
+
+
+def _within_budget(blocks: list[Block]) -> list[Block]:
+    """The blocks that fit :data:`MAX_FEATURES`, one-hop paths first."""
+    order = {"entity": 0, "parent": 1, "child": 2, "grandchild": 3, "child_parent": 4}
+    kept: list[Block] = []
+    total = 0
+    for block in sorted(blocks, key=lambda b: order[b.kind]):
+        size = len(block_columns(block))
+        if total + size <= MAX_FEATURES:
+            kept.append(block)
+            total += size
+    return kept
 
 
 class _ColumnChooser:

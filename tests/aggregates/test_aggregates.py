@@ -1,0 +1,170 @@
+"""Relational features: brute-force values, visibility, truncation invariance, caching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relgraph.aggregates import compute_features, feature_names, plan_features
+from relgraph.aggregates.spec import FeatureSpec
+from relgraph.graph import Edge, Graph, Table
+
+T0 = pd.Timestamp("2023-01-01")
+DAY = 86_400
+
+
+def shop(seed: int = 0, drop_after: pd.Timestamp | None = None) -> Graph:
+    """Users, their orders (ties, NULL amounts), order lines (two hops), products
+    (parents of lines), subscriptions with end times, and a users -> countries parent."""
+    rng = np.random.default_rng(seed)
+    n_users, n_orders, n_lines = 30, 400, 900
+    countries = pd.DataFrame({"code": ["fr", "de", "uk"], "gdp": [2.9, 4.1, 3.1]})
+    users = pd.DataFrame({"user_id": np.arange(n_users) + 10,
+                          "age": rng.integers(18, 80, n_users).astype(float),
+                          "tier": rng.choice(["gold", "silver", "bronze"], n_users),
+                          "country": rng.choice(countries["code"], n_users)})
+    days = rng.integers(0, 400, n_orders)
+    orders = pd.DataFrame({"order_id": np.arange(n_orders),
+                           "user_id": rng.choice(users["user_id"], n_orders),
+                           "ts": T0 + pd.to_timedelta(days, unit="D"),
+                           "amount": rng.integers(1, 100, n_orders).astype(float),
+                           "channel": rng.choice(["web", "app", "shop"], n_orders)})
+    orders.loc[::17, "amount"] = np.nan
+    products = pd.DataFrame({"sku": [f"p{i}" for i in range(20)],
+                             "price": rng.integers(1, 50, 20).astype(float)})
+    lines = pd.DataFrame({"line_id": np.arange(n_lines),
+                          "order_id": rng.choice(orders["order_id"], n_lines),
+                          "sku": rng.choice(products["sku"], n_lines),
+                          "qty": rng.integers(1, 6, n_lines).astype(float)})
+    lines["ts"] = orders.set_index("order_id").loc[lines["order_id"], "ts"].to_numpy()
+    start = T0 + pd.to_timedelta(rng.integers(0, 400, 60), unit="D")
+    subs = pd.DataFrame({"sub_id": np.arange(60), "user_id": rng.choice(users["user_id"], 60),
+                         "start": start,
+                         "stop": start + pd.to_timedelta(rng.integers(5, 90, 60), unit="D"),
+                         "fee": rng.integers(1, 20, 60).astype(float)})
+    subs.loc[::5, "stop"] = pd.NaT
+    if drop_after is not None:
+        orders = orders[orders["ts"] <= drop_after]
+        lines = lines[lines["ts"] <= drop_after]
+        subs = subs[subs["start"] <= drop_after]
+    tables = {
+        "countries": Table.from_dataframe(countries, "countries", primary_key="code"),
+        "users": Table.from_dataframe(users, "users", primary_key="user_id"),
+        "orders": Table.from_dataframe(orders.reset_index(drop=True), "orders",
+                                       primary_key="order_id", time_column="ts"),
+        "products": Table.from_dataframe(products, "products", primary_key="sku"),
+        "lines": Table.from_dataframe(lines.reset_index(drop=True), "lines",
+                                      primary_key="line_id", time_column="ts"),
+        "subs": Table.from_dataframe(subs.reset_index(drop=True), "subs", primary_key="sub_id",
+                                     time_column="start", end_time_column="stop"),
+    }
+    for table in tables.values():
+        table.infer_metadata()
+    tables["users"]["tier"].stype = "categorical"
+    tables["orders"]["channel"].stype = "categorical"
+    for name, col in [("orders", "amount"), ("lines", "qty"), ("subs", "fee"),
+                      ("products", "price"), ("users", "age"), ("countries", "gdp")]:
+        tables[name][col].stype = "numerical"
+    return Graph(tables, [Edge("users", "country", "countries"),
+                          Edge("orders", "user_id", "users"),
+                          Edge("lines", "order_id", "orders"), Edge("lines", "sku", "products"),
+                          Edge("subs", "user_id", "users")])
+
+
+def seeds(graph: Graph, n: int = 40, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, graph["users"].num_rows, n)
+    anchors = (T0 + pd.to_timedelta(rng.integers(-10, 420, n), unit="D")).astype(
+        "datetime64[s]").astype(np.int64)
+    return rows, np.asarray(anchors)
+
+
+def test_child_aggregates_match_pandas() -> None:
+    graph = shop()
+    fit_time = int((T0 + pd.Timedelta(days=300)).timestamp())
+    spec = plan_features(graph, "users", fit_time)
+    rows, anchors = seeds(graph)
+    feats = compute_features(graph, spec, rows, anchors)
+    assert list(feats.columns) == feature_names(spec)
+    users, orders = graph["users"].data, graph["orders"].data
+    ts = orders["ts"].astype("datetime64[s]").astype(np.int64).to_numpy()
+    for i, (row, t) in enumerate(zip(rows, anchors, strict=True)):
+        mine = orders[(orders["user_id"] == users["user_id"].iloc[row]).to_numpy() & (ts <= t)]
+        mine_ts = ts[mine.index]
+        recent = mine[mine_ts > t - 30 * DAY]
+        p = "orders.user_id"
+        assert feats[f"{p}.count_all"].iloc[i] == len(mine)
+        assert feats[f"{p}.count_30d"].iloc[i] == len(recent)
+        np.testing.assert_allclose(feats[f"{p}.amount.sum_30d"].iloc[i],
+                                   recent["amount"].sum() if recent["amount"].notna().any()
+                                   else np.nan, rtol=1e-6)
+        np.testing.assert_allclose(feats[f"{p}.amount.max_all"].iloc[i],
+                                   mine["amount"].max(), rtol=1e-6)
+        if len(mine):
+            assert feats[f"{p}.days_since_last"].iloc[i] == pytest.approx(
+                (t - mine_ts.max()) / DAY, rel=1e-6)
+            known = mine[mine["amount"].notna()]
+            last_ts = ts[known.index]
+            latest = known[last_ts == last_ts.max()]
+            assert feats[f"{p}.amount.last"].iloc[i] == latest["amount"].iloc[-1]
+            assert feats[f"{p}.channel=web.count_all"].iloc[i] == (mine["channel"] == "web").sum()
+        else:
+            assert np.isnan(feats[f"{p}.days_since_last"].iloc[i])
+    # a parent's column and the entity's own categorical
+    gdp = graph["countries"].data.set_index("code")["gdp"]
+    np.testing.assert_allclose(feats["countries.country.gdp"].to_numpy(),
+                               gdp.loc[users["country"].iloc[rows]].to_numpy(), rtol=1e-6)
+    assert list(feats["self.tier"].cat.categories) == spec.blocks[0].categorical["tier"]
+
+
+def test_end_times_and_two_hops_follow_the_visibility_rule() -> None:
+    graph = shop()
+    spec = plan_features(graph, "users")
+    rows, anchors = seeds(graph)
+    feats = compute_features(graph, spec, rows, anchors)
+    subs = graph["subs"].data
+    start = subs["start"].astype("datetime64[s]").astype(np.int64).to_numpy()
+    stop = subs["stop"].astype("datetime64[s]").astype(np.int64).to_numpy()
+    stop = np.where(subs["stop"].isna().to_numpy(), np.iinfo(np.int64).max, stop)
+    uid = graph["users"].data["user_id"]
+    lines, orders = graph["lines"].data, graph["orders"].data
+    line_ts = lines["ts"].astype("datetime64[s]").astype(np.int64).to_numpy()
+    for i, (row, t) in enumerate(zip(rows, anchors, strict=True)):
+        active = (subs["user_id"] == uid.iloc[row]).to_numpy() & (start <= t) & (stop > t)
+        assert feats["subs.user_id.count_all"].iloc[i] == active.sum()
+        mine = orders["order_id"][orders["user_id"] == uid.iloc[row]]
+        visible = lines["order_id"].isin(mine).to_numpy() & (line_ts <= t)
+        assert feats["orders.user_id.lines.order_id.count_all"].iloc[i] == visible.sum()
+
+
+def test_features_on_the_full_database_equal_those_on_the_database_cut_at_the_anchor() -> None:
+    """No future row changes a feature, nor the choice of columns and vocabularies."""
+    cut_day = T0 + pd.Timedelta(days=200)
+    anchor = int(cut_day.timestamp())
+    full, cut = shop(), shop(drop_after=cut_day)
+    specs = [plan_features(g, "users", fit_time=anchor - 30 * DAY) for g in (full, cut)]
+    assert specs[0].to_dict() == specs[1].to_dict()
+    rows = np.arange(full["users"].num_rows)
+    anchors = np.full(len(rows), anchor)
+    a = compute_features(full, specs[0], rows, anchors)
+    b = compute_features(cut, specs[1], rows, anchors)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cache_and_spec_round_trip(tmp_path) -> None:
+    graph = shop()
+    spec = plan_features(graph, "users")
+    assert FeatureSpec.from_dict(spec.to_dict()).to_dict() == spec.to_dict()
+    rows, anchors = seeds(graph)
+    first = compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.parquet"))) == 1
+    again = compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_static_plans_keep_all_time_aggregates_only() -> None:
+    spec = plan_features(shop(), "users", temporal=False)
+    names = feature_names(spec)
+    assert names and not any(n.endswith(("_7d", "_30d", "_90d", "_365d")) for n in names)
+    assert not any("days_since" in n or n.endswith(".last") for n in names)
