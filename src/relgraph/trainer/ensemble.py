@@ -205,24 +205,49 @@ def blend(gnn: Tensor, gbdt: Tensor, weight: float) -> Tensor:
     return (1.0 - weight) * gnn + weight * gbdt.reshape(gnn.shape).to(gnn.dtype)
 
 
-#: Blend weights of the GBDT learner tried on validation.
-BLEND_WEIGHTS = tuple(i / 10 for i in range(11))
+#: Blend weights of the GBDT learner: the even blend, or one component alone.
+BLEND_WEIGHTS = (0.0, 0.5, 1.0)
+#: The weight kept unless validation reliably prefers another: the even blend.
+DEFAULT_WEIGHT = 0.5
+#: A component alone replaces the even blend when it scores better on at least this share
+#: of the paired bootstrap resamples of the validation rows.
+BETTER_SHARE = 0.9
 
 
-def fit_blend(gnn: Tensor, gbdt: Tensor, target: Any, info: TargetInfo,
-              tune_metric: str) -> tuple[float, dict[float, float]]:
-    """The GBDT weight (of :data:`BLEND_WEIGHTS`) whose blend scores best on validation,
-    and every weight's score (``tune_metric``, higher is better after orienting)."""
+def fit_blend(gnn: Tensor, gbdt: Tensor, target: Any, info: TargetInfo, tune_metric: str,
+              *, seed: int = 0) -> tuple[float, dict[float, float]]:
+    """The GBDT weight of the blend, and every weight's validation score (``tune_metric``,
+    higher is better after orienting).
+
+    Two different learners of similar quality are best averaged, and which one validation
+    prefers is often noise (the validation split is small or heavy-tailed; a fine grid of
+    weights would fit that noise). So the even blend is kept unless one component alone
+    scores better and beats it on at least :data:`BETTER_SHARE` of :data:`NUM_RESAMPLES`
+    paired bootstrap resamples of the validation rows: the other component then only adds
+    error and is dropped.
+    """
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
-    scores: dict[float, float] = {}
+    regression = info.task_type.is_regression
+    n = len(gnn)
+    if regression:
+        target = np.asarray(target).reshape(n, -1)
+    preds = {}
     for w in BLEND_WEIGHTS:
         pred = blend(gnn, gbdt, w)
-        mp = pred.numpy() if info.task_type.is_regression else metric_predictions(pred, info)
-        scores[w] = _score(info, tune_metric, np.asarray(target) if info.task_type.is_regression
-                           else target, mp, sign)
+        preds[w] = pred.numpy().reshape(n, -1) if regression else metric_predictions(pred, info)
+    scores = {w: _score(info, tune_metric, target, p, sign) for w, p in preds.items()}
     valid = {w: v for w, v in scores.items() if not math.isnan(v)}
-    if not valid:
-        return 0.0, scores
-    best = max(valid.values())
-    # ties (flat scores) go to the GNN's side: the smallest weight reaching the best
-    return min(w for w, v in valid.items() if v >= best), scores
+    if DEFAULT_WEIGHT not in valid or n < 2:
+        return DEFAULT_WEIGHT, scores
+    best = max(valid, key=lambda w: (valid[w], -abs(w - DEFAULT_WEIGHT)))
+    if best == DEFAULT_WEIGHT:
+        return DEFAULT_WEIGHT, scores
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for _ in range(NUM_RESAMPLES):
+        rows = rng.integers(0, n, n)
+        t = _take(target, rows)
+        mine = _score(info, tune_metric, t, _take(preds[best], rows), sign)
+        even = _score(info, tune_metric, t, _take(preds[DEFAULT_WEIGHT], rows), sign)
+        wins += int(mine > even)
+    return (best if wins >= BETTER_SHARE * NUM_RESAMPLES else DEFAULT_WEIGHT), scores

@@ -74,7 +74,7 @@ def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: Ta
         _, gnn, _ = ensemble.predict(ctx, ex, val_idx, calibrated=False)
         gbdt = torch.from_numpy(model.predict(ex.features.iloc[val_idx.numpy()]))
         weight, scores = fit_blend(gnn, gbdt, target_values(ex.y[val_idx], info),
-                                   ensemble.best.info, tune_metric)
+                                   ensemble.best.info, tune_metric, seed=seed)
     if train_splits != ("train",):  # refit with the early-stopped rounds
         model = GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info), ex.split,
                               tune_metric, weight=weight_col, seed=seed,
