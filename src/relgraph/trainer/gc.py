@@ -35,7 +35,7 @@ class GcItem:
     """One path gc removes (or would remove): what it is, and its size in bytes."""
 
     path: Path
-    kind: str  # "job", "snapshot", "store", "distributed", "temporary"
+    kind: str  # "job", "snapshot", "store", "features", "distributed", "temporary"
     size: int
     job_id: str | None = None
 
@@ -103,7 +103,8 @@ def _needs(rec: JobRecord) -> set[str]:
 
 def gc(keep_last: int | None = None, older_than: str | float | timedelta | None = None, *,
        dry_run: bool = False, home: str | Path | None = None) -> GcReport:
-    """Remove old jobs and the snapshots, stores and spec folders no kept job needs.
+    """Remove old jobs and the snapshots, stores and spec folders no kept job needs, and
+    cached relational features (recomputed when a job needs them).
 
     Args:
         keep_last: keep the ``keep_last`` newest jobs (any kind).
@@ -175,6 +176,11 @@ def gc(keep_last: int | None = None, older_than: str | float | timedelta | None 
                 and now - path.lstat().st_mtime < _TEMP_GRACE_S:
             continue  # may be in use by a running job, or being written
         report.items.append(GcItem(path, "store", _path_size(path)))
+    # relational-feature caches (relgraph.aggregates): recomputed on demand by any job
+    cached = store.home / "features"
+    for path in sorted(cached.iterdir()) if cached.is_dir() else []:
+        if now - path.lstat().st_mtime >= _TEMP_GRACE_S:
+            report.items.append(GcItem(path, "features", _path_size(path)))
     specs = store.home / "distributed"
     for path in sorted(specs.iterdir()) if specs.is_dir() else []:
         if path.name in kept or (path.name not in by_id
