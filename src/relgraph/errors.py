@@ -24,6 +24,22 @@ class ConnectorError(RelgraphError, ValueError):
     """A source table cannot be found or read."""
 
 
+class TableNotFoundError(ConnectorError, LookupError):
+    """A connector has no table of the given name."""
+
+
+class DatabaseConnectionError(ConnectorError, ConnectionError):
+    """A database server cannot be reached, or refuses the login."""
+
+
+class DatabasePermissionError(ConnectorError, PermissionError):
+    """The database user may not read (or write) a table or schema."""
+
+
+class UnsupportedColumnTypeError(ConnectorError, TypeError):
+    """A database column has a type relgraph does not know how to read."""
+
+
 class PQLError(RelgraphError, ValueError):
     """A predictive query is invalid.
 

@@ -1,0 +1,252 @@
+"""What the database connectors (SQLite, DuckDB, PostgreSQL) share.
+
+A :class:`DatabaseConnector` is both a source of tables and an output connector:
+
+* **reading**: the catalog gives each table's columns, types and keys
+  (:meth:`~DatabaseConnector.table_schema`). A read selects only the columns asked for,
+  casts the database types relgraph reads as something else (``numeric`` to double, ``uuid``
+  and enums to text, ...), and streams the rows as Arrow record batches; they become a
+  DataFrame through :func:`~relgraph.connector.arrow.arrow_to_pandas`, the conversion files
+  use, so dtypes and stypes are inferred exactly as for the same data in a Parquet file. A
+  column type the mapping does not know raises :class:`UnsupportedColumnTypeError` naming
+  the column, before any row is read.
+* **writing**: :meth:`~DatabaseConnector.write_table` writes a DataFrame as a table inside
+  one transaction: with ``WriteMode.OVERWRITE`` a new table under a temporary name is
+  filled, then the old table is dropped and the new one renamed in its place; with
+  ``WriteMode.APPEND`` the rows are added to the existing table (created if missing). A
+  failed or killed write rolls back, leaving the previous table as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from relgraph.connector.arrow import arrow_to_pandas
+from relgraph.connector.base import Connector, TableSchema
+from relgraph.connector.source_table import SourceTable
+from relgraph.errors import ConnectorError
+
+#: Prefix of the temporary tables an overwrite fills before swapping them in.
+TMP_PREFIX = "__rg_tmp_"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SAMPLE_ROWS = 1000
+
+
+class WriteMode(str, Enum):
+    """How an output table is written (reference ``WriteMode``)."""
+
+    OVERWRITE = "OVERWRITE"
+    APPEND = "APPEND"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class DatabaseConnectorConfig:
+    """``OutputConfig.connector_specific_config`` for database output connectors.
+
+    ``write_mode``: ``OVERWRITE`` (default; replace the table atomically) or ``APPEND``
+    (add rows to the table, creating it if missing). The reference's Snowflake and BigQuery
+    configs default to ``APPEND``; relgraph keeps ``OVERWRITE``, its behaviour before write
+    modes existed.
+    """
+
+    write_mode: WriteMode = WriteMode.OVERWRITE
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "write_mode", WriteMode(str(self.write_mode).upper()))
+        except ValueError:
+            raise ConnectorError(f"write_mode must be one of {[m.value for m in WriteMode]}, "
+                                 f"got {self.write_mode!r}.") from None
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_table_name(table: str) -> str:
+    """Raise :class:`ConnectorError` unless ``table`` is a plain SQL identifier."""
+    if not _IDENTIFIER.match(table):
+        raise ConnectorError(f"Output table name {table!r} is not a plain SQL identifier; "
+                             "use letters, digits and underscores (e.g. 'churn_predictions').")
+    return table
+
+
+def tmp_table_name(table: str) -> str:
+    return f"{TMP_PREFIX}{table}_{uuid.uuid4().hex[:8]}"
+
+
+class DatabaseConnector(Connector):
+    """A database whose tables can be read and written (base of the SQL connectors).
+
+    Subclasses implement the catalog queries, the connection, the type mapping and the
+    write; this class turns them into source tables and checks names and columns.
+    """
+
+    #: Rows per record batch when streaming (``iter_frames``) and when reading a whole
+    #: table (``read_arrow``).
+    batch_size: int = 1 << 16
+    read_batch_rows: int = 1 << 16
+
+    # ------------------------------------------------------------------ subclass hooks
+    @abstractmethod
+    def _list_tables(self) -> list[str]:
+        """Table and view names in the catalog."""
+
+    @abstractmethod
+    def _describe(self, name: str) -> TableSchema:
+        """The catalog entry of an existing table (checks read permission)."""
+
+    @abstractmethod
+    def _select_expr(self, table: str, column: str, db_type: str) -> str:
+        """The SELECT expression reading ``column`` (a cast where the type needs one);
+        raises :class:`UnsupportedColumnTypeError` for a type the mapping does not know."""
+
+    @abstractmethod
+    def _reader(self, sql: str, batch_size: int) -> AbstractContextManager[pa.RecordBatchReader]:
+        """Run ``sql`` and stream its rows."""
+
+    @abstractmethod
+    def _write(self, df: pd.DataFrame, table: str, mode: WriteMode) -> None:
+        """Write ``df`` as ``table`` in one transaction."""
+
+    @abstractmethod
+    def location(self, table: str) -> str:
+        """Where ``table`` lives, as a URL without credentials."""
+
+    def _qualified(self, table: str) -> str:
+        """The quoted (schema-qualified where there is one) name of ``table``."""
+        return quote(table)
+
+    # ------------------------------------------------------------------ catalog
+    def table_names(self) -> list[str]:
+        return [n for n in self._list_tables() if not n.startswith(TMP_PREFIX)]
+
+    def table_schema(self, name: str) -> TableSchema:
+        self.table(name)  # raises TableNotFoundError with close matches
+        return self._describe(name)
+
+    def _open(self, name: str) -> SourceTable:
+        return DatabaseTable(self, name)
+
+    # ------------------------------------------------------------------ reading
+    def select_sql(self, name: str, columns: Sequence[str] | None = None,
+                   limit: int | None = None) -> str:
+        """The query reading ``columns`` (all by default) of table ``name``."""
+        schema = self.table_schema(name)
+        cols = list(columns) if columns is not None else list(schema.column_types)
+        missing = [c for c in cols if c not in schema.column_types]
+        if missing:
+            from difflib import get_close_matches
+
+            close = [m for c in missing for m in get_close_matches(c, schema.column_types, n=1)]
+            hint = f" Did you mean {close}?" if close else \
+                f" Columns: {list(schema.column_types)}."
+            raise ConnectorError(f"Table '{name}' has no column(s) {missing}.{hint}")
+        exprs = [self._select_expr(name, c, schema.column_types[c]) for c in cols]
+        sql = f"SELECT {', '.join(exprs) or '*'} FROM {self._qualified(name)}"
+        return sql + (f" LIMIT {int(limit)}" if limit is not None else "")
+
+    def read_arrow(self, name: str, columns: Sequence[str] | None = None,
+                   limit: int | None = None) -> pa.Table:
+        """Columns of table ``name`` as an Arrow table, fetched in record batches."""
+        sql = self.select_sql(name, columns, limit)
+        with self._reader(sql, self.read_batch_rows) as reader:
+            return pa.Table.from_batches(list(reader), reader.schema)
+
+    def read_frame(self, name: str, columns: Sequence[str] | None = None,
+                   limit: int | None = None) -> pd.DataFrame:
+        """Columns of table ``name`` as a DataFrame, typed as files are."""
+        return arrow_to_pandas(self.read_arrow(name, columns, limit))
+
+    def iter_frames(self, name: str, columns: Sequence[str] | None = None,
+                    batch_size: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows of table ``name`` in DataFrames of at most ``batch_size`` rows."""
+        sql = self.select_sql(name, columns)
+        with self._reader(sql, batch_size or self.batch_size) as reader:
+            for batch in reader:
+                yield arrow_to_pandas(pa.Table.from_batches([batch]))
+
+    def count_rows(self, name: str) -> int:
+        self.table_schema(name)
+        with self._reader(f"SELECT COUNT(*) AS n FROM {self._qualified(name)}", 1) as reader:
+            return int(reader.read_all().column(0)[0].as_py())
+
+    # ------------------------------------------------------------------ writing
+    def write_table(self, df: pd.DataFrame, table: str,
+                    mode: WriteMode | str = WriteMode.OVERWRITE) -> str:
+        """Write ``df`` as table ``table`` atomically; returns :meth:`location`."""
+        self._write(df, check_table_name(table), WriteMode(str(mode).upper()))
+        return self.location(table)
+
+    def read_table(self, table: str) -> pd.DataFrame:
+        """Every column of ``table`` as a DataFrame (e.g. predictions written earlier)."""
+        return self.read_frame(table)
+
+    def check_writable(self, tables: Sequence[str], mode: WriteMode | str) -> None:
+        """Raise before any work when ``tables`` cannot be written (e.g. no permission)."""
+        for table in tables:
+            check_table_name(table)
+
+    def secret_env(self) -> dict[str, str]:
+        """Environment a worker process needs to connect (a password given as argument)."""
+        return {}
+
+
+class DatabaseTable(SourceTable):
+    """A table of a :class:`DatabaseConnector`: reads only the columns asked for."""
+
+    def __init__(self, connector: DatabaseConnector, name: str) -> None:
+        super().__init__(name, _no_loader, source=connector.location(name))
+        self.connector = connector
+        self._frames: dict[tuple[str, ...] | None, pd.DataFrame] = {}
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        key = tuple(columns) if columns is not None else None
+        if key not in self._frames:
+            full = self._frames.get(None)
+            self._frames[key] = full[list(key)] if full is not None and key is not None \
+                else self.connector.read_frame(self.name, columns)
+        return self._frames[key]
+
+    def column_names(self) -> list[str]:
+        return list(self.connector.table_schema(self.name).column_types)
+
+    def iter_batches(self, columns: Sequence[str] | None = None,
+                     batch_size: int = 65_536) -> Iterator[pd.DataFrame]:
+        return self.connector.iter_frames(self.name, columns, batch_size)
+
+    def head(self, num_rows: int = 5) -> pd.DataFrame:
+        return self.connector.read_frame(self.name, limit=num_rows)
+
+    def _sample(self) -> pd.DataFrame:
+        return self.head(_SAMPLE_ROWS)
+
+    def __len__(self) -> int:
+        full = self._frames.get(None)
+        return len(full) if full is not None else self.connector.count_rows(self.name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_frames"] = {}
+        return state
+
+    def __repr__(self) -> str:
+        return f"SourceTable(name={self.name!r}, source={self.source!r})"
+
+
+def _no_loader() -> pd.DataFrame:  # pragma: no cover - DatabaseTable overrides to_pandas
+    raise ConnectorError("database tables are read through their connector")
