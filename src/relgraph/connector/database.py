@@ -175,10 +175,12 @@ class DatabaseConnector(Connector):
     def iter_frames(self, name: str, columns: Sequence[str] | None = None,
                     batch_size: int | None = None) -> Iterator[pd.DataFrame]:
         """The rows of table ``name`` in DataFrames of at most ``batch_size`` rows."""
+        size = batch_size or self.batch_size
         sql = self.select_sql(name, columns)
-        with self._reader(sql, batch_size or self.batch_size) as reader:
-            for batch in reader:
-                yield arrow_to_pandas(pa.Table.from_batches([batch]))
+        with self._reader(sql, size) as reader:
+            for batch in reader:  # drivers may batch by bytes: cut to at most `size` rows
+                for start in range(0, batch.num_rows, size):
+                    yield arrow_to_pandas(pa.Table.from_batches([batch.slice(start, size)]))
 
     def count_rows(self, name: str) -> int:
         self.table_schema(name)

@@ -230,7 +230,8 @@ class PostgresConnector(DatabaseConnector):
             f"Cannot reach {where}: {msg}. Check that the server is running and the host and "
             "port (host=/port= or PGHOST/PGPORT) are right.")
 
-    def _query_error(self, exc: Exception, table: str | None, action: str = "read") -> ConnectorError:
+    def _query_error(self, exc: Exception, table: str | None,
+                     action: str = "read") -> ConnectorError:
         msg = self._scrub(str(exc)).strip()
         state = getattr(exc, "sqlstate", None)
         name = f"{self.schema_name}.{table}" if table else self.schema_name

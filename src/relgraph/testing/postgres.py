@@ -15,6 +15,7 @@ Local (socket) connections are trusted; loopback TCP connections need a password
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -122,11 +123,9 @@ class TemporaryPostgres:
             return
         data = self.root / "data"
         if (data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 self._run([str(self._bin / "pg_ctl"), "-D", str(data), "-m", "immediate",
                            "-w", "stop"])
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = Path()
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from relgraph.connector import (
+    DatabaseConnector,
+    DatabaseConnectorConfig,
+    DuckDBConnector,
+    PostgresConnector,
+    SQLiteConnector,
+    WriteMode,
+)
 from relgraph.errors import JobError
 
 OUTPUT_TYPES = ("predictions", "embeddings")
@@ -25,11 +32,16 @@ class OutputConfig:
 
     * a :class:`~relgraph.LocalFileConnector` or a folder path: a ``.parquet`` file
       (``.csv`` with ``file_type="csv"``);
-    * :class:`DuckDBOutput` / :class:`SQLiteOutput`: a table in that database file;
+    * a :class:`~relgraph.DuckDBConnector`, :class:`~relgraph.SQLiteConnector` or
+      :class:`~relgraph.PostgresConnector` (or a ``.duckdb``/``.sqlite``/``.db`` path, or a
+      ``postgresql://`` URI): a table in that database;
     * ``None``: the results stay in the job folder only (``predictions_df()`` reads them).
 
-    Every write is atomic: a temporary file or table, then a rename, so a failed or killed
-    job never leaves a half-written output.
+    Every write is atomic: a temporary file or table, then a rename (tables: in one
+    transaction), so a failed or killed job never leaves a half-written output and keeps
+    the previous one. ``connector_specific_config=DatabaseConnectorConfig(write_mode=...)``
+    chooses between replacing a database table (``OVERWRITE``, the default) and adding
+    rows to it (``APPEND``).
     """
 
     output_types: set[str] = field(default_factory=lambda: {"predictions"})
@@ -37,6 +49,7 @@ class OutputConfig:
     output_table_name: str | None = None
     output_metadata_fields: list[str] = field(default_factory=list)
     file_type: str = "parquet"
+    connector_specific_config: DatabaseConnectorConfig | dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.output_types = set(self.output_types)
@@ -47,13 +60,27 @@ class OutputConfig:
         if self.output_connector is not None and not self.output_table_name:
             raise JobError("OutputConfig needs output_table_name when an output_connector is "
                            "given, e.g. output_table_name='churn'.")
-        if isinstance(self.output_connector, (str, os.PathLike)):
+        if isinstance(self.output_connector, str) and self.output_connector.startswith(
+                ("postgresql://", "postgres://")):
+            self.output_connector = PostgresConnector(self.output_connector)
+        elif isinstance(self.output_connector, (str, os.PathLike)):
             path = Path(self.output_connector)
             if path.suffix in (".duckdb", ".db", ".sqlite", ".sqlite3"):
-                self.output_connector = DuckDBOutput(path) if path.suffix == ".duckdb" \
-                    else SQLiteOutput(path)
+                self.output_connector = DuckDBConnector(path) if path.suffix == ".duckdb" \
+                    else SQLiteConnector(path)
             else:
                 self.output_connector = path.expanduser().resolve()
+        if isinstance(self.connector_specific_config, dict):
+            self.connector_specific_config = DatabaseConnectorConfig(
+                **self.connector_specific_config)
+        if self.connector_specific_config is not None and not isinstance(
+                self.connector_specific_config, DatabaseConnectorConfig):
+            raise JobError("connector_specific_config must be a DatabaseConnectorConfig, e.g. "
+                           "DatabaseConnectorConfig(write_mode='APPEND').")
+        if self.connector_specific_config is not None and not isinstance(
+                self.output_connector, DatabaseConnector):
+            raise JobError("connector_specific_config (write_mode) applies to database output "
+                           "connectors only; files are always replaced.")
         if self.file_type not in ("parquet", "csv"):
             raise JobError(f"file_type must be 'parquet' or 'csv', got {self.file_type!r}.")
         for name in self.output_metadata_fields:
@@ -69,9 +96,16 @@ class OutputConfig:
             return cls(**value)
         return value
 
+    @property
+    def write_mode(self) -> WriteMode:
+        """How database tables are written (``OVERWRITE`` unless configured)."""
+        cfg = self.connector_specific_config
+        return cfg.write_mode if isinstance(cfg, DatabaseConnectorConfig) \
+            else WriteMode.OVERWRITE
+
     def target_folder(self) -> Path | None:
         conn = self.output_connector
-        if conn is None or isinstance(conn, DatabaseOutput):
+        if conn is None or isinstance(conn, DatabaseConnector):
             return None
         folder = Path(getattr(conn, "root_dir", conn))
         folder.mkdir(parents=True, exist_ok=True)
@@ -98,21 +132,9 @@ def write_frame_atomic(df: pd.DataFrame, path: Path) -> Path:
 # ---------------------------------------------------------------------- database outputs
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-
-@dataclass(frozen=True)
-class DatabaseOutput:
-    """A database file that receives output tables (base of the database connectors)."""
-
-    path: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path).expanduser().resolve())
-
-    def write_table(self, df: pd.DataFrame, table: str) -> str:  # pragma: no cover
-        raise NotImplementedError
-
-    def read_table(self, table: str) -> pd.DataFrame:  # pragma: no cover
-        raise NotImplementedError
+#: Older names of the DuckDB and SQLite output connectors.
+DuckDBOutput = DuckDBConnector
+SQLiteOutput = SQLiteConnector
 
 
 def _check_table_name(table: str) -> str:
@@ -122,139 +144,17 @@ def _check_table_name(table: str) -> str:
     return table
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
-class DuckDBOutput(DatabaseOutput):
-    """Write output tables into a DuckDB database file (created if missing).
-
-    The table is built under a temporary name and renamed over the old one inside one
-    transaction, so readers see either the old table or the complete new one.
-    """
-
-    def write_table(self, df: pd.DataFrame, table: str) -> str:
-        import duckdb
-
-        _check_table_name(table)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
-        con = duckdb.connect(str(self.path))
-        try:
-            con.register("__rg_src", df)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE TABLE {_quote(tmp)} AS SELECT * FROM __rg_src")
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
-        return f"duckdb://{self.path}#{table}"
-
-    def read_table(self, table: str) -> pd.DataFrame:
-        import duckdb
-
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            return con.execute(f"SELECT * FROM {_quote(_check_table_name(table))}").df()
-        finally:
-            con.close()
-
-
-@dataclass(frozen=True)
-class SQLiteOutput(DatabaseOutput):
-    """Write output tables into a SQLite database file (created if missing).
-
-    Timestamps are stored as ISO-8601 text, booleans as 0/1 and list cells (embeddings)
-    as JSON arrays; the table is created, filled and renamed in one transaction.
-    """
-
-    def write_table(self, df: pd.DataFrame, table: str) -> str:
-        import sqlite3
-
-        _check_table_name(table)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        cols, rows = _sqlite_rows(df)
-        tmp = f"__rg_tmp_{table}_{uuid.uuid4().hex[:8]}"
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                col_sql = ", ".join(f"{_quote(c)} {t}" for c, t in cols)
-                con.execute(f"CREATE TABLE {_quote(tmp)} ({col_sql})")
-                marks = ", ".join("?" for _ in cols)
-                con.executemany(f"INSERT INTO {_quote(tmp)} VALUES ({marks})", rows)
-                con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-                con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
-        return f"sqlite://{self.path}#{table}"
-
-    def read_table(self, table: str) -> pd.DataFrame:
-        import sqlite3
-
-        con = sqlite3.connect(self.path)
-        try:
-            return pd.read_sql_query(f"SELECT * FROM {_quote(_check_table_name(table))}", con)
-        finally:
-            con.close()
-
-
-def _sqlite_rows(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
-    """SQLite column types and Python row tuples for ``df``."""
-    import json
-
-    import numpy as np
-
-    cols: list[tuple[str, str]] = []
-    values: list[list[Any]] = []
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_bool_dtype(s):
-            cols.append((str(name), "INTEGER"))
-            values.append([None if pd.isna(v) else int(bool(v)) for v in s])
-        elif pd.api.types.is_integer_dtype(s):
-            cols.append((str(name), "INTEGER"))
-            values.append([None if pd.isna(v) else int(v) for v in s])
-        elif pd.api.types.is_float_dtype(s):
-            cols.append((str(name), "REAL"))
-            values.append([None if pd.isna(v) else float(v) for v in s])
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            cols.append((str(name), "TEXT"))
-            values.append([None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in s])
-        else:
-            cols.append((str(name), "TEXT" if not s.map(
-                lambda v: isinstance(v, (list, tuple, np.ndarray))).any() else "JSON"))
-
-            def conv(v: Any) -> Any:
-                if isinstance(v, np.ndarray):
-                    return json.dumps(v.tolist())
-                if isinstance(v, (list, tuple)):
-                    return json.dumps(list(v), default=float)
-                if v is None or (isinstance(v, float) and v != v):
-                    return None
-                if isinstance(v, (np.integer, np.floating, np.bool_)):
-                    return v.item()
-                return v if isinstance(v, (int, float, str, bytes)) else str(v)
-            values.append([conv(v) for v in s])
-    return cols, list(zip(*values)) if values else []
+def output_table_names(output: OutputConfig) -> list[str]:
+    """The table (or file stem) each requested output type is written to."""
+    return [f"{output.output_table_name}_{kind}" for kind in sorted(output.output_types)]
 
 
 def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
     """Write one output type to ``output``'s connector; returns where it went."""
     conn = output.output_connector
     name = f"{output.output_table_name}_{kind}"
-    if isinstance(conn, DatabaseOutput):
-        return conn.write_table(df, name)
+    if isinstance(conn, DatabaseConnector):
+        return conn.write_table(df, _check_table_name(name), mode=output.write_mode)
     folder = output.target_folder()
     if folder is None:
         raise JobError("OutputConfig has no output_connector to export to.")
@@ -266,9 +166,16 @@ def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
 
 
 def read_output(location: str) -> pd.DataFrame:
-    """Read back what :func:`write_output` wrote (file path or ``duckdb://``/``sqlite://``)."""
-    for scheme, cls in (("duckdb://", DuckDBOutput), ("sqlite://", SQLiteOutput)):
+    """Read back what :func:`write_output` wrote: a file path, or a ``duckdb://``,
+    ``sqlite://`` or ``postgresql://`` location (the password from ``PGPASSWORD``)."""
+    for scheme, cls in (("duckdb://", DuckDBConnector), ("sqlite://", SQLiteConnector)):
         if location.startswith(scheme):
             path, _, table = location[len(scheme):].rpartition("#")
-            return cls(Path(path)).read_table(table)
+            schema, _, table = table.rpartition(".")
+            return cls(Path(path), **({"schema_name": schema} if schema else {})
+                       ).read_table(table)  # type: ignore[arg-type]
+    if location.startswith("postgresql://"):
+        dsn, _, table = location.rpartition("#")
+        schema, _, table = table.rpartition(".")
+        return PostgresConnector(dsn, schema_name=schema or "public").read_table(table)
     return pd.read_csv(location) if location.endswith(".csv") else pd.read_parquet(location)

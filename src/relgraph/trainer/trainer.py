@@ -14,11 +14,12 @@ import pickle
 from collections.abc import Mapping
 from typing import Any
 
+from relgraph.connector import DatabaseConnector
 from relgraph.errors import JobError, RelgraphError, TrainingError
 from relgraph.graph import Graph
 from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
 from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
-from relgraph.trainer.output import OutputConfig
+from relgraph.trainer.output import OutputConfig, output_table_names
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
 
 __all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
@@ -93,11 +94,13 @@ def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]
 
 def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: dict[str, Any],
                *, tags: Mapping[str, str] | None, non_blocking: bool,
-               verbose: bool = True) -> tuple[str, bool]:
+               verbose: bool = True, env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """Create a job (request, pickled objects, graph snapshot) and start or run it.
 
-    Returns ``(job_id, finished)``: non-blocking jobs are started in a worker process;
-    blocking ones run here with a progress bar (errors are raised after being recorded).
+    Returns ``(job_id, finished)``: non-blocking jobs are started in a worker process
+    (with ``env`` added to its environment: secrets that are never written to the job
+    folder); blocking ones run here with a progress bar (errors are raised after being
+    recorded).
     """
     from relgraph.trainer import worker
     from relgraph.trainer.progress import ProgressBar
@@ -119,7 +122,7 @@ def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: di
     for name, obj in objects.items():
         worker.save_object(folder, name, obj)
     if non_blocking:
-        worker.launch(store, job_id)
+        worker.launch(store, job_id, env=env)
         return job_id, False
     bar = ProgressBar(job_id, disable=not verbose)
     worker._LIVE[job_id] = {"graph": graph, **objects}
@@ -278,6 +281,12 @@ class Trainer:
                            "generate the table with anchor_time=... instead.")
         prediction_table = _resolve_table(prediction_table)
         output = OutputConfig.cast(output_config)
+        conn = output.output_connector
+        secrets: dict[str, str] = {}
+        if isinstance(conn, DatabaseConnector):
+            # unreachable server, missing permission: fail now, not after predicting
+            conn.check_writable(output_table_names(output), output.write_mode)
+            secrets = conn.secret_env()
         from relgraph.trainer.worker import detach_table
 
         request = {"training_job_id": job, "threshold": binary_classification_threshold,
@@ -292,7 +301,7 @@ class Trainer:
         job_id, finished = submit_job(
             JobKind.BATCH_PREDICTION, graph, request,
             {"prediction_table": detach_table(prediction_table), "output_config": output},
-            tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose)
+            tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose, env=secrets)
         if not finished:
             return BatchPredictionJob(job_id)
         return BatchPredictionJobResult(job_id)

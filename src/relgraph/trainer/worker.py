@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,13 +135,18 @@ class FrameTable:
 
 
 # ---------------------------------------------------------------------- launching
-def launch(store: JobStore, job_id: str) -> subprocess.Popen[bytes]:
-    """Start a worker process for ``job_id``; it runs detached from the caller's session."""
+def launch(store: JobStore, job_id: str,
+           env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a worker process for ``job_id``; it runs detached from the caller's session.
+
+    ``env`` is added to the worker's environment (e.g. ``PGPASSWORD`` of an output
+    connector: passed this way, never written to the job folder).
+    """
     from relgraph.config import get_settings
 
     settings = get_settings()
     folder = store.folder(job_id)
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "relgraph.trainer.worker", "--home", str(store.home),
