@@ -217,7 +217,7 @@ class PostgresConnector(DatabaseConnector):
             con.close()
 
     def _connect_error(self, exc: Exception) -> ConnectorError:
-        msg = self._scrub(str(exc)).strip().rstrip(".?")
+        msg = " ".join(self._scrub(str(exc)).split()).rstrip(".?")
         where = f"PostgreSQL server {self._where()} (user {self.user!r})"
         if "password authentication failed" in msg or "no password supplied" in msg:
             return DatabaseConnectionError(
@@ -323,7 +323,7 @@ class PostgresConnector(DatabaseConnector):
             try:
                 cur.execute(sql)
                 yield cur.fetch_record_batch()
-            except adbc_pg.Error as exc:
+            except (adbc_pg.Error, pa.ArrowException, OSError) as exc:
                 raise self._query_error(exc, table.group(1) if table else None) from None
 
     # ------------------------------------------------------------------ writing

@@ -6,7 +6,8 @@ standard library's ``sqlite3`` + ``pandas.read_sql`` (0.5 M rows/s). SQLite type
 not columns; the driver infers each column's type from the first batch, read here as
 up to 2**20 rows at once, so a column mixing integers and reals reads as double and one
 mixing numbers and text reads as text, as a CSV column would. When a later batch holds
-another type, the read is repeated with each mixed column cast (``REAL`` or ``TEXT``).
+another type, and when streaming in batches (``iter_batches``), the rows are read with
+:mod:`sqlite3` instead, each column typed from a scan of the storage classes of its values.
 
 Writes go through :mod:`sqlite3` in one ``BEGIN IMMEDIATE`` transaction: timestamps are
 stored as ISO-8601 text, booleans as 0/1 and list cells (embeddings) as JSON arrays.
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from relgraph.connector.arrow import arrow_to_pandas
 from relgraph.connector.base import ForeignKey, TableSchema
 from relgraph.connector.database import (
     DatabaseConnector,
@@ -35,6 +37,15 @@ from relgraph.connector.database import (
 from relgraph.errors import ConnectorError, DatabaseConnectionError, TableNotFoundError
 
 _FIRST_BATCH_ROWS = 1 << 20
+#: Arrow type and SQL cast of a column by the storage classes of its values.
+_ARROW_OF: dict[frozenset[str], tuple[pa.DataType, str | None]] = {
+    frozenset(): (pa.int64(), None),
+    frozenset({"integer"}): (pa.int64(), None),
+    frozenset({"real"}): (pa.float64(), None),
+    frozenset({"integer", "real"}): (pa.float64(), "REAL"),
+    frozenset({"text"}): (pa.string(), None),
+    frozenset({"blob"}): (pa.binary(), None),
+}
 
 
 class SQLiteConnector(DatabaseConnector):
@@ -54,7 +65,6 @@ class SQLiteConnector(DatabaseConnector):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
-        self._casts: dict[tuple[str, str], str] = {}
 
     def __repr__(self) -> str:
         return f"SQLiteConnector({str(self.path)!r})"
@@ -123,8 +133,7 @@ class SQLiteConnector(DatabaseConnector):
     def _select_expr(self, table: str, column: str, db_type: str) -> str:
         # SQLite stores five kinds of values (NULL, INTEGER, REAL, TEXT, BLOB), all of which
         # relgraph reads: no declared type is unknown.
-        cast = self._casts.get((table, column))
-        return f"CAST({quote(column)} AS {cast}) AS {quote(column)}" if cast else quote(column)
+        return quote(column)
 
     # ------------------------------------------------------------------ reading
     @contextmanager
@@ -137,7 +146,7 @@ class SQLiteConnector(DatabaseConnector):
             try:
                 cur.execute(sql)
                 yield cur.fetch_record_batch()
-            except adbc_sqlite.Error as exc:
+            except (adbc_sqlite.Error, pa.ArrowException, OSError) as exc:
                 raise ConnectorError(f"SQLite query on '{self.path}' failed: {exc}") from exc
 
     def read_arrow(self, name: str, columns: Any = None, limit: int | None = None) -> pa.Table:
@@ -146,30 +155,52 @@ class SQLiteConnector(DatabaseConnector):
         except ConnectorError as exc:
             if "Type mismatch" not in str(exc):
                 raise
-            # a later batch holds another type: cast the mixed columns and read again
-            self._learn_casts(name, columns)
-            try:
-                return super().read_arrow(name, columns, limit)
-            except ConnectorError as again:
-                raise ConnectorError(
-                    f"Table '{name}' of '{self.path}' has columns whose values change type "
-                    f"after their first {_FIRST_BATCH_ROWS} rows ({again}). Give each column "
-                    "one type, e.g. UPDATE t SET c = CAST(c AS TEXT).") from again
+        # a later batch holds another type than the first: read with types from a scan
+        with self._typed_reader(name, columns, limit, self.batch_size) as reader:
+            return reader.read_all()
 
-    def _learn_casts(self, name: str, columns: Any) -> None:
-        cols = list(columns) if columns is not None else list(self._describe(name).column_types)
+    def iter_frames(self, name: str, columns: Any = None,
+                    batch_size: int | None = None) -> Iterator[pd.DataFrame]:
+        """Batches typed from a scan of the whole table, so that every batch has the same
+        column types (a column's values may change type anywhere in SQLite)."""
+        with self._typed_reader(name, columns, None, batch_size or self.batch_size) as reader:
+            for batch in reader:
+                yield arrow_to_pandas(pa.Table.from_batches([batch]))
+
+    @contextmanager
+    def _typed_reader(self, name: str, columns: Any, limit: int | None,
+                      batch_size: int) -> Iterator[pa.RecordBatchReader]:
+        """Rows read with :mod:`sqlite3`, each column given one Arrow type from the storage
+        classes its values have: integers and reals read as double, any mix with text as
+        text (as a CSV column would)."""
+        schema = self.table_schema(name)
+        cols = list(columns) if columns is not None else list(schema.column_types)
+        self.select_sql(name, cols)  # checks the column names
         exprs = ", ".join(f"group_concat(DISTINCT typeof({quote(c)}))" for c in cols)
         con = self._sqlite()
         try:
-            kinds = con.execute(f"SELECT {exprs} FROM {quote(name)}").fetchone()
+            kinds = con.execute(f"SELECT {exprs} FROM {quote(name)}").fetchone() or ()
+            fields, selects = [], []
+            for col, found in zip(cols, kinds):
+                seen = set(str(found or "").split(",")) - {"null", ""}
+                kind, cast = _ARROW_OF.get(frozenset(seen), (pa.string(), "TEXT"))
+                fields.append(pa.field(col, kind))
+                selects.append(f"CAST({quote(col)} AS {cast})" if cast else quote(col))
+            sql = f"SELECT {', '.join(selects)} FROM {quote(name)}"
+            cursor = con.execute(sql + (f" LIMIT {int(limit)}" if limit is not None else ""))
+            arrow_schema = pa.schema(fields)
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                while rows := cursor.fetchmany(batch_size):
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.array([r[i] for r in rows], f.type)
+                         for i, f in enumerate(arrow_schema)], schema=arrow_schema)
+
+            yield pa.RecordBatchReader.from_batches(arrow_schema, batches())
+        except sqlite3.Error as exc:
+            raise ConnectorError(f"SQLite query on '{self.path}' failed: {exc}") from exc
         finally:
             con.close()
-        for col, found in zip(cols, kinds or ()):
-            seen = set(str(found or "").split(",")) - {"null", ""}
-            if seen <= {"integer", "real"} and len(seen) > 1:
-                self._casts[(name, col)] = "REAL"
-            elif len(seen) > 1 or seen & {"text"}:
-                self._casts[(name, col)] = "TEXT"
 
     # ------------------------------------------------------------------ writing
     def _write(self, df: pd.DataFrame, table: str, mode: WriteMode) -> None:
