@@ -23,9 +23,11 @@ import re
 import uuid
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -34,7 +36,7 @@ import pyarrow as pa
 from relgraph.connector.arrow import arrow_to_pandas
 from relgraph.connector.base import Connector, TableSchema
 from relgraph.connector.source_table import SourceTable
-from relgraph.errors import ConnectorError
+from relgraph.errors import ConnectorError, TableNotFoundError
 
 #: Prefix of the temporary tables an overwrite fills before swapping them in.
 TMP_PREFIX = "__rg_tmp_"
@@ -70,6 +72,35 @@ class DatabaseConnectorConfig:
         except ValueError:
             raise ConnectorError(f"write_mode must be one of {[m.value for m in WriteMode]}, "
                                  f"got {self.write_mode!r}.") from None
+
+
+def import_driver(module: str, package: str) -> ModuleType:
+    """Import an ADBC driver's DB-API module, or say which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConnectorError(f"{package} is not installed; install it with "
+                             f"pip install 'relgraph[db]' (or pip install {package}).") from exc
+
+
+@contextmanager
+def file_transaction(con: Any, begin: str, errors: type[Exception], table: str,
+                     path: Path) -> Iterator[None]:
+    """``begin`` ... ``COMMIT`` on an embedded database's connection: rolled back on any
+    error, whose database errors become a :class:`ConnectorError` naming the table."""
+    try:
+        con.execute(begin)
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    except errors as exc:
+        raise ConnectorError(f"Cannot write table '{table}' to '{path}': {exc}. In APPEND "
+                             "mode the table's columns must match the output's.") from exc
 
 
 def quote(name: str) -> str:
@@ -127,6 +158,10 @@ class DatabaseConnector(Connector):
     def location(self, table: str) -> str:
         """Where ``table`` lives, as a URL without credentials."""
 
+    def _session(self) -> AbstractContextManager[None]:
+        """Within it, the connector may reuse one connection (catalog query, then rows)."""
+        return nullcontext()
+
     def _qualified(self, table: str) -> str:
         """The quoted (schema-qualified where there is one) name of ``table``."""
         return quote(table)
@@ -136,8 +171,11 @@ class DatabaseConnector(Connector):
         return [n for n in self._list_tables() if not n.startswith(TMP_PREFIX)]
 
     def table_schema(self, name: str) -> TableSchema:
-        self.table(name)  # raises TableNotFoundError with close matches
-        return self._describe(name)
+        try:
+            return self._describe(name)
+        except TableNotFoundError:
+            self.table(name)  # raises TableNotFoundError with close matches
+            raise
 
     def _open(self, name: str) -> SourceTable:
         return DatabaseTable(self, name)
@@ -163,9 +201,10 @@ class DatabaseConnector(Connector):
     def read_arrow(self, name: str, columns: Sequence[str] | None = None,
                    limit: int | None = None) -> pa.Table:
         """Columns of table ``name`` as an Arrow table, fetched in record batches."""
-        sql = self.select_sql(name, columns, limit)
-        with self._reader(sql, self.read_batch_rows) as reader:
-            return pa.Table.from_batches(list(reader), reader.schema)
+        with self._session():
+            sql = self.select_sql(name, columns, limit)
+            with self._reader(sql, self.read_batch_rows) as reader:
+                return pa.Table.from_batches(list(reader), reader.schema)
 
     def read_frame(self, name: str, columns: Sequence[str] | None = None,
                    limit: int | None = None) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Tables in a DuckDB database file, read and written with DuckDB itself.
 
 DuckDB is relgraph's engine already, and its own client streams Arrow record batches from a
-file (12 M rows/s on the 1M-row table of ``benchmarks/connectors.py``, as fast as reading
-the same data from Parquet); no other library comes close or is needed.
+file (7 M rows/s on the 1M-row table of ``benchmarks/connectors.py``, as fast as reading the
+same data from Parquet); no other library comes close or is needed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ import pyarrow as pa
 
 from relgraph.config import duckdb_config
 from relgraph.connector.base import ForeignKey, TableSchema
-from relgraph.connector.database import DatabaseConnector, WriteMode, quote, tmp_table_name
+from relgraph.connector.database import (
+    DatabaseConnector,
+    WriteMode,
+    file_transaction,
+    quote,
+    tmp_table_name,
+)
 from relgraph.errors import (
     ConnectorError,
     DatabaseConnectionError,
@@ -166,8 +172,7 @@ class DuckDBConnector(DatabaseConnector):
         con = duckdb.connect(str(self.path), config=duckdb_config())
         try:
             con.register("__rg_src", df)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with file_transaction(con, "BEGIN TRANSACTION", duckdb.Error, table, self.path):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema_name)}")
                 exists = bool(con.execute(
                     "SELECT COUNT(*) FROM duckdb_tables() WHERE schema_name = ? AND "
@@ -179,14 +184,6 @@ class DuckDBConnector(DatabaseConnector):
                     con.execute(f"CREATE TABLE {self._qualified(tmp)} AS SELECT * FROM __rg_src")
                     con.execute(f"DROP TABLE IF EXISTS {target}")
                     con.execute(f"ALTER TABLE {self._qualified(tmp)} RENAME TO {quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except duckdb.Error as exc:
-            raise ConnectorError(f"Cannot write table '{table}' to '{self.path}': {exc}. In "
-                                 "APPEND mode the table's columns must match the output's."
-                                 ) from exc
         finally:
             con.close()
 

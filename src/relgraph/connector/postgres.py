@@ -1,13 +1,14 @@
 """Tables in a PostgreSQL database, read and written through ADBC.
 
-The access library was chosen by measurement (``benchmarks/connectors.py``, a 1M-row table
-of ids, floats, text, timestamps and booleans on a local server): the ADBC PostgreSQL driver
-(``adbc-driver-postgresql``, libpq inside the wheel) reads 1.7 M rows/s, because it streams
-the table with ``COPY ... (FORMAT binary)`` straight into Arrow record batches; ConnectorX
-reads 1.1 M rows/s, psycopg 3 with ``fetchall`` 0.4 M rows/s and SQLAlchemy with
-``pandas.read_sql`` 0.3 M rows/s. DuckDB's ``postgres`` extension is downloaded at run time
-from DuckDB's own server, which relgraph cannot rely on. ADBC also writes Arrow tables with
-binary ``COPY`` (``adbc_ingest``), so one maintained library does both directions.
+The access library was chosen by measurement (``benchmarks/connectors.py --candidates``, a
+1M-row table of ids, floats, text, timestamps and booleans on a local server): through the
+ADBC PostgreSQL driver (``adbc-driver-postgresql``, libpq inside the wheel) the connector
+loads 1.2 M rows/s, because the driver streams the table with ``COPY ... (FORMAT binary)``
+straight into Arrow record batches; ConnectorX reads 1.1 M rows/s, psycopg 3 with
+``fetchall`` 0.4 M rows/s and SQLAlchemy with ``pandas.read_sql`` 0.3 M rows/s. DuckDB's
+``postgres`` extension is downloaded at run time from DuckDB's own server, which relgraph
+cannot rely on. ADBC also writes Arrow tables with binary ``COPY`` (``adbc_ingest``), so one
+maintained library does both directions (ConnectorX only reads).
 
 Connection settings come from ``dsn`` (a ``postgresql://`` URI or a ``key=value`` string),
 then keyword arguments, then libpq's ``PG*`` environment variables (``PGHOST``, ``PGPORT``,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,7 +32,13 @@ import pandas as pd
 import pyarrow as pa
 
 from relgraph.connector.base import ForeignKey, TableSchema
-from relgraph.connector.database import DatabaseConnector, WriteMode, quote, tmp_table_name
+from relgraph.connector.database import (
+    DatabaseConnector,
+    WriteMode,
+    import_driver,
+    quote,
+    tmp_table_name,
+)
 from relgraph.errors import (
     ConnectorError,
     DatabaseConnectionError,
@@ -146,6 +154,7 @@ class PostgresConnector(DatabaseConnector):
         self.params = settings
         self.schema_name = schema_name
         self._kinds: dict[tuple[str, str], tuple[str, str, str, bool]] = {}
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ identity
     def _setting(self, key: str, env: str, default: str) -> str:
@@ -179,7 +188,12 @@ class PostgresConnector(DatabaseConnector):
         state = self.__dict__.copy()
         state["_password"] = None  # never pickled: job snapshots must not hold it
         state["_kinds"] = {}
+        del state["_local"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def location(self, table: str) -> str:
         return f"postgresql://{self.user}@{self._where()}#{self.schema_name}.{table}"
@@ -204,9 +218,25 @@ class PostgresConnector(DatabaseConnector):
         return " ".join(f"{k}={_conninfo_value(v)}" for k, v in settings.items())
 
     @contextmanager
-    def _connect(self) -> Iterator[Any]:
-        import adbc_driver_postgresql.dbapi as adbc_pg
+    def _session(self) -> Iterator[None]:
+        if getattr(self._local, "con", None) is not None:
+            yield
+            return
+        with self._connect() as con:
+            self._local.con = con
+            try:
+                yield
+            finally:
+                self._local.con = None
 
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        adbc_pg = _driver()
+
+        shared = getattr(self._local, "con", None)
+        if shared is not None:  # inside _session: one connection (and login) for all
+            yield shared
+            return
         try:
             con = adbc_pg.connect(self._conninfo())
         except adbc_pg.Error as exc:
@@ -245,15 +275,21 @@ class PostgresConnector(DatabaseConnector):
             return TableNotFoundError(f"Table '{name}' does not exist on {self._where()}: {msg}")
         return ConnectorError(f"PostgreSQL query on '{name}' failed: {msg}")
 
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        import adbc_driver_postgresql.dbapi as adbc_pg
+    def _fetch(self, sql: str, params: Sequence[Any] = (),
+               *more: tuple[str, Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (and of each further ``(sql, params)``, concatenated: one
+        connection for all of them)."""
+        adbc_pg = _driver()
 
+        rows: list[tuple[Any, ...]] = []
         with self._connect() as con, con.cursor() as cur:
-            try:
-                cur.execute(sql, tuple(params) if params else None)
-                return list(cur.fetchall())
-            except adbc_pg.Error as exc:
-                raise self._query_error(exc, None) from None
+            for query, args in ((sql, params), *more):
+                try:
+                    cur.execute(query, tuple(args) if args else None)
+                    rows += cur.fetchall()
+                except adbc_pg.Error as exc:
+                    raise self._query_error(exc, None) from None
+        return rows
 
     # ------------------------------------------------------------------ catalog
     def _list_tables(self) -> list[str]:
@@ -268,11 +304,13 @@ class PostgresConnector(DatabaseConnector):
         return [str(r[0]) for r in rows]
 
     def _describe(self, name: str) -> TableSchema:
-        cols = self._fetch(_COLUMNS_SQL, [self.schema_name, name])
+        rows = self._fetch(_COLUMNS_SQL, [self.schema_name, name],
+                           (_KEYS_SQL, [self.schema_name, name]))
+        cols = [r for r in rows if len(r) == 6]
+        keys = [r for r in rows if len(r) == 5]
         if not cols:
             raise TableNotFoundError(f"PostgresConnector has no table '{self.schema_name}."
                                      f"{name}' on {self._where()}.")
-        keys = self._fetch(_KEYS_SQL, [self.schema_name, name])
         types: dict[str, str] = {}
         for col, shown, typname, typtype, elem, can_read in cols:
             types[str(col)] = str(shown)
@@ -316,7 +354,7 @@ class PostgresConnector(DatabaseConnector):
     # ------------------------------------------------------------------ reading
     @contextmanager
     def _reader(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatchReader]:
-        import adbc_driver_postgresql.dbapi as adbc_pg
+        adbc_pg = _driver()
 
         table = re.search(r'FROM "[^"]*"\."((?:[^"]|"")*)"', sql)
         with self._connect() as con, con.cursor() as cur:
@@ -333,7 +371,7 @@ class PostgresConnector(DatabaseConnector):
         return bool(cur.fetchall())
 
     def _write(self, df: pd.DataFrame, table: str, mode: WriteMode) -> None:
-        import adbc_driver_postgresql.dbapi as adbc_pg
+        adbc_pg = _driver()
 
         data = _to_arrow(df)
         with self._connect() as con, con.cursor() as cur:
@@ -384,6 +422,10 @@ class PostgresConnector(DatabaseConnector):
                     f"{self._where()}, so it cannot replace it. Write to another table "
                     "(output_table_name=...), append (write_mode='APPEND'), or ask the owner "
                     f"to run: ALTER TABLE {self.schema_name}.{table} OWNER TO {self.user};")
+
+
+def _driver() -> Any:
+    return import_driver("adbc_driver_postgresql.dbapi", "adbc-driver-postgresql")
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

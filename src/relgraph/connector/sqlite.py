@@ -1,13 +1,15 @@
 """Tables in a SQLite database file: read through ADBC, written with :mod:`sqlite3`.
 
 Reads use the ADBC SQLite driver (``adbc-driver-sqlite``), which returns Arrow record
-batches: 1.6 M rows/s on the 1M-row table of ``benchmarks/connectors.py``, three times the
-standard library's ``sqlite3`` + ``pandas.read_sql`` (0.5 M rows/s). SQLite types values,
-not columns; the driver infers each column's type from the first batch, read here as
-up to 2**20 rows at once, so a column mixing integers and reals reads as double and one
-mixing numbers and text reads as text, as a CSV column would. When a later batch holds
-another type, and when streaming in batches (``iter_batches``), the rows are read with
-:mod:`sqlite3` instead, each column typed from a scan of the storage classes of its values.
+batches: 1.7 M rows/s on the 1M-row table of ``benchmarks/connectors.py``, three times the
+standard library's ``sqlite3`` + ``pandas.read_sql`` (0.5 M rows/s); ConnectorX is about as
+fast (1.9 M rows/s) but cannot write, and ADBC is the PostgreSQL connector's library too.
+SQLite types values, not columns; the driver infers each column's type from the first
+batch, read here as up to 2**20 rows at once, so a column mixing integers and reals reads
+as double and one mixing numbers and text reads as text, as a CSV column would. When a
+later batch holds another type, and when streaming in batches (``iter_batches``), the rows
+are read with :mod:`sqlite3` instead, each column typed from a scan of the storage classes
+of its values.
 
 Writes go through :mod:`sqlite3` in one ``BEGIN IMMEDIATE`` transaction: timestamps are
 stored as ISO-8601 text, booleans as 0/1 and list cells (embeddings) as JSON arrays.
@@ -31,6 +33,8 @@ from relgraph.connector.base import ForeignKey, TableSchema
 from relgraph.connector.database import (
     DatabaseConnector,
     WriteMode,
+    file_transaction,
+    import_driver,
     quote,
     tmp_table_name,
 )
@@ -138,7 +142,7 @@ class SQLiteConnector(DatabaseConnector):
     # ------------------------------------------------------------------ reading
     @contextmanager
     def _reader(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatchReader]:
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
+        adbc_sqlite: Any = import_driver("adbc_driver_sqlite.dbapi", "adbc-driver-sqlite")
 
         self._check_exists()
         with adbc_sqlite.connect(str(self.path)) as con, con.cursor() as cur:
@@ -208,8 +212,8 @@ class SQLiteConnector(DatabaseConnector):
         cols, rows = _sqlite_rows(df)
         con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
+            with file_transaction(con, "BEGIN IMMEDIATE", sqlite3.OperationalError, table,
+                                  self.path):
                 exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                      "name = ?", (table,)).fetchone() is not None
                 target = table if mode is WriteMode.APPEND and exists else tmp_table_name(table)
@@ -222,14 +226,6 @@ class SQLiteConnector(DatabaseConnector):
                 if target != table:
                     con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
                     con.execute(f"ALTER TABLE {quote(target)} RENAME TO {quote(table)}")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise ConnectorError(f"Cannot write table '{table}' to '{self.path}': {exc}. In "
-                                 "APPEND mode the table's columns must match the output's."
-                                 ) from exc
         finally:
             con.close()
 
