@@ -132,6 +132,10 @@ def test_graph_from_connector_uses_declared_keys(retail_db: Retail) -> None:
                                                                        "stock_code"]})
     assert list(small["transactions"].data.columns) == ["line_id", "invoice_no", "stock_code"]
     assert len(small.edges) == 2
+    with pytest.warns(UserWarning, match="Primary key 'customers.customer_id' is not among"):
+        keyless = rg.Graph.from_connector(conn, ["customers"],
+                                          column_names={"customers": ["country"]})
+    assert keyless["customers"].primary_key is None
 
 
 def test_validate_checks_catalog_keys_against_the_data(tmp_path: Path) -> None:

@@ -215,16 +215,19 @@ class DatabaseConnector(Connector):
                     batch_size: int | None = None) -> Iterator[pd.DataFrame]:
         """The rows of table ``name`` in DataFrames of at most ``batch_size`` rows."""
         size = batch_size or self.batch_size
-        sql = self.select_sql(name, columns)
-        with self._reader(sql, size) as reader:
-            for batch in reader:  # drivers may batch by bytes: cut to at most `size` rows
-                for start in range(0, batch.num_rows, size):
-                    yield arrow_to_pandas(pa.Table.from_batches([batch.slice(start, size)]))
+        with self._session():
+            sql = self.select_sql(name, columns)
+            with self._reader(sql, size) as reader:
+                for batch in reader:  # drivers may batch by bytes: cut to at most `size` rows
+                    for start in range(0, batch.num_rows, size):
+                        yield arrow_to_pandas(pa.Table.from_batches([batch.slice(start, size)]))
 
     def count_rows(self, name: str) -> int:
-        self.table_schema(name)
-        with self._reader(f"SELECT COUNT(*) AS n FROM {self._qualified(name)}", 1) as reader:
-            return int(reader.read_all().column(0)[0].as_py())
+        with self._session():
+            self.table_schema(name)
+            sql = f"SELECT COUNT(*) AS n FROM {self._qualified(name)}"
+            with self._reader(sql, 1) as reader:
+                return int(reader.read_all().column(0)[0].as_py())
 
     # ------------------------------------------------------------------ writing
     def write_table(self, df: pd.DataFrame, table: str,
@@ -259,6 +262,8 @@ class DatabaseTable(SourceTable):
         key = tuple(columns) if columns is not None else None
         if key not in self._frames:
             full = self._frames.get(None)
+            if full is not None and key is not None:
+                self._check_columns(key, list(full.columns))
             self._frames[key] = full[list(key)] if full is not None and key is not None \
                 else self.connector.read_frame(self.name, columns)
         return self._frames[key]

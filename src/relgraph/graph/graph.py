@@ -82,6 +82,10 @@ class Graph:
                 warnings.warn(f"Table '{name}' has a composite primary key {list(pk)}; "
                               "relgraph needs a single column, so none is set.", stacklevel=2)
             cols = columns.get(name)
+            if cols is not None and len(pk) == 1 and pk[0] not in cols:
+                warnings.warn(f"Primary key '{name}.{pk[0]}' is not among the columns read "
+                              "(column_names); the table gets no primary key.", stacklevel=2)
+                pk = ()
             table = Table.from_source_table(connector[name], column_names=cols,
                                             primary_key=pk[0] if len(pk) == 1 else None)
             table.infer_metadata()
