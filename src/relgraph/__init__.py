@@ -10,17 +10,30 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from relgraph._lazy import lazy_getattr
 from relgraph.config import init
-from relgraph.connector import DataFrameConnector, LocalFileConnector, SourceTable
+from relgraph.connector import (
+    DatabaseConnectorConfig,
+    DataFrameConnector,
+    DuckDBConnector,
+    LocalFileConnector,
+    PostgresConnector,
+    SourceTable,
+    SQLiteConnector,
+    WriteMode,
+)
 from relgraph.errors import (
     ArtifactError,
     ConfigError,
     ConnectorError,
+    DatabaseConnectionError,
+    DatabasePermissionError,
     GraphError,
     JobError,
     PlanError,
     PQLError,
     RelgraphError,
+    TableNotFoundError,
     TrainingError,
+    UnsupportedColumnTypeError,
 )
 from relgraph.graph import Column, Dtype, Edge, Graph, Stype, Table
 from relgraph.task import QueryType, TaskType
@@ -63,7 +76,11 @@ __all__ = [
     "ConfigError",
     "ConnectorError",
     "DataFrameConnector",
+    "DatabaseConnectionError",
+    "DatabaseConnectorConfig",
+    "DatabasePermissionError",
     "Dtype",
+    "DuckDBConnector",
     "Edge",
     "Graph",
     "GraphError",
@@ -74,20 +91,25 @@ __all__ = [
     "OutputConfig",
     "PQLError",
     "PlanError",
+    "PostgresConnector",
     "PredictionTable",
     "PredictionTableGenerationPlan",
     "PredictiveQuery",
     "QueryType",
     "RelgraphError",
     "RunMode",
+    "SQLiteConnector",
     "SourceTable",
     "Stype",
     "Table",
+    "TableNotFoundError",
     "TaskType",
     "Trainer",
     "TrainingJobResult",
     "TrainingTable",
     "TrainingTableGenerationPlan",
+    "UnsupportedColumnTypeError",
+    "WriteMode",
     "gc",
     "init",
 ]

@@ -24,6 +24,22 @@ class ConnectorError(RelgraphError, ValueError):
     """A source table cannot be found or read."""
 
 
+class TableNotFoundError(ConnectorError, LookupError):
+    """A connector has no table of the given name."""
+
+
+class DatabaseConnectionError(ConnectorError, ConnectionError):
+    """A database server cannot be reached, or refuses the login."""
+
+
+class DatabasePermissionError(ConnectorError, PermissionError):
+    """The database user may not read (or write) a table or schema."""
+
+
+class UnsupportedColumnTypeError(ConnectorError, TypeError):
+    """A database column has a type relgraph does not know how to read."""
+
+
 class PQLError(RelgraphError, ValueError):
     """A predictive query is invalid.
 
@@ -100,6 +116,11 @@ class NonFiniteTargetError(PQLError):
 
 class OutputNameError(JobError, ValueError):
     """An output name is not a plain identifier, or its path would leave the output folder."""
+
+
+class OutputTableNameError(OutputNameError, ConnectorError):
+    """A table name given to a database connector's write is not a plain identifier (the
+    same rule as every output name)."""
 
 
 class OutputExistsError(JobError, FileExistsError):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from relgraph.config import duckdb_config
+from relgraph.connector.arrow import arrow_to_pandas
 from relgraph.connector.base import Connector
 from relgraph.connector.source_table import SourceTable
 from relgraph.errors import ConnectorError
@@ -113,37 +113,8 @@ def read_file_table(path: Path, kind: str) -> pd.DataFrame:
         con.close()
 
 
-_NULLABLE_INT = {
-    pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-    pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
-}
-
-
 def _to_pandas(rel: duckdb.DuckDBPyRelation) -> pd.DataFrame:
-    """``rel.df()``, but with the common column types converted through Arrow.
-
-    DuckDB's own conversion of text columns is several times slower (1M-row tables take
-    seconds). Integer columns with nulls become nullable ``Int64`` (as with ``rel.df()``);
-    other types (dates, decimals, intervals, lists, ...) still go through ``rel.df()`` so
-    they keep its pandas representation.
-    """
-    table = rel.to_arrow_table()
-    out: dict[str, pd.Series] = {}
-    other: list[str] = []
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        kind = col.type
-        if pa.types.is_integer(kind):
-            out[name] = col.to_pandas(types_mapper=_NULLABLE_INT.get) if col.null_count \
-                else col.to_pandas()
-        elif (pa.types.is_string(kind) or pa.types.is_large_string(kind)
-              or pa.types.is_floating(kind) or pa.types.is_timestamp(kind)
-              or (pa.types.is_boolean(kind) and col.null_count == 0)):
-            out[name] = col.to_pandas()
-        else:
-            other.append(name)
-    if other:
-        rest = rel.select(", ".join('"' + n.replace('"', '""') + '"' for n in other)).df()
-        for name in other:
-            out[name] = rest[name]
-    return pd.DataFrame({name: out[name] for name in table.column_names})
+    """``rel.df()``, but with the common column types converted through Arrow
+    (see :func:`relgraph.connector.arrow.arrow_to_pandas`)."""
+    return arrow_to_pandas(rel.to_arrow_table(), lambda names: rel.select(
+        ", ".join('"' + n.replace('"', '""') + '"' for n in names)).df())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from relgraph.graph.table import Table
 from relgraph.graph.types import Dtype, Stype
 
 if TYPE_CHECKING:
+    from relgraph.connector.base import Connector
     from relgraph.engine.duckdb import DuckDBEngine
 
 
@@ -42,6 +43,85 @@ class Graph:
             self.add_table(name, table)
         for edge in edges or []:
             self.link(edge)
+
+    @classmethod
+    def from_connector(cls, connector: Connector, tables: Sequence[str] | None = None, *,
+                       column_names: Mapping[str, Sequence[str]] | None = None,
+                       infer_links: bool | None = None) -> Graph:
+        """A graph of ``connector``'s tables (all, or ``tables``), keys from its catalog.
+
+        Each table reads only ``column_names[name]`` when given (all columns otherwise) and
+        gets its metadata inferred as :meth:`Table.infer_metadata` does. Primary and foreign
+        keys declared in the database become primary keys and edges; a table without a
+        declared primary key keeps an inferred one unless it is one of its foreign keys.
+        Keys relgraph cannot use (composite keys, references to a column that is not the
+        referenced table's primary key, to a table left out) are skipped with a warning.
+        ``infer_links`` (default: only when the source declares no foreign key, e.g. files)
+        adds edges from column names and values (:meth:`infer_links`). Call
+        :meth:`validate` to check the keys against the data.
+
+        Example::
+
+            graph = rg.Graph.from_connector(rg.PostgresConnector(dbname="shop"))
+            graph.validate()
+        """
+        import warnings
+
+        names = list(tables) if tables is not None else connector.table_names()
+        columns = dict(column_names or {})
+        unknown = set(columns) - set(names)
+        if unknown:
+            raise GraphError(f"column_names names tables {sorted(unknown)} that are not "
+                             f"among the tables read ({names}).")
+        schemas = {name: connector.table_schema(name) for name in names}
+        graph = cls()
+        for name in names:
+            schema = schemas[name]
+            pk = schema.primary_key if schema is not None else ()
+            if len(pk) > 1:
+                warnings.warn(f"Table '{name}' has a composite primary key {list(pk)}; "
+                              "relgraph needs a single column, so none is set.", stacklevel=2)
+            cols = columns.get(name)
+            if cols is not None and len(pk) == 1 and pk[0] not in cols:
+                warnings.warn(f"Primary key '{name}.{pk[0]}' is not among the columns read "
+                              "(column_names); the table gets no primary key.", stacklevel=2)
+                pk = ()
+            table = Table.from_source_table(connector[name], column_names=cols,
+                                            primary_key=pk[0] if len(pk) == 1 else None)
+            table.infer_metadata()
+            fk_cols = {c for fk in (schema.foreign_keys if schema else ()) for c in fk.columns}
+            if len(pk) != 1 and table.primary_key in fk_cols:
+                table.primary_key = None  # an inferred key that the catalog calls a foreign key
+            graph.add_table(name, table)
+        declared = False
+        for name in names:
+            schema = schemas[name]
+            for fk in schema.foreign_keys if schema is not None else ():
+                declared = True
+                edge = Edge(name, fk.columns[0], fk.ref_table)
+                why = None
+                if len(fk.columns) != 1:
+                    why = f"composite foreign key {list(fk.columns)}"
+                elif fk.ref_table not in graph._tables:
+                    why = f"table '{fk.ref_table}' is not in the graph"
+                elif not graph[name].has_column(fk.columns[0]):
+                    why = f"column '{name}.{fk.columns[0]}' was not read"
+                elif (fk.ref_columns[0],) != (graph[fk.ref_table].primary_key,):
+                    why = (f"it references '{fk.ref_table}.{fk.ref_columns[0]}', not the "
+                           "primary key of that table")
+                elif fk.columns[0] == graph[name].primary_key:
+                    why = f"'{fk.columns[0]}' is also the primary key of '{name}'"
+                elif edge in graph._edges:
+                    continue
+                if why is not None:
+                    warnings.warn(f"Foreign key {name}.{list(fk.columns)} -> {fk.ref_table}"
+                                  f"{list(fk.ref_columns)} is not used as an edge: {why}.",
+                                  stacklevel=2)
+                    continue
+                graph.link(edge)
+        if infer_links if infer_links is not None else not declared:
+            graph.infer_links()
+        return graph
 
     # ------------------------------------------------------------------ tables
     @property

@@ -66,7 +66,13 @@ class Table:
             self.name = name or "table"
         else:
             self._source = source_table
+            # only the columns the table uses are read (databases select just those)
             self._df = None
+            if columns is not None:
+                have = set(source_table.column_names())
+                self._df = source_table.to_pandas([
+                    n for n in (c.name if isinstance(c, Column) else str(c) for c in columns)
+                    if n in have])  # a missing one raises GraphError below
             self.name = name or source_table.name
         df = self.data
         _check_reserved(df, self.name)
@@ -165,6 +171,10 @@ class Table:
         column = column if isinstance(column, Column) else Column(column, **kwargs)  # type: ignore
         if column.name in self._columns:
             raise GraphError(f"Table '{self.name}' already has a column '{column.name}'.")
+        if column.name not in self.data.columns and self._source is not None \
+                and column.name in self._source.column_names():
+            # a source column the table did not read yet
+            self._df = self._source.to_pandas([*map(str, self.data.columns), column.name])
         if column.name not in self.data.columns:
             raise GraphError(self._missing(column.name, "is not a column of the source"))
         if column.dtype is None:

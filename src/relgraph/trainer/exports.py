@@ -5,15 +5,23 @@ An export never deletes what relgraph did not write, and is part of its job's co
 1. :func:`plan_export` names the destination (``<output_table_name>_<type>``, checked by
    :func:`~relgraph.trainer.output.check_output_name` and kept inside the output folder)
    and a temporary sibling: ``.<file>.rg-<token>.tmp`` beside the file, or table
-   ``__rg_tmp_<table>_<token>``. The job records it in ``<job folder>/exports.json`` first.
+   ``__rg_tmp_<token>_<table>`` in the database. The job records it in
+   ``<job folder>/exports.json`` first (a database as its connector's JSON spec: never a
+   password; a worker process gets that from its environment).
 2. :func:`stage` writes the rows to the temporary; the destination is untouched, so a job
-   that fails or is killed here leaves no new file once its temporaries are discarded.
+   that fails or is killed here leaves no new file or table once its temporaries are
+   discarded (:func:`discard_pending`, also run when a dead worker is reaped).
 3. :func:`publish` (after the job's commit point) checks that the destination is absent or
    was written by relgraph, records it in the home's output registry (``outputs`` in
-   ``jobs.db``), then renames the temporary over it (one transaction for tables).
+   ``jobs.db``), then renames the temporary over it. A database table is published by its
+   connector in one transaction: ``OVERWRITE`` drops the old table and renames the
+   temporary; ``APPEND`` inserts the temporary's rows into the table (renames it when the
+   table is missing) and drops it. A publish killed half-way rolls back and is completed
+   by whoever reaps the job.
 
 A destination that exists and is not in the registry (a user's file or table) is never
-replaced: :class:`~relgraph.errors.OutputExistsError`.
+replaced: :class:`~relgraph.errors.OutputExistsError`. ``APPEND`` replaces nothing, so it may
+add rows to any table whose columns fit; a table it creates is registered as relgraph's.
 """
 
 from __future__ import annotations
@@ -24,16 +32,20 @@ import os
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from relgraph.connector import (
+    DatabaseConnector,
+    DuckDBConnector,
+    PostgresConnector,
+    SQLiteConnector,
+    WriteMode,
+)
 from relgraph.errors import ArtifactError, JobError, OutputExistsError
 from relgraph.trainer.output import (
-    DatabaseOutput,
-    DuckDBOutput,
     OutputConfig,
-    SQLiteOutput,
     check_output_name,
     output_file,
     prepare_export,
@@ -44,9 +56,11 @@ if TYPE_CHECKING:
 
 #: Pending exports of a job (in its folder), written before any temporary is created.
 PENDING = "exports.json"
-#: Database output classes by URL scheme (a pending export names its database by scheme).
-DATABASE_OUTPUTS: dict[str, type[DatabaseOutput]] = {"duckdb": DuckDBOutput,
-                                                     "sqlite": SQLiteOutput}
+#: Database output connectors by URL scheme (a pending export names its database by scheme
+#: and rebuilds the connector from its spec). Each implements ``stage_table``,
+#: ``publish_table``, ``drop_table``, ``has_table``, ``to_spec`` and ``from_spec``.
+DATABASE_OUTPUTS: dict[str, type[DatabaseConnector]] = {
+    "duckdb": DuckDBConnector, "sqlite": SQLiteConnector, "postgresql": PostgresConnector}
 
 
 @dataclass(frozen=True)
@@ -55,19 +69,39 @@ class PendingExport:
 
     kind: str
     target: str  # "file", or a database scheme of DATABASE_OUTPUTS
-    path: str  # the destination file, or the database file
+    path: str  # the destination file, or the database (file, or URL without credentials)
     table: str | None  # the destination table
     temp: str  # the temporary file, or the temporary table
+    connector: dict[str, Any] | None = None  # the database connector's spec (no password)
+    mode: str = WriteMode.OVERWRITE.value  # database tables: OVERWRITE or APPEND
 
     @property
     def location(self) -> str:
-        return self.path if self.target == "file" else f"{self.target}://{self.path}#{self.table}"
+        if self.target == "file":
+            return self.path
+        assert self.table is not None
+        return self.database().location(self.table)
 
-    def database(self) -> DatabaseOutput:
+    @property
+    def appends(self) -> bool:
+        return self.target != "file" and WriteMode(self.mode) is WriteMode.APPEND
+
+    def database(self) -> DatabaseConnector:
         cls = DATABASE_OUTPUTS.get(self.target)
         if cls is None:
             raise JobError(f"Unknown database output {self.target!r} in a pending export.")
-        return cls(Path(self.path))
+        return cls.from_spec(self.connector if self.connector is not None
+                             else {"type": self.target, "path": self.path})
+
+
+def database_output(conn: DatabaseConnector) -> DatabaseConnector:
+    """``conn`` if jobs can stage tables in it, else :class:`JobError`."""
+    cls = DATABASE_OUTPUTS.get(getattr(conn, "scheme", ""))
+    if cls is None or not isinstance(conn, cls):
+        known = sorted(c.__name__ for c in DATABASE_OUTPUTS.values())
+        raise JobError(f"{type(conn).__name__} has no staged writes; it cannot receive job "
+                       f"outputs (use one of {known}).")
+    return conn
 
 
 def plan_export(output: OutputConfig, kind: str, token: str) -> PendingExport:
@@ -76,12 +110,12 @@ def plan_export(output: OutputConfig, kind: str, token: str) -> PendingExport:
     if conn is None or output.output_table_name is None:
         raise JobError("OutputConfig has no output_connector to export to.")
     name = check_output_name(f"{check_output_name(output.output_table_name)}_{kind}")
-    if isinstance(conn, DatabaseOutput):
-        if conn.scheme not in DATABASE_OUTPUTS:
-            raise JobError(f"{type(conn).__name__} has no staged writes; it cannot receive "
-                           "job outputs.")
-        return PendingExport(kind, conn.scheme, str(conn.path), name,
-                             check_output_name(f"__rg_tmp_{name}_{token}"[:128]))
+    if isinstance(conn, DatabaseConnector):
+        db = database_output(conn)
+        db.check_name(name)
+        where = str(getattr(db, "path", "")) or db.location(name).rpartition("#")[0]
+        return PendingExport(kind, db.scheme, where, name, db.tmp_name(name, token),
+                             db.to_spec(), output.write_mode.value)
     folder = output.target_folder()
     assert folder is not None
     final = output_file(folder, name + (".csv" if output.file_type == "csv" else ".parquet"))
@@ -109,10 +143,21 @@ def check_destination(store: JobStore, p: PendingExport) -> None:
             f"{path} already exists and was not written by relgraph (or was changed since); "
             "relgraph never replaces files it did not create. Choose another "
             "output_table_name, or move the file away.")
-    if known is None and p.table is not None and p.database().has_table(p.table):
-        raise OutputExistsError(
-            f"Table {p.table!r} already exists in {p.path} and was not written by relgraph; "
-            "it is never replaced. Choose another output_table_name, or drop the table.")
+    assert p.table is not None
+    db = p.database()
+    if p.appends:  # adds rows, replaces nothing: any table whose columns fit
+        if db.has_table(p.temp) and db.has_table(p.table):
+            db.check_append(p.temp, p.table)
+        return
+    if known is None and db.has_table(p.table):
+        raise _table_exists(p.table, p.location)
+
+
+def _table_exists(table: str, location: str) -> OutputExistsError:
+    return OutputExistsError(
+        f"Table {table!r} already exists ({location}) and was not written by relgraph; it is "
+        "never replaced. Choose another output_table_name, drop the table, or add rows to "
+        "it with DatabaseConnectorConfig(write_mode='APPEND').")
 
 
 def stage(df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> None:
@@ -145,14 +190,16 @@ def publish(store: JobStore, p: PendingExport, job_id: str) -> str:
         return p.location
     db = p.database()
     assert p.table is not None
-    if not db.has_table(p.temp):
+    if not db.has_table(p.temp):  # the publish's transaction drops or renames it
         known = store.output_record(p.location)
-        if known is not None and known[0] == job_id and db.has_table(p.table):
-            return p.location
-        raise ArtifactError(f"The staged table {p.temp} of job {job_id} is gone from {p.path}.")
+        if db.has_table(p.table) and (p.appends or (known is not None and known[0] == job_id)):
+            return p.location  # published by an earlier attempt of this commit
+        raise ArtifactError(f"The staged table {p.temp} of job {job_id} is gone from "
+                            f"{p.path}.")
     check_destination(store, p)
-    store.record_output(p.location, job_id, None)
-    db.publish_table(p.temp, p.table)
+    if not p.appends or not db.has_table(p.table):  # relgraph's table from now on
+        store.record_output(p.location, job_id, None)
+    db.publish_table(p.temp, p.table, p.mode)
     return p.location
 
 
@@ -199,30 +246,47 @@ def publish_pending(store: JobStore, job_id: str, folder: Path) -> dict[str, str
 
 
 def check_pending(store: JobStore, folder: Path) -> None:
-    """Raise before a job commits when a destination became unwritable."""
+    """Raise before a job commits when a temporary is gone or a destination became
+    unwritable."""
     for p in pending(folder):
+        if p.target != "file" and not p.database().has_table(p.temp):
+            raise ArtifactError(f"The staged table {p.temp} is gone from {p.path}.")
         check_destination(store, p)
 
 
 # ---------------------------------------------------------------------- direct writes
 def export_now(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
-    """Stage and publish one output type at once (no job); returns the destination."""
+    """Write one output type at once (no job); returns the destination. A database table
+    is written in one transaction (:func:`export_frame`)."""
     from relgraph.trainer.job_store import JobStore
 
+    conn = output.output_connector
+    if isinstance(conn, DatabaseConnector) and output.output_table_name is not None:
+        name = check_output_name(f"{check_output_name(output.output_table_name)}_{kind}")
+        return export_frame(prepare_export(df, output), conn, name, output.write_mode)
     p = plan_export(output, kind, uuid.uuid4().hex[:12])
     return _write(JobStore.current(), df, output, p)
 
 
-def export_frame(df: pd.DataFrame, conn: DatabaseOutput, table: str) -> str:
-    """``conn.write_table``: ``df`` as ``table`` of ``conn`` (staged, then swapped)."""
+def export_frame(df: pd.DataFrame, conn: DatabaseConnector, table: str,
+                 mode: WriteMode | str = WriteMode.OVERWRITE) -> str:
+    """``conn.write_table``: ``df`` as ``table`` of ``conn``, in one transaction (a write
+    killed half-way leaves the previous table and no temporary). ``OVERWRITE`` replaces an
+    existing table only if relgraph wrote it (the home's output registry)."""
     from relgraph.trainer.job_store import JobStore
 
-    check_output_name(table)
-    if conn.scheme not in DATABASE_OUTPUTS:
-        raise JobError(f"{type(conn).__name__} has no staged writes.")
-    p = PendingExport("table", conn.scheme, str(conn.path), table,
-                      f"__rg_tmp_{table}_{uuid.uuid4().hex[:12]}"[:128])
-    return _write(JobStore.current(), df, OutputConfig(), p)
+    db = database_output(conn)
+    db.check_name(table)
+    mode = WriteMode(str(mode).upper())
+    store = JobStore.current()
+    location = db.location(table)
+    existed = db.has_table(table)
+    if mode is WriteMode.OVERWRITE and existed and store.output_record(location) is None:
+        raise _table_exists(table, location)
+    db.write_now(df, table, mode)
+    if mode is WriteMode.OVERWRITE or not existed:
+        store.record_output(location, "export", None)
+    return location
 
 
 def _write(store: JobStore, df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> str:
@@ -232,4 +296,3 @@ def _write(store: JobStore, df: pd.DataFrame, output: OutputConfig, p: PendingEx
         return publish(store, p, "export")
     finally:
         discard(p)
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +10,20 @@ from typing import Any
 
 import pandas as pd
 
+from relgraph.connector import (
+    DatabaseConnector,
+    DatabaseConnectorConfig,
+    DuckDBConnector,
+    PostgresConnector,
+    SQLiteConnector,
+    WriteMode,
+)
+from relgraph.connector.database import OUTPUT_NAME
 from relgraph.errors import JobError, OutputNameError
 
 OUTPUT_TYPES = ("predictions", "embeddings")
 #: The one rule for output names, for files and database tables alike.
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_NAME = OUTPUT_NAME
 
 
 def check_output_name(name: str) -> str:
@@ -47,11 +55,18 @@ class OutputConfig:
 
     * a :class:`~relgraph.LocalFileConnector` or a folder path: a ``.parquet`` file
       (``.csv`` with ``file_type="csv"``);
-    * :class:`DuckDBOutput` / :class:`SQLiteOutput`: a table in that database file;
+    * a :class:`~relgraph.DuckDBConnector`, :class:`~relgraph.SQLiteConnector` or
+      :class:`~relgraph.PostgresConnector` (or a ``.duckdb``/``.sqlite``/``.db`` path, or a
+      ``postgresql://`` URI): a table in that database;
     * ``None``: the results stay in the job folder only (``predictions_df()`` reads them).
 
-    Every write is atomic: a temporary file or table, then a rename, so a failed or killed
-    job never leaves a half-written output.
+    Every write is atomic and part of the job's commit (:mod:`relgraph.trainer.exports`):
+    a temporary file or table is staged, then renamed over the destination (tables: in one
+    transaction) when the job commits, so a failed or killed job never leaves a
+    half-written output and keeps the previous one. A file or table that relgraph did not
+    write is never replaced. ``connector_specific_config=DatabaseConnectorConfig(
+    write_mode=...)`` chooses between replacing a database table (``OVERWRITE``, the
+    default) and adding rows to it (``APPEND``, creating it if missing).
     """
 
     output_types: set[str] = field(default_factory=lambda: {"predictions"})
@@ -59,6 +74,7 @@ class OutputConfig:
     output_table_name: str | None = None
     output_metadata_fields: list[str] = field(default_factory=list)
     file_type: str = "parquet"
+    connector_specific_config: DatabaseConnectorConfig | dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.output_types = set(self.output_types)
@@ -71,13 +87,27 @@ class OutputConfig:
                            "given, e.g. output_table_name='churn'.")
         if self.output_table_name is not None:
             check_output_name(self.output_table_name)
-        if isinstance(self.output_connector, (str, os.PathLike)):
+        if isinstance(self.output_connector, str) and self.output_connector.startswith(
+                ("postgresql://", "postgres://")):
+            self.output_connector = PostgresConnector(self.output_connector)
+        elif isinstance(self.output_connector, (str, os.PathLike)):
             path = Path(self.output_connector)
             if path.suffix in (".duckdb", ".db", ".sqlite", ".sqlite3"):
-                self.output_connector = DuckDBOutput(path) if path.suffix == ".duckdb" \
-                    else SQLiteOutput(path)
+                self.output_connector = DuckDBConnector(path) if path.suffix == ".duckdb" \
+                    else SQLiteConnector(path)
             else:
                 self.output_connector = path.expanduser().resolve()
+        if isinstance(self.connector_specific_config, dict):
+            self.connector_specific_config = DatabaseConnectorConfig(
+                **self.connector_specific_config)
+        if self.connector_specific_config is not None and not isinstance(
+                self.connector_specific_config, DatabaseConnectorConfig):
+            raise JobError("connector_specific_config must be a DatabaseConnectorConfig, e.g. "
+                           "DatabaseConnectorConfig(write_mode='APPEND').")
+        if self.connector_specific_config is not None and not isinstance(
+                self.output_connector, DatabaseConnector):
+            raise JobError("connector_specific_config (write_mode) applies to database output "
+                           "connectors only; a file relgraph wrote is always replaced.")
         if self.file_type not in ("parquet", "csv"):
             raise JobError(f"file_type must be 'parquet' or 'csv', got {self.file_type!r}.")
         for name in self.output_metadata_fields:
@@ -93,9 +123,16 @@ class OutputConfig:
             return cls(**value)
         return value
 
+    @property
+    def write_mode(self) -> WriteMode:
+        """How database tables are written (``OVERWRITE`` unless configured)."""
+        cfg = self.connector_specific_config
+        return cfg.write_mode if isinstance(cfg, DatabaseConnectorConfig) \
+            else WriteMode.OVERWRITE
+
     def target_folder(self) -> Path | None:
         conn = self.output_connector
-        if conn is None or isinstance(conn, DatabaseOutput):
+        if conn is None or isinstance(conn, DatabaseConnector):
             return None
         folder = Path(getattr(conn, "root_dir", conn))
         folder.mkdir(parents=True, exist_ok=True)
@@ -120,241 +157,16 @@ def write_frame_atomic(df: pd.DataFrame, path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------- database outputs
-@dataclass(frozen=True)
-class DatabaseOutput:
-    """A database file that receives output tables (base of the database connectors)."""
-
-    path: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path).expanduser().resolve())
-
-    scheme = "db"
-
-    def location(self, table: str) -> str:
-        return f"{self.scheme}://{self.path}#{table}"
-
-    def write_table(self, df: pd.DataFrame, table: str) -> str:
-        """Write ``df`` as ``table``: a temporary table, then a swap in one transaction.
-        An existing ``table`` is replaced only if relgraph wrote it
-        (:func:`relgraph.trainer.exports.export_now`)."""
-        from relgraph.trainer.exports import export_frame
-
-        return export_frame(df, self, table)
-
-    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:  # pragma: no cover
-        """Create table ``tmp`` holding ``df`` (the destination is not touched)."""
-        raise NotImplementedError
-
-    def publish_table(self, tmp: str, table: str) -> None:  # pragma: no cover
-        """Replace ``table`` by ``tmp`` in one transaction."""
-        raise NotImplementedError
-
-    def drop_table(self, tmp: str) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def has_table(self, table: str) -> bool:  # pragma: no cover
-        raise NotImplementedError
-
-    def read_table(self, table: str) -> pd.DataFrame:  # pragma: no cover
-        raise NotImplementedError
+#: Older names: the database output connectors are the database source connectors.
+DatabaseOutput = DatabaseConnector
+DuckDBOutput = DuckDBConnector
+SQLiteOutput = SQLiteConnector
 
 
-def _check_table_name(table: str) -> str:
-    return check_output_name(table)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _swap_tables(con: Any, begin: str, tmp: str, table: str) -> None:
-    """Replace ``table`` by ``tmp`` in one transaction (readers see the old table or the
-    complete new one; on failure the old table stays)."""
-    con.execute(begin)
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-        con.execute(f"ALTER TABLE {_quote(tmp)} RENAME TO {_quote(table)}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-@dataclass(frozen=True)
-class DuckDBOutput(DatabaseOutput):
-    """Write output tables into a DuckDB database file (created if missing).
-
-    The table is built under a temporary name and renamed over the old one inside one
-    transaction, so readers see either the old table or the complete new one.
-    """
-
-    scheme = "duckdb"
-
-    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:
-        import duckdb
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
-        try:
-            con.register("__rg_src", df)
-            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
-            con.execute(f"CREATE TABLE {_quote(tmp)} AS SELECT * FROM __rg_src")
-        finally:
-            con.close()
-
-    def publish_table(self, tmp: str, table: str) -> None:
-        import duckdb
-
-        _check_table_name(table)
-        con = duckdb.connect(str(self.path))
-        try:
-            _swap_tables(con, "BEGIN TRANSACTION", tmp, table)
-        finally:
-            con.close()
-
-    def drop_table(self, tmp: str) -> None:
-        import duckdb
-
-        if not self.path.exists():
-            return
-        con = duckdb.connect(str(self.path))
-        try:
-            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
-        finally:
-            con.close()
-
-    def has_table(self, table: str) -> bool:
-        import duckdb
-
-        if not self.path.exists():
-            return False
-        con = duckdb.connect(str(self.path))
-        try:
-            return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                                    "table_name = ?", [table]).fetchone()[0])  # type: ignore[index]
-        finally:
-            con.close()
-
-    def read_table(self, table: str) -> pd.DataFrame:
-        import duckdb
-
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            return con.execute(f"SELECT * FROM {_quote(_check_table_name(table))}").df()
-        finally:
-            con.close()
-
-
-@dataclass(frozen=True)
-class SQLiteOutput(DatabaseOutput):
-    """Write output tables into a SQLite database file (created if missing).
-
-    Timestamps are stored as ISO-8601 text, booleans as 0/1 and list cells (embeddings)
-    as JSON arrays; the table is created, filled and renamed in one transaction.
-    """
-
-    scheme = "sqlite"
-
-    def _connect(self) -> Any:
-        import sqlite3
-
-        return sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-
-    def stage_table(self, df: pd.DataFrame, tmp: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        cols, rows = _sqlite_rows(df)
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
-                col_sql = ", ".join(f"{_quote(c)} {t}" for c, t in cols)
-                con.execute(f"CREATE TABLE {_quote(tmp)} ({col_sql})")
-                marks = ", ".join("?" for _ in cols)
-                con.executemany(f"INSERT INTO {_quote(tmp)} VALUES ({marks})", rows)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
-
-    def publish_table(self, tmp: str, table: str) -> None:
-        _check_table_name(table)
-        con = self._connect()
-        try:
-            _swap_tables(con, "BEGIN IMMEDIATE", tmp, table)
-        finally:
-            con.close()
-
-    def drop_table(self, tmp: str) -> None:
-        if not self.path.exists():
-            return
-        con = self._connect()
-        try:
-            con.execute(f"DROP TABLE IF EXISTS {_quote(tmp)}")
-        finally:
-            con.close()
-
-    def has_table(self, table: str) -> bool:
-        if not self.path.exists():
-            return False
-        con = self._connect()
-        try:
-            return con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                               "name = ?", (table,)).fetchone()[0] > 0
-        finally:
-            con.close()
-
-    def read_table(self, table: str) -> pd.DataFrame:
-        import sqlite3
-
-        con = sqlite3.connect(self.path)
-        try:
-            return pd.read_sql_query(f"SELECT * FROM {_quote(_check_table_name(table))}", con)
-        finally:
-            con.close()
-
-
-def _sqlite_rows(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
-    """SQLite column types and Python row tuples for ``df``."""
-    import json
-
-    import numpy as np
-
-    cols: list[tuple[str, str]] = []
-    values: list[list[Any]] = []
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_bool_dtype(s):
-            cols.append((str(name), "INTEGER"))
-            values.append([None if pd.isna(v) else int(bool(v)) for v in s])
-        elif pd.api.types.is_integer_dtype(s):
-            cols.append((str(name), "INTEGER"))
-            values.append([None if pd.isna(v) else int(v) for v in s])
-        elif pd.api.types.is_float_dtype(s):
-            cols.append((str(name), "REAL"))
-            values.append([None if pd.isna(v) else float(v) for v in s])
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            cols.append((str(name), "TEXT"))
-            values.append([None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in s])
-        else:
-            cols.append((str(name), "TEXT" if not s.map(
-                lambda v: isinstance(v, (list, tuple, np.ndarray))).any() else "JSON"))
-
-            def conv(v: Any) -> Any:
-                if isinstance(v, np.ndarray):
-                    return json.dumps(v.tolist())
-                if isinstance(v, (list, tuple)):
-                    return json.dumps(list(v), default=float)
-                if v is None or (isinstance(v, float) and v != v):
-                    return None
-                if isinstance(v, (np.integer, np.floating, np.bool_)):
-                    return v.item()
-                return v if isinstance(v, (int, float, str, bytes)) else str(v)
-            values.append([conv(v) for v in s])
-    return cols, list(zip(*values)) if values else []
+def output_table_names(output: OutputConfig) -> list[str]:
+    """The table (or file stem) each requested output type is written to."""
+    return [check_output_name(f"{output.output_table_name}_{kind}")
+            for kind in sorted(output.output_types)]
 
 
 def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
@@ -368,16 +180,24 @@ def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
 def prepare_export(df: pd.DataFrame, output: OutputConfig) -> pd.DataFrame:
     """``df`` as written to ``output`` (CSV files hold embeddings as ``[x,y,...]`` text)."""
     if output.file_type == "csv" and "EMBEDDING" in df.columns and \
-            not isinstance(output.output_connector, DatabaseOutput):
+            not isinstance(output.output_connector, DatabaseConnector):
         df = df.assign(EMBEDDING=df["EMBEDDING"].map(
             lambda v: "[" + ",".join(f"{float(x):.7g}" for x in v) + "]"))
     return df
 
 
 def read_output(location: str) -> pd.DataFrame:
-    """Read back what :func:`write_output` wrote (file path or ``duckdb://``/``sqlite://``)."""
-    for scheme, cls in (("duckdb://", DuckDBOutput), ("sqlite://", SQLiteOutput)):
-        if location.startswith(scheme):
-            path, _, table = location[len(scheme):].rpartition("#")
-            return cls(Path(path)).read_table(table)
+    """Read back what :func:`write_output` wrote: a file path, or a ``duckdb://``,
+    ``sqlite://`` or ``postgresql://`` location (the password from ``PGPASSWORD``)."""
+    if location.startswith("duckdb://"):
+        path, _, table = location[len("duckdb://"):].rpartition("#")
+        schema, _, table = table.rpartition(".")
+        return DuckDBConnector(Path(path), schema or "main").read_table(table)
+    if location.startswith("sqlite://"):
+        path, _, table = location[len("sqlite://"):].rpartition("#")
+        return SQLiteConnector(Path(path)).read_table(table)
+    if location.startswith("postgresql://"):
+        dsn, _, table = location.rpartition("#")
+        schema, _, table = table.rpartition(".")
+        return PostgresConnector(dsn, schema_name=schema or "public").read_table(table)
     return pd.read_csv(location) if location.endswith(".csv") else pd.read_parquet(location)

@@ -9,7 +9,8 @@ run code:
   request in the job store;
 * a **table** (training or prediction): ``<name>.parquet`` (rows) and ``<name>.json``
   (task metadata) in the job's ``request/`` folder, covered by its manifest;
-* an **output config**: JSON (``output_connector`` as a folder or database path).
+* an **output config**: JSON (``output_connector`` as a folder, or a database connector's
+  spec: a file path, or PostgreSQL settings without the password).
 
 Loading checks every file's checksum before parsing it (:mod:`relgraph.trainer.integrity`).
 """
@@ -211,48 +212,55 @@ def load_table(folder: Path, name: str, graph: Any = None) -> Any:
 
 # ---------------------------------------------------------------------- output configs
 def output_to_json(output: Any) -> dict[str, Any]:
-    """An :class:`~relgraph.trainer.output.OutputConfig` as JSON; a connector that has no
-    JSON form is recorded as ``{"type": "live"}`` (usable only by an inline job)."""
-    from relgraph.trainer.output import DuckDBOutput, SQLiteOutput
+    """An :class:`~relgraph.trainer.output.OutputConfig` as JSON; a database connector as
+    its spec (never a password: a worker gets it from its environment), a connector that
+    has no JSON form as ``{"type": "live"}`` (usable only by an inline job)."""
+    from relgraph.connector import DatabaseConnector
+    from relgraph.trainer.exports import DATABASE_OUTPUTS
 
     conn = output.output_connector
     connector: dict[str, Any] | None
     if conn is None:
         connector = None
-    elif isinstance(conn, DuckDBOutput):
-        connector = {"type": "duckdb", "path": str(conn.path)}
-    elif isinstance(conn, SQLiteOutput):
-        connector = {"type": "sqlite", "path": str(conn.path)}
+    elif isinstance(conn, DatabaseConnector) and isinstance(
+            conn, DATABASE_OUTPUTS.get(conn.scheme, ())):  # type: ignore[arg-type]
+        connector = conn.to_spec()
     elif isinstance(conn, (str, os.PathLike)):
         connector = {"type": "folder", "path": str(Path(conn).resolve())}
     elif type(conn).__name__ == "LocalFileConnector" and hasattr(conn, "root_dir"):
         connector = {"type": "folder", "path": str(Path(conn.root_dir).resolve())}
     else:
         connector = {"type": "live", "repr": repr(conn)}
-    return {"output_types": sorted(output.output_types), "output_connector": connector,
-            "output_table_name": output.output_table_name,
-            "output_metadata_fields": list(output.output_metadata_fields),
-            "file_type": output.file_type}
+    out = {"output_types": sorted(output.output_types), "output_connector": connector,
+           "output_table_name": output.output_table_name,
+           "output_metadata_fields": list(output.output_metadata_fields),
+           "file_type": output.file_type}
+    if output.connector_specific_config is not None:
+        out["write_mode"] = output.write_mode.value
+    return out
 
 
 def output_from_json(value: dict[str, Any]) -> Any:
-    from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
+    from relgraph.connector import DatabaseConnectorConfig
+    from relgraph.trainer.exports import DATABASE_OUTPUTS
+    from relgraph.trainer.output import OutputConfig
 
     spec = value.get("output_connector")
     conn: Any = None
     if spec is not None:
         kind = spec.get("type")
-        if kind == "duckdb":
-            conn = DuckDBOutput(Path(spec["path"]))
-        elif kind == "sqlite":
-            conn = SQLiteOutput(Path(spec["path"]))
+        if kind in DATABASE_OUTPUTS:
+            conn = DATABASE_OUTPUTS[kind].from_spec(spec)
         elif kind == "folder":
             conn = Path(spec["path"])
         else:
             raise JobError(f"The output connector {spec.get('repr', kind)} cannot be passed to "
                            "a worker process; predict with non_blocking=False, or write to a "
-                           "folder, a .duckdb or a .sqlite file.")
+                           "folder or a SQLite, DuckDB or PostgreSQL database.")
+    mode = value.get("write_mode")
     return OutputConfig(output_types=set(value["output_types"]), output_connector=conn,
                         output_table_name=value.get("output_table_name"),
                         output_metadata_fields=list(value.get("output_metadata_fields") or []),
-                        file_type=value.get("file_type", "parquet"))
+                        file_type=value.get("file_type", "parquet"),
+                        connector_specific_config=None if mode is None
+                        else DatabaseConnectorConfig(write_mode=mode))

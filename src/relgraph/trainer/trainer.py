@@ -13,11 +13,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from relgraph.connector import DatabaseConnector
 from relgraph.errors import JobError, RelgraphError, TrainingError
 from relgraph.graph import Graph
 from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
 from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
-from relgraph.trainer.output import OutputConfig
+from relgraph.trainer.output import OutputConfig, output_table_names
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
 
 __all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
@@ -92,13 +93,14 @@ def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]
 
 def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: dict[str, Any],
                *, tags: Mapping[str, str] | None, non_blocking: bool,
-               verbose: bool = True) -> tuple[str, bool]:
+               verbose: bool = True, env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """Create a job (request, input files, graph snapshot) and start or run it.
 
     The inputs are written without pickle (Parquet and JSON, see
     :mod:`relgraph.trainer.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
-    are started in a worker process; blocking ones run here with a progress bar (errors are
-    raised after being recorded).
+    are started in a worker process, with ``env`` added to its environment (secrets such
+    as a database password: never written to the job folder, the job store or the logs);
+    blocking ones run here with a progress bar (errors are raised after being recorded).
     """
     from relgraph.trainer import worker
     from relgraph.trainer.progress import ProgressBar
@@ -122,7 +124,7 @@ def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: di
         store.finish(job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     if non_blocking:
-        worker.launch(store, job_id)
+        worker.launch(store, job_id, env=env)
         return job_id, False
     bar = ProgressBar(job_id, disable=not verbose)
     worker._LIVE[job_id] = {"graph": graph, **objects}
@@ -279,6 +281,18 @@ class Trainer:
                            "generate the table with anchor_time=... instead.")
         prediction_table = _resolve_table(prediction_table)
         output = OutputConfig.cast(output_config)
+        conn = output.output_connector
+        secrets: dict[str, str] = {}
+        if isinstance(conn, DatabaseConnector):
+            from relgraph.trainer.exports import database_output
+
+            # unreachable server, missing permission: fail now, not after predicting
+            database_output(conn).check_writable(output_table_names(output), output.write_mode)
+            # the password reaches a worker through its environment only (the job's files
+            # describe the connector without it); this process keeps it in memory to stage,
+            # publish or discard the job's tables itself (inline jobs, reaped workers)
+            secrets = conn.secret_env()
+            conn.share_secrets()
         request = {"training_job_id": job, "threshold": binary_classification_threshold,
                    "num_classes_to_return": num_classes_to_return,
                    "num_workers": int(num_workers), "task_type": trained.task_type,
@@ -291,7 +305,7 @@ class Trainer:
         job_id, finished = submit_job(
             JobKind.BATCH_PREDICTION, graph, request,
             {"prediction_table": prediction_table, "output_config": output},
-            tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose)
+            tags=custom_tags, non_blocking=non_blocking, verbose=self.verbose, env=secrets)
         if not finished:
             return BatchPredictionJob(job_id)
         return BatchPredictionJobResult(job_id)

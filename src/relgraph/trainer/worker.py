@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,7 @@ def save_request(folder: Path, objects: dict[str, Any], *, strict: bool) -> None
                     raise SnapshotError(
                         f"The output connector {obj.output_connector!r} cannot be passed to a "
                         "worker process; predict with non_blocking=False, or write to a "
-                        "folder, a .duckdb or a .sqlite file.")
+                        "folder or a SQLite, DuckDB or PostgreSQL database.")
                 write_bytes_atomic(json.dumps(spec, indent=1).encode(), req / f"{name}.json")
             else:
                 save_table(req, name, obj, excluded_target_columns(obj))
@@ -162,13 +162,18 @@ class FrameTable:
 
 
 # ---------------------------------------------------------------------- launching
-def launch(store: JobStore, job_id: str) -> subprocess.Popen[bytes]:
-    """Start a worker process for ``job_id``; it runs detached from the caller's session."""
+def launch(store: JobStore, job_id: str,
+           env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a worker process for ``job_id``; it runs detached from the caller's session.
+
+    ``env`` is added to the worker's environment (e.g. ``PGPASSWORD`` of an output
+    connector: passed this way, never written to the job folder).
+    """
     from relgraph.config import get_settings
 
     settings = get_settings()
     folder = store.folder(job_id)
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "relgraph.trainer.worker", "--home", str(store.home),
