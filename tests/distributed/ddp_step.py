@@ -37,7 +37,7 @@ def main(out_path: str) -> None:
     start = dctx.params_vector(model)
     idx = dctx.shard(ex.index("train"))[:64]
     sampler = make_sampler(ctx, settings, torch.Generator().manual_seed(dctx.rank))
-    out = ctx.forward(net, sampler, ex.rows[idx], ex.time[idx])
+    out = ctx.forward(net, sampler, ex, idx)
     loss = compute_loss(info, settings.loss, out, ex.y[idx], None)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     optimizer.zero_grad()

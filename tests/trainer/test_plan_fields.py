@@ -524,9 +524,10 @@ CASES: list[Case] = [
     Case("enable_baselines", "training_job.enable_baselines", False, True,
          lambda r: sorted(r.meta.get("baselines", {})),
          ([], ["lightgbm_aggregated", "lightgbm_entity", "majority"])),
-    Case("gbdt", "training_job.gbdt", False, True,
-         lambda r: (r.meta.get("gbdt") is not None, (r.folder / "gbdt.json").is_file()),
-         ((False, False), (True, True))),
+    Case("hybrid", "training_job.hybrid", False, True,
+         lambda r: (r.meta.get("gbdt") is not None, (r.folder / "gbdt.json").is_file(),
+                    model(r).spec.seed_features > 0),
+         ((False, False, False), (True, True, True))),
     # --- column_processing ----------------------------------------------------------
     Case("encoder_overrides.null", "column_processing.encoder_overrides", None,
          {"events.amount": "Null()"}, lambda r: (r.features["events"].columns, num_params(r))),

@@ -226,6 +226,7 @@ def test_pruning_stops_a_lagging_trial(home):
     plan.training_job.num_experiments = 2
     plan.optimization.base_lr = [5e-3, 1e-6]     # the second trial barely learns
     plan.training_job.pruning = PruningConfig(min_epochs=1, k=1, min_delta=0.0, patience=1)
+    plan.training_job.hybrid = False  # seed features would make even an untrained GNN rank
     table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
     curves = rg.Trainer(plan, verbose=False).fit(graph, table).training_curves()
     epochs = curves.groupby("trial")["epoch"].max().to_dict()

@@ -186,7 +186,8 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
                        getattr(train_table, "target_table", None))
     hybrid = None
-    if task_type in GBDT_TASKS and counts["train"] >= MIN_TRAIN_ROWS:
+    if bool(getattr(tj, "hybrid", True)) and task_type in GBDT_TASKS and \
+            counts["train"] >= MIN_TRAIN_ROWS:
         emit({"event": "stage", "stage": "relational_features"})
         query = getattr(train_table, "query", None)
         hybrid = prepare_hybrid(graph, entity_table, ex, info,
@@ -255,7 +256,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                               info, seed=seed + 7)
     gbdt_part = None
-    if hybrid is not None and bool(getattr(tj, "gbdt", True)):
+    if hybrid is not None:
         emit({"event": "stage", "stage": "gbdt"})
         gbdt_part = fit_gbdt_blend(ctx, ex, ensemble, info, tune_metric, seed=seed,
                                    train_splits=splits_used,

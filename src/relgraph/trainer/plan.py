@@ -1103,9 +1103,10 @@ class TrainingJobPlan(_SectionBase):
     disable_explain: Annotated[bool, _V(_bool)] = False
     manual_seed: Annotated[int | None, _V(_opt(_int()))] = None
     enable_baselines: Annotated[bool, _V(_bool)] = False
-    #: relgraph: also train a LightGBM learner on relational features and blend it with
-    #: the GNN on validation (binary, multiclass, regression and forecasting tasks).
-    gbdt: Annotated[bool, _V(_bool)] = True
+    #: relgraph: synthesize relational features (relgraph.aggregates), give them to the GNN
+    #: as seed inputs, and blend the GNN with a LightGBM learner on them (chosen on
+    #: validation). Binary, multiclass, regression and forecasting tasks.
+    hybrid: Annotated[bool, _V(_bool)] = True
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "disable_compilation": Metadata(hidden=True),
