@@ -110,8 +110,18 @@ def _cache_key(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.nd
 
 
 # ------------------------------------------------------------------------------- SQL
-def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
-    """The statement computing one block: ``__idx`` plus the block's named features."""
+def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
+               windowed: bool = True) -> str:
+    """The statement computing one block: ``__idx`` plus the block's named features.
+
+    Aggregates over linked rows run as window functions over the linked rows and the seeds
+    sorted by time (:func:`_window_sql`: each seed sees the rows at or before its anchor
+    through a ``RANGE ... CURRENT ROW`` frame, O(n log n)); paths through a table with an
+    end time need the rule per (seed, row) pair and join instead.
+    """
+    if windowed and block.kind not in ("entity", "parent") and not any(
+            graph[t].end_time_column is not None for t, _, _ in block.path):
+        return _window_sql(graph, entity, block, seed_rel)
     engine = graph.engine
     q = quote_ident
     joins = [f"JOIN {engine.relation(entity)} e ON e.{ROW_COLUMN} = s.__row"]
@@ -142,10 +152,7 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
             select.append(f"CAST(s.__anchor - e.{TIME_COLUMN} AS DOUBLE) / {DAY} AS "
                           f"{q(f'{block.prefix}.age_days')}")
     else:
-        # the time that places a row in a window: the aggregated table's, else its parent's
-        timed = [al for al, (tb, _, _) in zip(aliases, block.path)
-                 if graph[tb].time_column is not None]
-        when = f"{timed[-1]}.{TIME_COLUMN}" if timed else None
+        when = _path_time(graph, block, aliases)
         funcs = {"sum": "SUM", "mean": "AVG", "min": "MIN", "max": "MAX"}
         for w in block.windows:
             tag = f"{w}d" if w else "all"
@@ -189,3 +196,102 @@ def _visible(table: Table, alias: str) -> str:
     end = None if table.end_time_column is None else \
         f"epoch({alias}.{quote_ident(table.end_time_column)})"
     return visible_sql(f"{alias}.{TIME_COLUMN}", "s.__anchor", end)
+
+
+def _path_time(graph: Graph, block: Block, aliases: list[str]) -> str | None:
+    """When a row along the path becomes visible: the latest time of its rows (``None``
+    for a static path). Windows count rows by this time too."""
+    times = [f"{al}.{TIME_COLUMN}" for al, (tb, _, _) in zip(aliases, block.path)
+             if graph[tb].time_column is not None]
+    if not times:
+        return None
+    return times[0] if len(times) == 1 else f"greatest({', '.join(times)})"
+
+
+#: Time of static rows in the window path: before every anchor.
+_STATIC_TIME = -(2**62)
+
+
+def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
+    """A block of aggregates as window functions (see :func:`_block_sql`).
+
+    Events are the linked rows (keyed by the entity row they belong to, at the time they
+    become visible) and the seeds (at their anchors); per entity and in time order, a
+    seed's frame ``RANGE BETWEEN w - 1 s PRECEDING AND CURRENT ROW`` holds exactly the rows
+    with ``anchor - w < time <= anchor`` (peers at the anchor included: visible), and the
+    unbounded frame every row at or before the anchor.
+    """
+    engine = graph.engine
+    q = quote_ident
+    joins = []
+    prev_alias, prev_table = "e", entity
+    aliases: list[str] = []
+    for i, (table, fkey, direction) in enumerate(block.path):
+        alias = f"t{i}"
+        t = graph[table]
+        if direction == "forward":
+            on = f"{alias}.{q(t.primary_key or '')} = {prev_alias}.{q(fkey)}"
+        else:
+            on = f"{alias}.{q(fkey)} = {prev_alias}.{q(graph[prev_table].primary_key or '')}"
+        joins.append(f"JOIN {engine.relation(table)} {alias} ON {on}")
+        aliases.append(alias)
+        prev_alias, prev_table = alias, table
+    a = aliases[-1]
+    when = _path_time(graph, block, aliases)
+    event_time = when or str(_STATIC_TIME)
+    values = [f"CAST({a}.{q(c)} AS DOUBLE)" for c in block.numeric]
+    cats = [f"CAST({a}.{q(c)} AS VARCHAR)" for c in block.categorical]
+    rows_sel = ["e." + ROW_COLUMN + " AS __k", f"{event_time} AS __t", "0 AS __seed",
+                "CAST(NULL AS BIGINT) AS __idx", f"{a}.{ROW_COLUMN} AS __r"]
+    rows_sel += [f"{v} AS __v{j}" for j, v in enumerate(values)]
+    rows_sel += [f"{c} AS __c{j}" for j, c in enumerate(cats)]
+    seeds_sel = ["s.__row AS __k", "s.__anchor AS __t", "1 AS __seed", "s.__idx AS __idx",
+                 "CAST(NULL AS BIGINT) AS __r"]
+    seeds_sel += [f"CAST(NULL AS DOUBLE) AS __v{j}" for j in range(len(values))]
+    seeds_sel += [f"CAST(NULL AS VARCHAR) AS __c{j}" for j in range(len(cats))]
+    where = f" WHERE {when} IS NOT NULL" if when else ""
+    events = (f"SELECT {', '.join(rows_sel)} FROM {engine.relation(entity)} e "
+              + " ".join(joins) + where
+              + f" UNION ALL SELECT {', '.join(seeds_sel)} FROM {seed_rel} s")
+
+    def frame(w: int) -> str:
+        lower = "UNBOUNDED PRECEDING" if not w or not when else f"{w * DAY - 1} PRECEDING"
+        return f"(PARTITION BY __k ORDER BY __t RANGE BETWEEN {lower} AND CURRENT ROW)"
+
+    names = dict(block_columns(block))
+    p = block.prefix
+    funcs = {"sum": "SUM", "mean": "AVG", "min": "MIN", "max": "MAX"}
+    select: list[str] = []
+    for w in block.windows:
+        tag = f"{w}d" if w else "all"
+        over = frame(w)
+        if f"{p}.count_{tag}" in names:
+            select.append(f"COUNT(__r) OVER {over} AS {q(f'{p}.count_{tag}')}")
+        for j, c in enumerate(block.numeric):
+            for f, sql_f in funcs.items():
+                name = f"{p}.{c}.{f}_{tag}"
+                if name in names:
+                    select.append(f"{sql_f}(__v{j}) OVER {over} AS {q(name)}")
+    if block.recency and when:
+        ordered = ("(PARTITION BY __k ORDER BY __t, __seed, __r ROWS BETWEEN UNBOUNDED "
+                   "PRECEDING AND CURRENT ROW)")
+        for j, c in enumerate(block.numeric):
+            select.append(f"LAST_VALUE(__v{j} IGNORE NULLS) OVER {ordered} AS "
+                          f"{q(f'{p}.{c}.last')}")
+        stamp = "CASE WHEN __seed = 0 THEN __t END"
+        select.append(f"CAST(__t - MAX({stamp}) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
+                      f"{q(f'{p}.days_since_last')}")
+        select.append(f"CAST(__t - MIN({stamp}) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
+                      f"{q(f'{p}.days_since_first')}")
+    for j, (col, vocab) in enumerate(block.categorical.items()):
+        for v in vocab:
+            literal = "'" + v.replace("'", "''") + "'"
+            hit = f"CASE WHEN __c{j} = {literal} THEN 1 END"
+            select.append(f"COUNT({hit}) OVER {frame(0)} AS {q(f'{p}.{col}={v}.count_all')}")
+            if 90 in block.windows and when:
+                select.append(f"COUNT({hit}) OVER {frame(90)} AS "
+                              f"{q(f'{p}.{col}={v}.count_90d')}")
+    outputs = ", ".join(["__idx", *(q(name) for name in names if f"{q(name)}" in
+                                     " ".join(select))])
+    return (f"SELECT {outputs} FROM (SELECT __idx, __seed, {', '.join(select)} FROM "
+            f"({events}) ev) w WHERE __seed = 1")
