@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import relgraph as rg
+from relgraph.errors import JobError
 from relgraph.task import TaskType
 from relgraph.trainer.plan import RunMode
 from relgraph.trainer.suggest import suggest_model_plan
@@ -76,7 +77,8 @@ def plan() -> rg.ModelPlan:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    rg.init(home=tmp_path_factory.mktemp("explain") / "home")
+    home = tmp_path_factory.mktemp("explain") / "home"
+    rg.init(home=home)
     graph, frame, key_event = make_graph()
     table = rg.TrainingTable.from_dataframe(
         frame, graph, entity_table="users", entity_column="ENTITY",
@@ -85,7 +87,7 @@ def trained(tmp_path_factory):
     trainer = rg.Trainer(plan(), verbose=False)
     result = trainer.fit(graph, table)
     return {"graph": graph, "frame": frame, "key_event": key_event, "trainer": trainer,
-            "result": result}
+            "result": result, "home": str(home)}
 
 
 def test_label_column_and_its_table_rank_first(trained) -> None:
@@ -125,3 +127,41 @@ def test_entity_explanations_name_the_driving_row(trained) -> None:
         sign = np.sign(events.loc[trained["key_event"][e.entity], "signal"])
         assert np.sign(top["contribution"]) == sign
     assert hits >= 0.8 * len(out), f"the key event is in the top 3 for {hits}/{len(out)}"
+
+
+def test_batch_prediction_explains_every_entity(trained) -> None:
+    """``predict(explain=True)``: one explanation per predicted entity, whose value is the
+    prediction batch prediction wrote."""
+    from relgraph.pquery.prediction_table import PredictionTable
+
+    graph, frame = trained["graph"], trained["frame"]
+    rows = frame[frame["SPLIT"] == "test"].head(8)[["ENTITY", "ANCHOR_TIMESTAMP"]]
+    table = PredictionTable(rows.reset_index(drop=True), anchor_time=None, entity_table="users")
+    job = trained["trainer"].predict(graph, table, explain=True)
+    preds = job.predictions_df()
+    exp = job.explanations_df()
+    assert list(exp["ENTITY"]) == list(preds["ENTITY"]) == list(rows["ENTITY"])
+    np.testing.assert_allclose(exp["VALUE"], preds["TRUE_PROB"], rtol=1e-5)
+    first_columns = [c[0] for c in exp["COLUMNS"]]
+    assert all({"table", "column", "contribution"} <= set(c) for c in first_columns)
+    assert all(len(r) > 0 for r in exp["ROWS"])
+    plain = trained["trainer"].predict(graph, table)
+    with pytest.raises(JobError, match="explain=True"):
+        plain.explanations_df()
+
+
+def test_cli_explain(trained, capsys) -> None:
+    from relgraph.cli.main import main
+
+    job = trained["result"].job_id
+    frame = trained["frame"]
+    row = frame[frame["SPLIT"] == "test"].iloc[0]
+    assert main(["explain", job, "--entity", str(row["ENTITY"]), "--at",
+                 str(row["ANCHOR_TIMESTAMP"]), "--top", "3", "--home", trained["home"]]) == 0
+    out = capsys.readouterr().out
+    assert f"entity {row['ENTITY']}" in out and "events.signal" in out
+    assert "related rows:" in out and out.count("events ") >= 3
+    assert main(["explain", job, "--entity", "nope", "--home", trained["home"]]) == 2
+    assert "not a value of the key column 'user_id'" in capsys.readouterr().err
+    with pytest.raises(JobError, match="not primary keys"):
+        trained["trainer"].explain(trained["graph"], [10_000])

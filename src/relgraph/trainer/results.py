@@ -159,6 +159,15 @@ class TrainingJobResult(_JobResult):
         return None if value is None else dict(value)
 
     @property
+    def entity_table(self) -> str:
+        """The table whose rows the model predicts for."""
+        return str(self._meta["entity_table"])
+
+    def graph(self) -> Any:
+        """The graph the job was trained on (its snapshot), or None without one."""
+        return self._graph()
+
+    @property
     def is_temporal(self) -> bool:
         """Whether the model predicts at anchor times (a temporal query)."""
         if "temporal" in self._meta:
