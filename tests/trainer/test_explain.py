@@ -165,3 +165,47 @@ def test_cli_explain(trained, capsys) -> None:
     assert "not a value of the key column 'user_id'" in capsys.readouterr().err
     with pytest.raises(JobError, match="not primary keys"):
         trained["trainer"].explain(trained["graph"], [10_000])
+
+
+def test_gbdt_contributions_add_up_to_the_probability() -> None:
+    """TreeSHAP margins rescaled through the sigmoid: per row, the contributions add up to
+    the predicted probability minus the model's base probability; the driving feature
+    gets the largest share."""
+    from relgraph.trainer.explain import gbdt_contributions
+    from relgraph.trainer.gbdt import GBDTModel
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"drive": rng.normal(size=600), "noise": rng.normal(size=600)})
+    y = (x["drive"] + rng.normal(0, 0.3, 600) > 0).astype(float).to_numpy()
+    split = np.where(np.arange(600) % 5 == 0, "val", "train")
+    model = GBDTModel.fit(TaskType.BINARY_CLASSIFICATION, x, y, split, "auroc")
+    phi = gbdt_contributions(model, x, None)
+    booster = model.boosters[0]
+    raw = booster.predict(x, num_iteration=booster.best_iteration or None, pred_contrib=True)
+    base = 1.0 / (1.0 + np.exp(-raw[:, -1]))
+    np.testing.assert_allclose(phi.sum(1), model.predict(x) - base, atol=1e-5)
+    assert np.abs(phi[:, 0]).mean() > 5 * np.abs(phi[:, 1]).mean()
+
+
+@pytest.mark.slow
+def test_gnn_alone_answers_the_same_api(tmp_path) -> None:
+    """Without the GBDT learner (``training_job.gbdt = False``) the same calls answer from
+    the GNN alone: the label column and its table first, the key event in the top 3."""
+    rg.init(home=tmp_path / "home")
+    graph, frame, key_event = make_graph(seed=1)
+    table = rg.TrainingTable.from_dataframe(
+        frame, graph, entity_table="users", entity_column="ENTITY",
+        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
+        task_type="binary_classification")
+    p = plan()
+    p.training_job.gbdt = False
+    trainer = rg.Trainer(p, verbose=False)
+    result = trainer.fit(graph, table)
+    assert result.gbdt is None
+    exp = result.explanations()
+    assert tuple(exp.columns.iloc[0][["table", "column"]]) == ("events", "signal")
+    assert exp.tables.iloc[0]["table"] == "events"
+    test = frame[frame["SPLIT"] == "test"].head(10)
+    out = trainer.explain(graph, list(test["ENTITY"]), list(test["ANCHOR_TIMESTAMP"]))
+    hits = sum(key_event[e.entity] in list(e.rows["primary_key"])[:3] for e in out)
+    assert hits >= 8, hits

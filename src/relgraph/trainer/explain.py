@@ -27,9 +27,11 @@ aggregate (:func:`relgraph.aggregates.feature_sources`; row counts are
   the objective has a link. Both are additive, so the blend combines them with its own
   weights (members averaged, ``gbdt_weight`` for the learner, the recalibration scale).
   Related rows: Integrated Gradients on a gate over each sampled row's input state (0
-  blanks the row, 1 keeps it; PyG's "object" node mask), summed per seed and row. The
-  sampler only returns rows visible at the seed's anchor (``docs/CONTRACTS.md``), so every
-  named row is visible there.
+  blanks the row, 1 keeps it; PyG's "object" node mask), summed per seed and row, averaged
+  over the GNN members (the GBDT learner reads aggregates of rows, not rows: with a blend
+  weight of 1 the rows named are still the GNN members'). The sampler only returns rows
+  visible at the seed's anchor (``docs/CONTRACTS.md``), so every named row is visible
+  there.
 
 Why Captum and not ``torch_geometric.explain``: PyG's ``Explainer`` wraps a model called
 as ``model(x_dict, edge_index_dict)`` over float node features, and its ``CaptumExplainer``
@@ -179,7 +181,9 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
     if len(idx) > MAX_ROWS:
         idx = idx[torch.randperm(len(idx), generator=gen)[:MAX_ROWS]].sort().values
     info = ensemble.info
-    prepared = [_prepare(ctx, m, ex, idx) for m in ensemble.members]
+    gbdt_alone = ensemble.gbdt is not None and ensemble.gbdt_weight >= 1.0
+    prepared = [] if gbdt_alone else [_prepare(ctx, m, ex, idx)
+                                                for m in ensemble.members]
     seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
     past = ex.past[idx] if ex.past is not None else None
     use_gbdt = ensemble.gbdt is not None and ensemble.gbdt_weight > 0
@@ -193,6 +197,13 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         sx = _permute_columns(seed_x, sources.seed, shuffle, perm)
         pt = past[perm] if past is not None and perm is not None and HISTORY in shuffle \
             else past
+        gbdt = None
+        if frame is not None and ensemble.gbdt is not None:
+            shuffled = _permute_frame(frame, ensemble.gbdt.columns, sources.gbdt, shuffle,
+                                      perm)
+            gbdt = torch.from_numpy(ensemble.gbdt.predict(shuffled)).to(torch.float32)
+            if ensemble.gbdt_weight >= 1.0:  # the GNN's weight is 0: skip its passes
+                return ensemble.combine([torch.zeros_like(gbdt)], gbdt)
         preds = []
         for prep in prepared:
             outs = []
@@ -203,11 +214,6 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
                                 past_targets=None if pt is None else pt[sl].to(ctx.device))
                     outs.append(prep.member.model(b).cpu())
             preds.append(decode_outputs(prep.member.info, torch.cat(outs), calibrated=False))
-        gbdt = None
-        if frame is not None and ensemble.gbdt is not None:
-            shuffled = _permute_frame(frame, ensemble.gbdt.columns, sources.gbdt, shuffle,
-                                      perm)
-            gbdt = torch.from_numpy(ensemble.gbdt.predict(shuffled)).to(torch.float32)
         return ensemble.combine(preds, gbdt)
 
     base_pred = predict(set(), None)
@@ -400,7 +406,7 @@ def explain_seeds(ctx: GraphContext, ensemble: Ensemble, seeds: Seeds, sources: 
         for sl, batch in prep.batches:
             sub_cls = None if cls is None else cls[sl]
             cols, row_attr = _attribute(ctx, prep.member, batch, refs, sources, sub_cls,
-                                        info.task_type, steps)
+                                        info.task_type, steps, columns=share != 0.0)
             for i, per in enumerate(cols):
                 acc = contrib[sl.start + i]
                 for k, v in per.items():
@@ -483,9 +489,11 @@ def _references(ctx: GraphContext, member: Member, anchor: int) -> dict[str, Ten
 
 def _attribute(ctx: GraphContext, member: Member, batch: Batch, refs: dict[str, Tensor],
                sources: InputSources, cls: Tensor | None, task_type: TaskType,
-               steps: int) -> tuple[list[dict[Key, float]], list[dict[tuple[str, int], float]]]:
+               steps: int, *, columns: bool = True
+               ) -> tuple[list[dict[Key, float]], list[dict[tuple[str, int], float]]]:
     """Integrated Gradients of one member on one batch: per seed, the contribution of each
-    ``(table, column)`` and the attribution of each sampled related row."""
+    ``(table, column)`` (unless ``columns=False``) and the attribution of each sampled
+    related row."""
     from captum.attr import IntegratedGradients
 
     model = member.model
@@ -522,7 +530,7 @@ def _attribute(ctx: GraphContext, member: Member, batch: Batch, refs: dict[str, 
         return explained(model(b, column_vectors=dict(zip(tables, parts[:len(tables)]))))
 
     cols: list[dict[Key, float]] = [{} for _ in range(num)]
-    if inputs:
+    if inputs and columns:
         attrs = IntegratedGradients(by_columns).attribute(
             tuple(inputs), baselines=tuple(baselines), n_steps=steps, internal_batch_size=1)
         for t, a in zip(tables, attrs[:len(tables)]):
