@@ -209,3 +209,28 @@ def test_gnn_alone_answers_the_same_api(tmp_path) -> None:
     out = trainer.explain(graph, list(test["ENTITY"]), list(test["ANCHOR_TIMESTAMP"]))
     hits = sum(key_event[e.entity] in list(e.rows["primary_key"])[:3] for e in out)
     assert hits >= 8, hits
+
+
+@pytest.mark.slow
+def test_regression_explanations(tmp_path) -> None:
+    """A regression model (SUM of amounts) answers too: the value explained is the
+    prediction batch prediction returns, named rows are visible at the anchor and never
+    the entity's own row met again deeper in its subgraph."""
+    from test_trainer import SPEND, make_activity_db, small_plan
+
+    rg.init(home=tmp_path / "home")
+    graph = make_activity_db(num_users=80, days=120)
+    pq = rg.PredictiveQuery(graph, SPEND)
+    trainer = rg.Trainer(small_plan(TaskType.REGRESSION, epochs=1), verbose=False)
+    result = trainer.fit(graph, pq.generate_training_table())
+    assert len(result.explanations().columns) >= 3
+    users = [1, 2, 3, 5]
+    out = trainer.explain(graph, users)             # default anchor: the latest time
+    table = pq.generate_prediction_table()
+    preds = trainer.predict(graph, table).predictions_df().set_index("ENTITY")
+    for e in out:
+        assert e.explained == "TARGET_PRED"
+        assert e.value == pytest.approx(float(preds.loc[e.entity, "TARGET_PRED"]), rel=1e-4)
+        assert np.isfinite(e.columns["contribution"]).all()
+        assert ("users", e.entity) not in set(zip(e.rows["table"], e.rows["primary_key"]))
+        assert all(t is None or t <= e.anchor_time for t in e.rows["time"])

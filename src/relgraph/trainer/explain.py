@@ -565,6 +565,9 @@ def _attribute(ctx: GraphContext, member: Member, batch: Batch, refs: dict[str, 
         return explained(model(batch, row_gates=gd))
 
     rows: list[dict[tuple[str, int], float]] = [{} for _ in range(num)]
+    # the seed's own row, met again deeper in its subgraph, is not a related row
+    own = batch.node_dict[ctx.entity_table][:num].cpu().numpy() \
+        if ctx.entity_table in batch.node_dict else None
     if gate_tables:
         ones = tuple(torch.ones(1, batch.node_dict[t].numel(), device=ctx.device)
                      for t in gate_tables)
@@ -577,7 +580,7 @@ def _attribute(ctx: GraphContext, member: Member, batch: Batch, refs: dict[str, 
             node = batch.node_dict[t].cpu().numpy()
             hop = batch.hop_dict[t].cpu().numpy()
             for s, o, r, h in zip(score, owner, node, hop):
-                if h == 0:
+                if h == 0 or (own is not None and t == ctx.entity_table and r == own[o]):
                     continue
                 key = (t, int(r))
                 rows[o][key] = rows[o].get(key, 0.0) + float(s)
