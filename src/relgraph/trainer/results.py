@@ -6,12 +6,15 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from relgraph.errors import JobError
 from relgraph.trainer.integrity import read_manifest, read_verified
+
+if TYPE_CHECKING:
+    from relgraph.trainer.explain import GlobalExplanation
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ class TrainingJobResult(_JobResult):
             return bool(self._meta["temporal"])
         return "ANCHOR_TIMESTAMP" in self.holdout_df().columns
 
-    def explanations(self) -> Any:
+    def explanations(self) -> GlobalExplanation:
         """Column and table importance on the validation split
         (:class:`~relgraph.trainer.explain.GlobalExplanation`): how much the validation
         metric drops when a column's values (or a whole table's) are shuffled."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relgraph.errors import JobError, RelgraphError, TrainingError
 from relgraph.graph import Graph
@@ -19,6 +19,9 @@ from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
 from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
 from relgraph.trainer.output import OutputConfig
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
+
+if TYPE_CHECKING:
+    from relgraph.trainer.explain import EntityExplanation
 
 __all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
            "predictive_query_from_training_job", "submit_job"]
@@ -302,7 +305,7 @@ class Trainer:
     # ------------------------------------------------------------------ explain
     def explain(self, graph: Graph, entities: Any, anchor_time: Any = None, *,
                 training_job_id: str | None = None, top_columns: int = 10,
-                top_rows: int = 5) -> list[Any]:
+                top_rows: int = 5) -> list[EntityExplanation]:
         """Explain the predictions for ``entities`` (primary keys of the entity table) at
         ``anchor_time`` (one time, or one per entity; default: the latest time in
         ``graph``; ignored by static queries).
