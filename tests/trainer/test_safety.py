@@ -21,7 +21,7 @@ import pytest
 import relgraph as rg
 from relgraph.errors import ArtifactError, JobError, OutputExistsError, OutputNameError
 from relgraph.pquery import PredictiveQuery
-from relgraph.trainer.artifacts import load_member_states
+from relgraph.trainer.artifacts import load_gbdt, load_member_states
 from relgraph.trainer.integrity import MANIFEST, read_manifest, read_verified
 from relgraph.trainer.job_store import JobStatus, JobStore
 from relgraph.trainer.output import DuckDBOutput, OutputConfig, write_output
@@ -163,7 +163,9 @@ def _loaders(home: Path, trained: str, predicted: str) -> dict[str, Any]:
             "holdout.parquet": lambda: TrainingJobResult(trained).holdout_df(),
             "report.html": lambda: TrainingJobResult(trained).report_path(),
             "ensemble.pt": lambda: load_member_states(job),
-        }.get(name, lambda: Trainer.get_encoders(trained))
+            "explanations.json": lambda: TrainingJobResult(trained).explanations(),
+        }.get(name, (lambda: load_gbdt(job)) if name.startswith("gbdt")
+              else (lambda: Trainer.get_encoders(trained)))
     for name in read_manifest(job / "request"):
         calls[f"jobs/{trained}/request/{name}"] = lambda: TrainingJobResult(trained) \
             .training_table

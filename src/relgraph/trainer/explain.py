@@ -182,8 +182,7 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         idx = idx[torch.randperm(len(idx), generator=gen)[:MAX_ROWS]].sort().values
     info = ensemble.info
     gbdt_alone = ensemble.gbdt is not None and ensemble.gbdt_weight >= 1.0
-    prepared = [] if gbdt_alone else [_prepare(ctx, m, ex, idx)
-                                                for m in ensemble.members]
+    prepared = [] if gbdt_alone else [_prepare(ctx, m, ex, idx) for m in ensemble.members]
     seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
     past = ex.past[idx] if ex.past is not None else None
     use_gbdt = ensemble.gbdt is not None and ensemble.gbdt_weight > 0
