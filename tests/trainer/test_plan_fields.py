@@ -528,6 +528,10 @@ CASES: list[Case] = [
          lambda r: (r.meta.get("gbdt") is not None, (r.folder / "gbdt.json").is_file(),
                     model(r).spec.seed_features > 0),
          ((False, False, False), (True, True, True))),
+    Case("disable_explain", "training_job.disable_explain", False, True,
+         lambda r: (r.meta.get("explanations") is not None,
+                    (r.folder / "explanations.json").is_file()),
+         ((True, True), (False, False))),
     # --- column_processing ----------------------------------------------------------
     Case("encoder_overrides.null", "column_processing.encoder_overrides", None,
          {"events.amount": "Null()"}, lambda r: (r.features["events"].columns, num_params(r))),
@@ -862,7 +866,6 @@ def test_prediction_time_encodings_encode_each_seeds_anchor(data) -> None:
 BY_DESIGN: dict[str, str] = {
     "GNNModelPlan.name": "fixed discriminator 'GNN' (choosing the class is the `model` case)",
     "GraphTransformerModelPlan.name": "fixed discriminator 'GraphTransformer' (`model` case)",
-    "TrainingJobPlan.disable_explain": "relgraph has no explain step",
     "ModelArchitecturePlan.forecast_type": "hidden, deprecated in the reference; "
                                            "forecasting always trains one output per window",
 }
@@ -884,8 +887,6 @@ REJECTED: dict[str, tuple[Any, Any]] = {
 IGNORED_VALUES: dict[str, tuple[TaskType, QueryType, Any, Any]] = {
     "ModelArchitecturePlan.forecast_type": (
         TaskType.FORECASTING, QueryType.TEMPORAL, None, ["direct"]),
-    "TrainingJobPlan.disable_explain": (
-        TaskType.BINARY_CLASSIFICATION, QueryType.TEMPORAL, False, True),
 }
 
 #: Fields whose effect on training is tested in another file: field -> "path: what".

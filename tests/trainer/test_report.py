@@ -46,6 +46,19 @@ def fake_job(folder: Path, task_type: str = "binary_classification") -> Path:
     return folder
 
 
+def with_explanations(folder: Path) -> Path:
+    """Add the explanations artifact a training job writes (issue 19)."""
+    cols = [{"table": "events", "column": "signal", "importance": 0.35, "std": 0.02},
+            {"table": "users", "column": "a", "importance": 0.05, "std": 0.01},
+            {"table": "users", "column": "noise", "importance": 0.0, "std": 0.004}]
+    tables = [{"table": "events", "importance": 0.3, "std": 0.03},
+              {"table": "users", "importance": 0.05, "std": 0.01}]
+    (folder / "explanations.json").write_text(json.dumps({
+        "columns": cols, "tables": tables, "measure": "auroc", "base_score": 0.9,
+        "num_rows": 60, "repeats": 3, "seconds": 1.0}))
+    return folder
+
+
 def test_report_contents(tmp_path: Path) -> None:
     html = build_report(fake_job(tmp_path / "a"), "job-x", {"query": "PREDICT x <b>"})
     assert html.count("class='chart learning-curve'") == 2
@@ -57,6 +70,11 @@ def test_report_contents(tmp_path: Path) -> None:
     assert "Residuals (test)" in reg and "ABS_ERROR" in reg
     path = write_report(tmp_path / "a", "job-x")
     assert path.name == "report.html" and path.read_text().startswith("<!DOCTYPE html>")
+    assert "No explanations" in html
+    explained = build_report(with_explanations(tmp_path / "a"), "job-x")
+    assert explained.count("class='chart importance'") == 2     # columns, tables
+    assert explained.count("src='data:image/png;base64,") == 2  # drawn by matplotlib
+    assert "validation auroc drops" in explained and "<script" not in explained
 
 
 def read_png(path: Path) -> tuple[int, int, np.ndarray]:
@@ -121,3 +139,35 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert curve.sum() > 300, f"only {curve.sum()} curve-coloured pixels"
     rows = np.nonzero(curve.any(axis=1))[0]
     assert rows.max() - rows.min() > 100  # a curve spanning the chart, not just a legend
+
+
+IMPORTANCE_RGB = (0x2C, 0xA0, 0x2C)  # the importance bars' color (PALETTE[2])
+
+
+@pytest.mark.slow
+def test_report_explanations_render_in_headless_chromium(tmp_path: Path) -> None:
+    """The explanation section draws two bar charts (columns, tables) whose bars are
+    longest for the most important entries."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    folder = with_explanations(fake_job(tmp_path / "job"))
+    from relgraph.trainer.report import explanation_section
+
+    page = folder / "section.html"
+    page.write_text("<!DOCTYPE html><html><body style='margin:0'>"
+                    f"{explanation_section(folder)}</body></html>")
+    shot = tmp_path / "section.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", "--window-size=1000,900", f"--screenshot={shot}",
+                    page.as_uri()], capture_output=True, timeout=120, check=True)
+    width, _, img = read_png(shot)
+    bars = np.all(np.abs(img - np.array(IMPORTANCE_RGB)) <= 12, axis=-1)
+    assert bars.sum() > 2000, f"only {bars.sum()} bar-coloured pixels"
+    rows = np.nonzero(bars.any(axis=1))[0]
+    groups = np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1)   # one per bar
+    assert len(groups) == 4, [len(g) for g in groups]   # 2 + 2 bars (noise: length 0)
+    lengths = [int(bars[g].any(axis=0).sum()) for g in groups]
+    assert lengths[0] > 3 * lengths[1]   # events.signal's bar dwarfs users.a's
+    assert lengths[2] > 3 * lengths[3]   # events' bar dwarfs users'
+    assert width == 1000

@@ -163,8 +163,8 @@ def _loaders(home: Path, trained: str, predicted: str) -> dict[str, Any]:
             "holdout.parquet": lambda: TrainingJobResult(trained).holdout_df(),
             "report.html": lambda: TrainingJobResult(trained).report_path(),
             "ensemble.pt": lambda: load_member_states(job),
-            "gbdt.json": lambda: load_gbdt(job),
-        }.get(name, (lambda: load_gbdt(job)) if name.startswith("gbdt_")
+            "explanations.json": lambda: TrainingJobResult(trained).explanations(),
+        }.get(name, (lambda: load_gbdt(job)) if name.startswith("gbdt")
               else (lambda: Trainer.get_encoders(trained)))
     for name in read_manifest(job / "request"):
         calls[f"jobs/{trained}/request/{name}"] = lambda: TrainingJobResult(trained) \

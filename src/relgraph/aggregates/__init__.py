@@ -7,6 +7,15 @@ implementation serves the baselines, the GBDT learner and the GNN's seed inputs.
 """
 
 from relgraph.aggregates.compute import compute_features
-from relgraph.aggregates.spec import Block, FeatureSpec, feature_names, plan_features
+from relgraph.aggregates.spec import (
+    ROWS,
+    TIME,
+    Block,
+    FeatureSpec,
+    feature_names,
+    feature_sources,
+    plan_features,
+)
 
-__all__ = ["Block", "FeatureSpec", "compute_features", "feature_names", "plan_features"]
+__all__ = ["ROWS", "TIME", "Block", "FeatureSpec", "compute_features", "feature_names",
+           "feature_sources", "plan_features"]

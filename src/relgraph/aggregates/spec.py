@@ -216,29 +216,46 @@ def feature_names(spec: FeatureSpec) -> list[str]:
 
 def block_columns(block: Block) -> list[tuple[str, str]]:
     """``(name, kind)`` of a block's features; kind is ``"num"``, ``"count"`` or ``"cat"``."""
+    return [(name, kind) for name, kind, _ in _block_features(block)]
+
+
+#: Source "column" of features that count rows (``count_*``) and of recency features.
+ROWS = "(rows)"
+TIME = "(time)"
+
+
+def feature_sources(spec: FeatureSpec) -> dict[str, tuple[str, str]]:
+    """``{feature name: (table, column)}``: the column each feature is computed from
+    (:data:`ROWS` for row counts, :data:`TIME` for ages and recencies)."""
+    return {name: (block.table or spec.entity_table, column) for block in spec.blocks
+            for name, _, column in _block_features(block)}
+
+
+def _block_features(block: Block) -> list[tuple[str, str, str]]:
+    """``(name, kind, source column)`` of a block's features."""
     p = block.prefix
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     if block.kind in ("entity", "parent"):
-        out += [(f"{p}.{c}", "num") for c in block.numeric]
-        out += [(f"{p}.{c}", "cat") for c in block.categorical]
+        out += [(f"{p}.{c}", "num", c) for c in block.numeric]
+        out += [(f"{p}.{c}", "cat", c) for c in block.categorical]
         if block.recency:
-            out.append((f"{p}.age_days", "num"))
+            out.append((f"{p}.age_days", "num", TIME))
         return out
     for w in block.windows:
         tag = f"{w}d" if w else "all"
         if block.kind != "child_parent":
-            out.append((f"{p}.count_{tag}", "count"))
+            out.append((f"{p}.count_{tag}", "count", ROWS))
         funcs = ("mean",) if block.kind == "child_parent" else \
             ("sum", "mean") if block.kind == "grandchild" else ("sum", "mean", "min", "max")
-        out += [(f"{p}.{c}.{f}_{tag}", "num") for c in block.numeric for f in funcs]
+        out += [(f"{p}.{c}.{f}_{tag}", "num", c) for c in block.numeric for f in funcs]
     if block.recency:
-        out += [(f"{p}.{c}.last", "num") for c in block.numeric]
-        out += [(f"{p}.days_since_last", "num"), (f"{p}.days_since_first", "num")]
+        out += [(f"{p}.{c}.last", "num", c) for c in block.numeric]
+        out += [(f"{p}.days_since_last", "num", TIME), (f"{p}.days_since_first", "num", TIME)]
     if block.kind == "child":
         for col, values in block.categorical.items():
-            out += [(f"{p}.{col}={v}.count_all", "count") for v in values]
+            out += [(f"{p}.{col}={v}.count_all", "count", col) for v in values]
             if 90 in block.windows:
-                out += [(f"{p}.{col}={v}.count_90d", "count") for v in values]
+                out += [(f"{p}.{col}={v}.count_90d", "count", col) for v in values]
     return out
 
 
@@ -247,5 +264,5 @@ def is_count(name: str, spec: FeatureSpec) -> bool:
     return name in {n for b in spec.blocks for n, k in block_columns(b) if k == "count"}
 
 
-__all__ = ["Block", "FeatureSpec", "block_columns", "feature_names", "is_count",
-           "plan_features"]
+__all__ = ["ROWS", "TIME", "Block", "FeatureSpec", "block_columns", "feature_names",
+           "feature_sources", "is_count", "plan_features"]

@@ -79,6 +79,62 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=predict)
 
 
+def add_explain_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explain", help="why a trained model predicts what it does for "
+                                       "an entity: top columns and related rows")
+    p.add_argument("job_id", help="training job id")
+    p.add_argument("--entity", action="append", required=True, metavar="ID",
+                   help="primary key of the entity (repeat for several)")
+    p.add_argument("--at", default=None, metavar="TIME",
+                   help="anchor time (default: the latest time in the graph)")
+    p.add_argument("--spec", default=None,
+                   help="spec file of the graph (default: the training job's snapshot)")
+    p.add_argument("--top", type=int, default=10, help="columns to show")
+    p.add_argument("--rows", type=int, default=5, help="related rows to show")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_home(p)
+    p.set_defaults(func=explain)
+
+
+def explain(args: argparse.Namespace) -> int:
+    import relgraph as rg
+    from relgraph.errors import JobError
+    from relgraph.trainer.results import TrainingJobResult
+
+    spec = load_spec(args.spec) if args.spec else None
+    init_home(args, spec)
+    result = TrainingJobResult(args.job_id)
+    graph = spec.graph() if spec is not None else result.graph()
+    if graph is None:
+        raise JobError(f"Training job {args.job_id} has no graph snapshot; pass --spec.")
+    table = graph[result.entity_table]
+    keys = [_entity_key(table.data[table.primary_key], v) for v in args.entity]
+    out = rg.Trainer.load(args.job_id).explain(graph, keys, args.at, top_columns=args.top,
+                                               top_rows=args.rows)
+    if args.json:
+        print(json.dumps([e.to_dict() for e in out], indent=2, default=str))
+    else:
+        print("\n\n".join(str(e) for e in out))
+    return 0
+
+
+def _entity_key(column: Any, text: str) -> Any:
+    """``text`` as a value of the primary-key ``column`` (numbers stay numbers)."""
+    import pandas as pd
+
+    from relgraph.errors import JobError
+
+    try:
+        if pd.api.types.is_integer_dtype(column.dtype):
+            return int(text)
+        if pd.api.types.is_float_dtype(column.dtype):
+            return float(text)
+    except ValueError:
+        raise JobError(f"--entity {text!r} is not a value of the key column "
+                       f"'{column.name}' ({column.dtype}).") from None
+    return text
+
+
 def graph_inspect(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     graph = spec.graph()

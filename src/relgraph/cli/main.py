@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     quickstart.add_parser(sub)
     commands.add_parsers(sub)
+    commands.add_explain_parser(sub)
     jobs.add_parser(sub)
     jobs.add_gc_parser(sub)
     return parser

@@ -203,13 +203,25 @@ class TableEncoder(nn.Module):
 
     def forward(self, x: Mapping[str, Tensor], num_rows: int) -> Tensor:
         """Encode ``num_rows`` rows given ``{column: tensor slice [num_rows, ...]}``."""
+        return self.pool(self.column_vectors(x, num_rows), num_rows)
+
+    def column_vectors(self, x: Mapping[str, Tensor], num_rows: int) -> Tensor:
+        """``[num_rows, num_columns, channels]``: each column's vector before the sum (what
+        explanations attribute to columns)."""
         if self.const is not None:
-            return self.norm(self.const.expand(num_rows, -1))
-        out: Tensor | None = None
+            return self.const.new_zeros(num_rows, 0, self.channels)
+        out = []
         for col, mod in zip(self.columns, self.col_modules):
             if col not in x:
                 raise KeyError(f"TableEncoder input lacks column {col!r}")
-            v = mod(x[col])
-            out = v if out is None else out + v
-        assert out is not None
+            out.append(mod(x[col]))
+        return torch.stack(out, dim=1)
+
+    def pool(self, vectors: Tensor, num_rows: int) -> Tensor:
+        """Rows' vectors from their :meth:`column_vectors`: summed, then normalized."""
+        if self.const is not None:
+            return self.norm(self.const.expand(num_rows, -1))
+        out = vectors[:, 0]
+        for j in range(1, vectors.shape[1]):  # in column order, as a plain sum of columns
+            out = out + vectors[:, j]
         return self.norm(out)

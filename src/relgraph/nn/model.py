@@ -180,8 +180,26 @@ class RelGraphModel(nn.Module):
         assert vec is not None
         return vec
 
-    def embed(self, batch: Batch) -> Tensor:
-        """Seed embeddings ``[B, channels]`` of a batch (see :class:`Batch`)."""
+    def column_vectors(self, batch: Batch) -> dict[str, Tensor]:
+        """``{table: [rows, columns, channels]}``: each sampled row's column vectors (see
+        :meth:`TableEncoder.column_vectors`), for tables with feature columns."""
+        out = {}
+        for t, rows in batch.node_dict.items():
+            key = module_key(t)
+            if key in self.encoders:
+                encoder: TableEncoder = self.encoders[key]  # type: ignore[assignment]
+                if encoder.columns:
+                    out[t] = encoder.column_vectors(batch.x_dict[t], rows.numel())
+        return out
+
+    def embed(self, batch: Batch, *, column_vectors: Mapping[str, Tensor] | None = None,
+              row_gates: Mapping[str, Tensor] | None = None) -> Tensor:
+        """Seed embeddings ``[B, channels]`` of a batch (see :class:`Batch`).
+
+        Explanations (:mod:`relgraph.trainer.explain`) pass ``column_vectors`` (replacing
+        :meth:`column_vectors` of those tables) and ``row_gates`` (``{table: [rows]}``
+        factors on each sampled row's input state: 1 keeps the row, 0 blanks it).
+        """
         x_dict, node_dict, hop_dict = batch.x_dict, batch.node_dict, batch.hop_dict
         batch_dict, time_dict, seed_time = batch.batch_dict, batch.time_dict, batch.seed_time
         degree_dict = batch.degree_dict
@@ -191,7 +209,11 @@ class RelGraphModel(nn.Module):
             if key not in self.encoders:
                 continue
             n = rows.numel()
-            v = self.encoders[key](x_dict[t], n)
+            encoder: TableEncoder = self.encoders[key]  # type: ignore[assignment]
+            if column_vectors is not None and t in column_vectors:
+                v = encoder.pool(column_vectors[t], n)
+            else:
+                v = encoder(x_dict[t], n)
             v = v + self.hop_emb(hop_dict[t].clamp(max=7))
             if t == self.spec.id_table and self.id_emb is not None:
                 v = v + self.id_in(self.id_emb(rows))
@@ -202,6 +224,8 @@ class RelGraphModel(nn.Module):
                 v = v + self.degree[key](degree_dict[t])
             if self.pre is not None:
                 v = v + self.pre[key](v)
+            if row_gates is not None and t in row_gates:
+                v = v * row_gates[t].unsqueeze(1)
             h[t] = v
         edges = {et: ei for et, ei in batch.edge_index_dict.items()
                  if et[0] in h and et[2] in h and ei.numel() > 0}
@@ -222,9 +246,11 @@ class RelGraphModel(nn.Module):
             out = out + self.past_encoder(batch.past_targets)
         return out
 
-    def forward(self, batch: Batch) -> Tensor:
-        """Per-seed predictions ``[B, out_channels]`` (logits or standardized values)."""
-        out = self.head(self.embed(batch))
+    def forward(self, batch: Batch, *, column_vectors: Mapping[str, Tensor] | None = None,
+                row_gates: Mapping[str, Tensor] | None = None) -> Tensor:
+        """Per-seed predictions ``[B, out_channels]`` (logits or standardized values);
+        ``column_vectors`` and ``row_gates`` as in :meth:`embed`."""
+        out = self.head(self.embed(batch, column_vectors=column_vectors, row_gates=row_gates))
         node_dict, batch_dict, hop_dict = batch.node_dict, batch.batch_dict, batch.hop_dict
         table = self.spec.id_table
         if table is None:

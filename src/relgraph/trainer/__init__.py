@@ -29,6 +29,8 @@ _LAZY = {
     "JobStatusReport": "relgraph.trainer.jobs",
     "TrainingJob": "relgraph.trainer.jobs",
     "BatchPredictionJobResult": "relgraph.trainer.results",
+    "EntityExplanation": "relgraph.trainer.explain",
+    "GlobalExplanation": "relgraph.trainer.explain",
     "Metric": "relgraph.trainer.results",
     "ModelEvaluationMetrics": "relgraph.trainer.results",
     "TrainingJobResult": "relgraph.trainer.results",
@@ -38,6 +40,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:
     from relgraph.trainer.baseline_trainer import BaselineTrainer
+    from relgraph.trainer.explain import EntityExplanation, GlobalExplanation
     from relgraph.trainer.job_store import JobStatus
     from relgraph.trainer.jobs import (
         BaselineJob,
@@ -62,6 +65,8 @@ __all__ = [
     "BatchPredictionJob",
     "BatchPredictionJobResult",
     "DuckDBOutput",
+    "EntityExplanation",
+    "GlobalExplanation",
     "JobStatus",
     "JobStatusReport",
     "SQLiteOutput",

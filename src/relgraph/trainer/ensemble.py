@@ -191,6 +191,17 @@ class Ensemble:
             quant = recalibrate(self.info, quant) if quant is not None else None
         return idx, pred, quant
 
+    def combine(self, preds: list[Tensor], gbdt: Tensor | None, *,
+                calibrated: bool = True) -> Tensor:
+        """The ensemble's prediction from its members' decoded outputs (``calibrated=False``)
+        and the GBDT learner's (``None`` without one): what :meth:`predict` computes."""
+        pred = torch.stack(preds).mean(0)
+        if gbdt is not None and self.gbdt is not None and self.gbdt_weight > 0:
+            pred = blend(pred, gbdt, self.gbdt_weight)
+        if calibrated and self.info.task_type.is_regression:
+            pred = recalibrate(self.info, pred)
+        return pred
+
     def gbdt_predict(self, seeds: Seeds, idx: Tensor) -> Tensor:
         """The attached GBDT learner's decoded predictions for ``seeds`` at ``idx``."""
         assert self.gbdt is not None

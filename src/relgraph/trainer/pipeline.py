@@ -3,11 +3,12 @@ prediction run, each writing its artifacts into a job folder."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,19 @@ from relgraph.trainer.artifacts import (
 from relgraph.trainer.calibration import fit_recalibration, fit_rounding
 from relgraph.trainer.ensemble import Ensemble, comparable_trials
 from relgraph.trainer.examples import (
+    Seeds,
     TargetInfo,
     fit_target_info,
     last_training_anchor,
     make_examples,
     make_seeds,
+)
+from relgraph.trainer.explain import (
+    EntityExplanation,
+    InputSources,
+    RowNamer,
+    explain_seeds,
+    global_importance,
 )
 from relgraph.trainer.features import excluded_target_columns, fit_graph_features
 from relgraph.trainer.fitting import (
@@ -59,6 +68,9 @@ from relgraph.trainer.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.trainer.metrics import higher_is_better
 from relgraph.trainer.output import OutputConfig, write_frame_atomic
 from relgraph.trainer.settings import TrialSettings
+
+#: The global explanation of a training job (``GlobalExplanation.to_dict``).
+EXPLANATIONS = "explanations.json"
 
 
 def _pkeys(graph: Graph) -> dict[str, str]:
@@ -325,6 +337,18 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         else:
             pos, pred, _ = ensemble.predict(ctx, ex, val_idx, best.settings.max_val_steps)
         all_metrics["validation"] = prediction_metrics(ex, pos, pred, info, metrics)
+    explanation = None
+    if not bool(getattr(tj, "disable_explain", False)) and counts["val"] > 0:
+        emit({"event": "stage", "stage": "explain"})
+        sources = InputSources.of(hybrid.spec if hybrid is not None else None,
+                                  hybrid.scaler.columns if hybrid is not None else [],
+                                  ensemble.gbdt if ensemble.gbdt_weight > 0 else None)
+        val_rows = val_idx[: best.settings.max_val_steps * best.settings.batch_size]
+        explanation = global_importance(ctx, ensemble, ex, val_rows, tune_metric, sources,
+                                        seed=seed)
+        write_json_atomic(explanation.to_dict(), folder / EXPLANATIONS)
+        say(f"[{job_id}] most important columns (validation): "
+            f"{', '.join(explanation.top_columns(5))} ({explanation.seconds:.1f}s)")
     write_frame_atomic(holdout, folder / "holdout.parquet")
     save_model(folder, states[0], features, specs[0], info, {
         "entity_table": entity_table, "settings": best.settings.to_dict(),
@@ -343,6 +367,10 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                     "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
         "row_counts": counts, "recalibration": recalibration, "ensemble_trials": chosen,
         "gbdt": None if gbdt_part is None else gbdt_part[2],
+        "explanations": None if explanation is None else {
+            "file": EXPLANATIONS, "top_columns": explanation.top_columns(5),
+            "seconds": explanation.seconds},
+        "temporal": is_temporal,
         "seconds": time.perf_counter() - t_start,
         "tags": custom_tags or {},
     }
@@ -451,39 +479,106 @@ def _step_value(value: Any, step: int) -> Any:
 
 
 # ---------------------------------------------------------------------- prediction job
+
+@dataclass
+class Predictor:
+    """A trained model loaded for a graph: what batch prediction and explanations use."""
+
+    graph: Graph
+    ctx: GraphContext
+    ensemble: Ensemble
+    info: TargetInfo
+    entity_table: str
+    hybrid: HybridInputs | None
+
+    @classmethod
+    def load(cls, graph: Graph, training_job_id: str) -> Predictor:
+        """The model of finished training job ``training_job_id``, on ``graph``."""
+        from relgraph.trainer.job_store import check_job_id
+
+        train_dir = get_settings().home / "jobs" / check_job_id(training_job_id)
+        state, features, spec, info, extra = load_model(train_dir)
+        entity_table = extra["entity_table"]
+        _check_prediction_graph(graph, features, entity_table, training_job_id)
+        for name, tf in features.items():
+            tf.tensors = tf.transform(graph[name].data)
+        store = build_store(graph, cache_dir=get_settings().home / "stores")
+        ctx = GraphContext(store, features, entity_table, get_settings().torch_device(),
+                           _pkeys(graph))
+        trained = [(TrialSettings.from_dict(extra["settings"]), spec, state)]
+        others = extra.get("ensemble") or []
+        states = load_member_states(train_dir) if others else []
+        if len(states) != len(others):
+            raise ArtifactError(f"The model of training job '{training_job_id}' lists "
+                                f"{len(others)} ensemble members but {train_dir} holds "
+                                f"weights for {len(states)}; retrain the model.")
+        trained += [(TrialSettings.from_dict(m["settings"]), spec_from_dict(m["spec"]), st)
+                    for m, st in zip(others, states)]
+        ensemble = Ensemble.build(ctx, trained, info, seed=0)
+        gbdt = load_gbdt(train_dir)
+        if gbdt is not None:
+            ensemble.attach_gbdt(*gbdt)
+        hybrid = HybridInputs.from_dict(extra["hybrid"]) if extra.get("hybrid") else None
+        return cls(graph, ctx, ensemble, info, entity_table, hybrid)
+
+    def seeds(self, df: pd.DataFrame) -> Seeds:
+        """The seeds of a prediction-table frame, with their relational inputs."""
+        seeds = make_seeds(self.graph, self.entity_table, df)
+        if self.hybrid is not None and len(seeds.rows):
+            apply_hybrid(self.graph, seeds, self.hybrid, self.info)
+        return seeds
+
+    def explain(self, seeds: Seeds, *, top_columns: int = 10,
+                top_rows: int = 5) -> list[EntityExplanation]:
+        """Per-seed explanations (see :func:`relgraph.trainer.explain.explain_seeds`)."""
+        ens = self.ensemble
+        sources = InputSources.of(self.hybrid.spec if self.hybrid is not None else None,
+                                  self.hybrid.scaler.columns if self.hybrid is not None
+                                  else [], ens.gbdt)
+        keys = {t: tab.data[tab.primary_key].to_numpy() for t, tab in self.graph.tables.items()
+                if tab.primary_key is not None}
+        times = {t: pd.to_datetime(tab.data[tab.time_column], utc=True).dt.tz_localize(None)
+                 .to_numpy() for t, tab in self.graph.tables.items()
+                 if tab.time_column is not None}
+        namer = RowNamer(keys, times)
+        info = self.info
+
+        def shown(pred: torch.Tensor) -> list[Any]:
+            frame = _prediction_frame(seeds.frame, pred, None, info, 0.5, 1)
+            col = "TRUE_PROB" if "TRUE_PROB" in frame.columns else \
+                "CLASS" if "CLASS" in frame.columns else "TARGET_PRED"
+            if info.task_type is TaskType.FORECASTING:
+                return [list(g) for g in np.asarray(frame[col]).reshape(len(seeds.rows), -1)]
+            return frame[col].tolist()
+
+        return explain_seeds(self.ctx, ens, seeds, sources, namer, top_columns=top_columns,
+                             top_rows=top_rows, prediction=shown)
+
+
+def explanations_frame(explanations: list[EntityExplanation]) -> pd.DataFrame:
+    """One row per entity: ``ENTITY``, ``ANCHOR_TIMESTAMP``, ``PREDICTION``, ``EXPLAINED``,
+    ``VALUE``, ``COLUMNS`` (list of ``{table, column, contribution}``) and ``ROWS`` (list
+    of ``{table, primary_key, time, score}``)."""
+    rows = []
+    for e in explanations:
+        d = e.to_dict()
+        rows.append({"ENTITY": e.entity, "ANCHOR_TIMESTAMP": e.anchor_time,
+                     "PREDICTION": json.dumps(d["prediction"]), "EXPLAINED": e.explained,
+                     "VALUE": e.value, "COLUMNS": d["columns"], "ROWS": d["rows"]})
+    return pd.DataFrame(rows, columns=["ENTITY", "ANCHOR_TIMESTAMP", "PREDICTION",
+                                       "EXPLAINED", "VALUE", "COLUMNS", "ROWS"])
+
+
 def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: str,
                          output: OutputConfig, folder: Path, *, threshold: float | None,
-                         num_classes_to_return: int | None) -> dict[str, Any]:
-    """Predict for a prediction table with a trained model and write the outputs."""
+                         num_classes_to_return: int | None,
+                         explain: bool = False) -> dict[str, Any]:
+    """Predict for a prediction table with a trained model and write the outputs
+    (``explain``: also ``<name>_explanations.parquet``, see :func:`explanations_frame`)."""
     t0 = time.perf_counter()
-    from relgraph.trainer.job_store import check_job_id
-
-    train_dir = get_settings().home / "jobs" / check_job_id(training_job_id)
-    state, features, spec, info, extra = load_model(train_dir)
-    entity_table = extra["entity_table"]
-    _check_prediction_graph(graph, features, entity_table, training_job_id)
-    for name, tf in features.items():
-        tf.tensors = tf.transform(graph[name].data)
-    store = build_store(graph, cache_dir=get_settings().home / "stores")
-    ctx = GraphContext(store, features, entity_table, get_settings().torch_device(),
-                       _pkeys(graph))
-    trained = [(TrialSettings.from_dict(extra["settings"]), spec, state)]
-    others = extra.get("ensemble") or []
-    states = load_member_states(train_dir) if others else []
-    if len(states) != len(others):
-        raise ArtifactError(f"The model of training job '{training_job_id}' lists "
-                            f"{len(others)} ensemble members but {train_dir} holds weights "
-                            f"for {len(states)}; retrain the model.")
-    trained += [(TrialSettings.from_dict(m["settings"]), spec_from_dict(m["spec"]), st)
-                for m, st in zip(others, states)]
-    ensemble = Ensemble.build(ctx, trained, info, seed=0)
-    df = prediction_table.data_df()
-    seeds = make_seeds(graph, entity_table, df)
-    if extra.get("hybrid") and len(seeds.rows):
-        apply_hybrid(graph, seeds, HybridInputs.from_dict(extra["hybrid"]), info)
-    gbdt = load_gbdt(train_dir)
-    if gbdt is not None and len(seeds.rows):
-        ensemble.attach_gbdt(*gbdt)
+    predictor = Predictor.load(graph, training_job_id)
+    info, ensemble, ctx = predictor.info, predictor.ensemble, predictor.ctx
+    seeds = predictor.seeds(prediction_table.data_df())
     if len(seeds.rows):
         _, pred, quant = ensemble.predict(ctx, seeds, torch.arange(len(seeds.rows)),
                                           quantiles=info.head == "multi_quantile")
@@ -508,8 +603,16 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
         emb_df["EMBEDDING"] = list(emb)
         outputs["embeddings"] = str(write_frame_atomic(
             emb_df, target_dir / f"{name}_embeddings{suffix}"))
+    explain_seconds = None
+    if explain:
+        t1 = time.perf_counter()
+        table = explanations_frame(predictor.explain(seeds))
+        outputs["explanations"] = str(write_frame_atomic(
+            table, folder / f"{name}_explanations.parquet"))
+        explain_seconds = time.perf_counter() - t1
     meta = {"training_job_id": training_job_id, "num_entities_predicted": len(seeds.rows),
-            "outputs": outputs, "seconds": time.perf_counter() - t0}
+            "outputs": outputs, "explain_seconds": explain_seconds,
+            "seconds": time.perf_counter() - t0}
     write_json_atomic(meta, folder / "meta.json")
     return meta
 

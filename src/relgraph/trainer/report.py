@@ -1,8 +1,9 @@
-"""The HTML report of a training job: learning curves, winning plan, metrics, ROC/PR or
-residual plots and the largest errors.
+"""The HTML report of a training job: learning curves, winning plan, metrics, column and
+table importance, ROC/PR or residual plots and the largest errors.
 
-Self-contained (inline SVG, no scripts, no external files), so it opens anywhere and
-renders the same in any browser. Written into the job folder as ``report.html``.
+Self-contained (inline SVG and PNG, no scripts, no external files), so it opens anywhere and
+renders the same in any browser. Written into the job folder as ``report.html``. The
+importance bar charts are drawn with matplotlib (its object API, no global state).
 """
 
 from __future__ import annotations
@@ -147,6 +148,66 @@ def _diagnostics(holdout: pd.DataFrame, task_type: str) -> tuple[str, str]:
     return "", _table(holdout)
 
 
+#: Bars per importance chart, at most.
+MAX_BARS = 15
+IMPORTANCE_COLOR = PALETTE[2]
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], errors: Sequence[float], *,
+              title: str, xlabel: str, css_class: str = "chart importance") -> str:
+    """A horizontal bar chart (matplotlib) as an inline PNG ``<img>``."""
+    import base64
+
+    from matplotlib.figure import Figure
+
+    labels, values, errors = list(labels)[:MAX_BARS], list(values)[:MAX_BARS], \
+        list(errors)[:MAX_BARS]
+    if not labels:
+        return f"<p class='empty'>{html.escape(title)}: no data.</p>"
+    fig = Figure(figsize=(6.4, 0.5 + 0.32 * len(labels) + 0.8), dpi=100)
+    ax = fig.add_subplot()
+    pos = np.arange(len(labels))[::-1]
+    ax.barh(pos, values, xerr=errors, color=IMPORTANCE_COLOR, ecolor="#555", capsize=2)
+    ax.set_yticks(pos, labels=labels, fontsize=9)
+    ax.axvline(0.0, color="#333", linewidth=0.8)
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(xlabel, fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    data = base64.b64encode(buf.getvalue()).decode()
+    return (f"<img class='{css_class}' alt='{html.escape(title)}' "
+            f"src='data:image/png;base64,{data}'>")
+
+
+def explanation_section(folder: Path) -> str:
+    """Column and table importance charts of the job's ``explanations.json`` (or a note
+    saying why there are none)."""
+    if not (folder / "explanations.json").exists():
+        return ("<p class='empty'>No explanations (the plan set disable_explain, or there "
+                "was no validation split).</p>")
+    data = json.loads(_read(folder, "explanations.json"))
+    measure = str(data.get("measure", ""))
+    xlabel = f"drop of validation {measure} when shuffled" if measure != "prediction_change" \
+        else "mean change of the prediction when shuffled"
+    cols = data.get("columns", [])
+    tables = data.get("tables", [])
+    charts = bar_chart([f"{c['table']}.{c['column']}" for c in cols],
+                       [float(c["importance"]) for c in cols], [float(c["std"]) for c in cols],
+                       title="Column importance (validation)", xlabel=xlabel)
+    charts += bar_chart([str(t["table"]) for t in tables],
+                        [float(t["importance"]) for t in tables],
+                        [float(t["std"]) for t in tables],
+                        title="Table importance (validation)", xlabel=xlabel)
+    note = (f"<p>Permutation importance on {int(data.get('num_rows', 0))} validation rows "
+            f"({int(data.get('repeats', 0))} shuffles per column): how much the model's "
+            f"validation {html.escape(measure)} drops when a column's values, or all of a "
+            "table's, are shuffled across rows. Per-entity explanations: "
+            "<code>Trainer.explain(graph, entities)</code> or "
+            "<code>relgraph explain JOB --entity ID</code>.</p>")
+    return note + charts
+
+
 def _read(folder: Path, name: str) -> bytes:
     """An artifact's bytes, checked against the folder's manifest once it has one (a job
     folder; the staging folder of a running job has none yet)."""
@@ -202,7 +263,7 @@ table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
 pre {{ background: #f6f6f6; padding: 8px; font-size: 12px; max-height: 360px;
        overflow: auto; }}
-.chart {{ margin: 6px 12px 6px 0; border: 1px solid #ddd; }}
+.chart {{ margin: 6px 12px 6px 0; border: 1px solid #ddd; vertical-align: top; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Task: <b>{html.escape(task_type)}</b> · entity table
@@ -214,6 +275,8 @@ pre {{ background: #f6f6f6; padding: 8px; font-size: 12px; max-height: 360px;
 <div id="learning-curves">{curves}</div>
 <h2>Metrics of the selected model</h2>
 {_table(mt)}
+<h2>Explanations</h2>
+<div id="explanations">{explanation_section(folder)}</div>
 <h2>Trials</h2>
 {_table(trials, 200)}
 <h2>Test-set diagnostics</h2>

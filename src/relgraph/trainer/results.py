@@ -6,12 +6,15 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from relgraph.errors import JobError
 from relgraph.trainer.integrity import read_manifest, read_verified
+
+if TYPE_CHECKING:
+    from relgraph.trainer.explain import GlobalExplanation
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,37 @@ class TrainingJobResult(_JobResult):
         value = self._meta.get("gbdt")
         return None if value is None else dict(value)
 
+    @property
+    def entity_table(self) -> str:
+        """The table whose rows the model predicts for."""
+        return str(self._meta["entity_table"])
+
+    def graph(self) -> Any:
+        """The graph the job was trained on (its snapshot), or None without one."""
+        return self._graph()
+
+    @property
+    def is_temporal(self) -> bool:
+        """Whether the model predicts at anchor times (a temporal query)."""
+        if "temporal" in self._meta:
+            return bool(self._meta["temporal"])
+        return "ANCHOR_TIMESTAMP" in self.holdout_df().columns
+
+    def explanations(self) -> GlobalExplanation:
+        """Column and table importance on the validation split
+        (:class:`~relgraph.trainer.explain.GlobalExplanation`): how much the validation
+        metric drops when a column's values (or a whole table's) are shuffled."""
+        from relgraph.trainer.explain import GlobalExplanation
+
+        if "explanations.json" not in read_manifest(self.dir):
+            why = "its plan set training_job.disable_explain=True" if \
+                self.model_plan.training_job.disable_explain is True else \
+                "it has no validation rows (or predates explanations)"
+            raise JobError(f"Job {self.job_id} has no explanations: {why}. Per-entity "
+                           "explanations still work: Trainer.load(job_id).explain(...).")
+        return GlobalExplanation.from_dict(json.loads(read_verified(self.dir,
+                                                                    "explanations.json")))
+
     def holdout_df(self) -> pd.DataFrame:
         """Test-split rows with the model's predictions."""
         return pd.read_parquet(io.BytesIO(read_verified(self.dir, "holdout.parquet")))
@@ -301,6 +335,16 @@ class BatchPredictionJobResult(_JobResult):
 
     def embeddings_df(self) -> pd.DataFrame:
         return self._read("embeddings")
+
+    def explanations_df(self) -> pd.DataFrame:
+        """Per-entity explanations (``Trainer.predict(..., explain=True)``): ``ENTITY``,
+        ``ANCHOR_TIMESTAMP``, ``PREDICTION`` (JSON), ``EXPLAINED``, ``VALUE``, ``COLUMNS``
+        and ``ROWS`` (lists of records, see ``EntityExplanation``)."""
+        if "explanations" not in self._meta["outputs"]:
+            raise JobError(f"Job {self.job_id} did not explain its predictions; predict "
+                           "with explain=True.")
+        return pd.read_parquet(io.BytesIO(read_verified(self.dir, self._path(
+            "explanations").name)))
 
     def _read(self, kind: str) -> pd.DataFrame:
         if kind not in self._meta["outputs"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relgraph.connector import DatabaseConnector
 from relgraph.errors import JobError, RelgraphError, TrainingError
@@ -20,6 +20,9 @@ from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
 from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
 from relgraph.trainer.output import OutputConfig, output_table_names
 from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
+
+if TYPE_CHECKING:
+    from relgraph.trainer.explain import EntityExplanation
 
 __all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
            "predictive_query_from_training_job", "submit_job"]
@@ -244,8 +247,11 @@ class Trainer:
                 binary_classification_threshold: float | None = None,
                 num_classes_to_return: int | None = None, num_workers: int = 1,
                 non_blocking: bool = False, custom_tags: Mapping[str, str] | None = None,
-                prediction_time: Any = None) -> Any:
+                prediction_time: Any = None, explain: bool = False) -> Any:
         """Predict for every row of ``prediction_table`` and write the outputs.
+
+        ``explain=True`` also explains every prediction (see :meth:`explain`); the result's
+        ``explanations_df()`` holds them.
 
         ``prediction_table=None`` generates it from the training job's query at
         ``prediction_time`` (default: the latest data). ``num_workers > 1`` splits the
@@ -297,7 +303,7 @@ class Trainer:
                    "num_classes_to_return": num_classes_to_return,
                    "num_workers": int(num_workers), "task_type": trained.task_type,
                    "prediction_table": _table_summary(prediction_table),
-                   "prediction_table_job_id": table_job_id,
+                   "prediction_table_job_id": table_job_id, "explain": bool(explain),
                    "output": {"output_types": sorted(output.output_types),
                               "output_connector": repr(output.output_connector),
                               "output_table_name": output.output_table_name,
@@ -309,6 +315,58 @@ class Trainer:
         if not finished:
             return BatchPredictionJob(job_id)
         return BatchPredictionJobResult(job_id)
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, graph: Graph, entities: Any, anchor_time: Any = None, *,
+                training_job_id: str | None = None, top_columns: int = 10,
+                top_rows: int = 5) -> list[EntityExplanation]:
+        """Explain the predictions for ``entities`` (primary keys of the entity table) at
+        ``anchor_time`` (one time, or one per entity; default: the latest time in
+        ``graph``; ignored by static queries).
+
+        Returns one :class:`~relgraph.trainer.explain.EntityExplanation` per entity: the
+        prediction, the ``top_columns`` columns with their signed contributions and the
+        ``top_rows`` related rows (table, primary key, time) that mattered most, every one
+        visible at the entity's anchor time. Runs here, without a job.
+
+        Example::
+
+            for e in trainer.explain(graph, [17, 42], anchor_time="2011-09-01"):
+                print(e)
+        """
+        import pandas as pd
+
+        from relgraph.trainer.pipeline import Predictor
+
+        job = training_job_id or self._last_job_id
+        if job is None:
+            raise JobError("This trainer has not been fit; pass training_job_id or call fit.")
+        trained = TrainingJobResult(job)
+        keys = [entities] if isinstance(entities, (str, bytes)) or not hasattr(
+            entities, "__iter__") else list(entities)
+        if not keys:
+            raise JobError("explain needs at least one entity.")
+        df = pd.DataFrame({"ENTITY": keys})
+        if trained.is_temporal:
+            if anchor_time is None:
+                anchor_time = _latest_time(graph)
+            anchors = list(anchor_time) if isinstance(anchor_time, (list, tuple)) or (
+                hasattr(anchor_time, "__len__") and not isinstance(anchor_time, str)) \
+                else [anchor_time] * len(keys)
+            if len(anchors) != len(keys):
+                raise JobError(f"anchor_time has {len(anchors)} values for {len(keys)} "
+                               "entities; pass one time, or one per entity.")
+            df["ANCHOR_TIMESTAMP"] = pd.to_datetime(pd.Series(anchors), utc=True) \
+                .dt.tz_localize(None)
+        predictor = Predictor.load(graph, job)
+        table = graph[predictor.entity_table]
+        known = set(table.data[table.primary_key]) if table.primary_key else set()
+        missing = [k for k in keys if k not in known]
+        if missing:
+            raise JobError(f"Entities {missing[:5]} are not primary keys of table "
+                           f"'{predictor.entity_table}' (column '{table.primary_key}').")
+        return predictor.explain(predictor.seeds(df), top_columns=top_columns,
+                                 top_rows=top_rows)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -335,6 +393,18 @@ class Trainer:
 
         _, features, _, _, _ = load_model(TrainingJobResult(job_id).dir)
         return features
+
+
+def _latest_time(graph: Graph) -> Any:
+    """The latest row time of ``graph`` (its tables' time columns)."""
+    import pandas as pd
+
+    times = [pd.to_datetime(t.data[t.time_column], utc=True).max()
+             for t in graph.tables.values() if t.time_column is not None]
+    times = [t for t in times if not pd.isna(t)]
+    if not times:
+        raise JobError("The graph has no timed rows; pass anchor_time.")
+    return max(times)
 
 
 # ---------------------------------------------------------------------- PredictiveQuery.fit

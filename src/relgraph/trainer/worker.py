@@ -468,7 +468,7 @@ def _run_baseline(store: JobStore, request: dict[str, Any], folder: Path, stagin
 
 def _predict_shard(home: str, device: str, engine: str, graph: Any, shard: FrameTable,
                    training_job_id: str, output: Any, folder: str, threshold: float | None,
-                   top: int | None) -> dict[str, Any]:
+                   top: int | None, explain: bool = False) -> dict[str, Any]:
     """One shard of a batch prediction, in a pool process."""
     from relgraph.config import init
     from relgraph.trainer.pipeline import run_batch_prediction
@@ -476,7 +476,8 @@ def _predict_shard(home: str, device: str, engine: str, graph: Any, shard: Frame
     init(home, device=device, engine=engine)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return run_batch_prediction(load_graph(home, graph), shard, training_job_id, output,
-                                Path(folder), threshold=threshold, num_classes_to_return=top)
+                                Path(folder), threshold=threshold, num_classes_to_return=top,
+                                explain=explain)
 
 
 def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, staging: Path,
@@ -499,13 +500,16 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
     df = table.data_df()
     n = max(1, min(int(request.get("num_workers") or 1), len(df)))
     threshold, top = request.get("threshold"), request.get("num_classes_to_return")
+    explain = bool(request.get("explain"))
+    kinds = sorted(output.output_types | ({"explanations"} if explain else set()))
     run.event({"event": "stage", "stage": "predict", "total": n})
     if n == 1:
         from relgraph.trainer.pipeline import run_batch_prediction
 
         graph = _graph(run, request)
         part = run_batch_prediction(graph, table, training_job_id, internal, staging,
-                                    threshold=threshold, num_classes_to_return=top)
+                                    threshold=threshold, num_classes_to_return=top,
+                                    explain=explain)
         metas = [part]
         run.event({"event": "iteration", "completed": 1, "total": 1})
     else:
@@ -522,7 +526,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
                                    FrameTable(df.iloc[idx].reset_index(drop=True),
                                               table.entity_table),
                                    training_job_id, internal, str(staging / f"shard{i}"),
-                                   threshold, top): i for i, idx in enumerate(parts)}
+                                   threshold, top, explain): i for i, idx in enumerate(parts)}
             results: dict[int, dict[str, Any]] = {}
             for done, fut in enumerate(as_completed(futures), start=1):
                 results[futures[fut]] = fut.result()
@@ -534,7 +538,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         metas = [results[i] for i in range(n)]
-        for kind in output.output_types:
+        for kind in kinds:
             frames = [pd.read_parquet(staging / f"shard{i}" / f"output_{kind}.parquet")
                       for i in range(n)]
             write_frame_atomic(pd.concat(frames, ignore_index=True),
@@ -543,7 +547,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
             shutil.rmtree(staging / f"shard{i}", ignore_errors=True)
     outputs: dict[str, str] = {}
     exports: dict[str, str] = {}
-    for kind in sorted(output.output_types):
+    for kind in kinds:
         local = staging / f"output_{kind}.parquet"
         os.replace(local, staging / f"{kind}.parquet")
         outputs[kind] = f"{kind}.parquet"
@@ -560,6 +564,8 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
     meta = {"job_id": run.job_id, "training_job_id": training_job_id,
             "num_entities_predicted": int(sum(m["num_entities_predicted"] for m in metas)),
             "num_workers": n, "outputs": outputs, "exports": exports,
+            "explain_seconds": sum(m.get("explain_seconds") or 0.0 for m in metas)
+            if explain else None,
             "metrics": {"num_entities_predicted":
                         int(sum(m["num_entities_predicted"] for m in metas))},
             "seconds": time.perf_counter() - t0}
