@@ -26,11 +26,12 @@ from relgraph.graph import Column, Dtype, Edge, Graph, Stype, Table
 from relgraph.task import QueryType, TaskType
 
 _LAZY = {
-    **dict.fromkeys(["PredictionTable", "PredictionTableGenerationPlan", "PredictiveQuery",
-                     "TrainingTable", "TrainingTableGenerationPlan"], "relgraph.pquery"),
-    **dict.fromkeys(["BatchPredictionJobResult", "ModelEvaluationMetrics", "ModelPlan",
-                     "OutputConfig", "RunMode", "Trainer", "TrainingJobResult"],
-                    "relgraph.trainer"),
+    **dict.fromkeys(["PredictionTable", "PredictionTableGenerationPlan", "PredictionTableJob",
+                     "PredictiveQuery", "TrainingTable", "TrainingTableGenerationPlan",
+                     "TrainingTableJob"], "relgraph.pquery"),
+    **dict.fromkeys(["BatchPredictionJob", "BatchPredictionJobResult", "JobStatus",
+                     "ModelEvaluationMetrics", "ModelPlan", "OutputConfig", "RunMode", "Trainer",
+                     "TrainingJob", "TrainingJobResult"], "relgraph.trainer"),
     "gc": "relgraph.trainer.gc",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -39,17 +40,22 @@ if TYPE_CHECKING:
     from relgraph.pquery import (
         PredictionTable,
         PredictionTableGenerationPlan,
+        PredictionTableJob,
         PredictiveQuery,
         TrainingTable,
         TrainingTableGenerationPlan,
+        TrainingTableJob,
     )
     from relgraph.trainer import (
+        BatchPredictionJob,
         BatchPredictionJobResult,
+        JobStatus,
         ModelEvaluationMetrics,
         ModelPlan,
         OutputConfig,
         RunMode,
         Trainer,
+        TrainingJob,
         TrainingJobResult,
     )
     from relgraph.trainer.gc import gc
@@ -58,6 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactError",
+    "BatchPredictionJob",
     "BatchPredictionJobResult",
     "Column",
     "ConfigError",
@@ -68,6 +75,7 @@ __all__ = [
     "Graph",
     "GraphError",
     "JobError",
+    "JobStatus",
     "LocalFileConnector",
     "ModelEvaluationMetrics",
     "ModelPlan",
@@ -76,6 +84,7 @@ __all__ = [
     "PlanError",
     "PredictionTable",
     "PredictionTableGenerationPlan",
+    "PredictionTableJob",
     "PredictiveQuery",
     "QueryType",
     "RelgraphError",
@@ -85,9 +94,11 @@ __all__ = [
     "Table",
     "TaskType",
     "Trainer",
+    "TrainingJob",
     "TrainingJobResult",
     "TrainingTable",
     "TrainingTableGenerationPlan",
+    "TrainingTableJob",
     "gc",
     "init",
 ]

@@ -208,11 +208,15 @@ def test_predict_to_database_outputs(home: Path, data: tuple[rg.Graph, Any], tra
     np.testing.assert_allclose(from_lite["TRUE_PROB"], local["TRUE_PROB"], rtol=1e-6)
     assert duck.predictions_urls()[0].startswith("duckdb://")
     assert lite.predictions_urls()[0].endswith("#churn_predictions")
-    exported = duck.export(OutputConfig(output_types={"embeddings"},
-                                        output_connector=tmp_path / "folder",
-                                        output_table_name="again"))
-    assert exported.endswith("again_embeddings.parquet")
-    assert len(pd.read_parquet(exported)) == 40
+    job = duck.export(OutputConfig(output_types={"embeddings"},
+                                   output_connector=tmp_path / "folder",
+                                   output_table_name="again"))  # non-blocking by default
+    exported = job.result(timeout=60)
+    assert exported.location.endswith("again_embeddings.parquet")
+    assert len(pd.read_parquet(exported.location)) == 40
+    again = duck.export(OutputConfig(output_types={"predictions"}, output_connector=tmp_path,
+                                     output_table_name="again"), non_blocking=False)
+    assert again.output_type == "predictions" and duck.summary().num_entities_predicted == 40
     with pytest.raises(DeprecatedArgumentError):
         trainer.predict(graph, table, output_types={"predictions"})
 

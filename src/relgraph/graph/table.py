@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,31 @@ from relgraph.graph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.source_table import SourceTable
+
+
+def _column_specs(columns: Any, names: list[Any]) -> list[Any]:
+    """``columns`` as a list: one Column, name or dict alone becomes a list of one."""
+    if columns is None:
+        return names
+    if isinstance(columns, (Column, str, Mapping)):
+        return [columns]
+    return list(columns)
+
+
+def _as_column(spec: Column | str | Mapping[str, Any], table: str) -> Column:
+    """A :class:`Column` from a Column, a name, or a dict of its fields."""
+    if isinstance(spec, Column):
+        return spec
+    if isinstance(spec, Mapping):
+        fields = {"name", "stype", "dtype", "timestamp_format"}
+        unknown = sorted(set(spec) - fields)
+        if "name" not in spec or unknown:
+            what = f"unknown keys {unknown}" if unknown else "no 'name'"
+            raise GraphError(f"Column spec {dict(spec)} of table '{table}' has {what}; give "
+                             "dict(name=..., stype=..., dtype=...) with keys from "
+                             f"{sorted(fields)}.")
+        return Column(**{k: spec[k] for k in spec})
+    return Column(str(spec))
 
 
 #: Columns relgraph adds to every registered relation; user columns may not use the prefix.
@@ -43,7 +68,9 @@ class Table:
 
     Args:
         source_table: a :class:`~relgraph.connector.SourceTable` or a pandas DataFrame.
-        columns: the columns to use (:class:`Column` objects or names); all by default.
+        columns: the columns to use: :class:`Column` objects, names, or dicts of Column
+            fields (``dict(name="StockCode", stype="ID")``), a list of them or one alone;
+            all source columns by default.
         primary_key: the column identifying each row.
         time_column: when each row came into existence; rows are visible to the model only
             at anchor times at or after it. Tables without one are static.
@@ -54,7 +81,8 @@ class Table:
     def __init__(
         self,
         source_table: SourceTable | pd.DataFrame,
-        columns: Sequence[Column | str] | None = None,
+        columns: Sequence[Column | str | Mapping[str, Any]] | Column | Mapping[str, Any]
+        | None = None,
         primary_key: str | None = None,
         time_column: str | None = None,
         end_time_column: str | None = None,
@@ -71,8 +99,8 @@ class Table:
         df = self.data
         _check_reserved(df, self.name)
         self._columns: dict[str, Column] = {}
-        for col in columns if columns is not None else list(df.columns):
-            column = col if isinstance(col, Column) else Column(str(col))
+        for col in _column_specs(columns, list(df.columns)):
+            column = _as_column(col, self.name)
             if column.name not in df.columns:
                 raise GraphError(self._missing(column.name, "is not a column of the source"))
             if column.dtype is None:
@@ -161,8 +189,9 @@ class Table:
     def __getitem__(self, name: str) -> Column:
         return self.column(name)
 
-    def add_column(self, column: Column | str, **kwargs: object) -> Column:
-        column = column if isinstance(column, Column) else Column(column, **kwargs)  # type: ignore
+    def add_column(self, column: Column | str | Mapping[str, Any], **kwargs: Any) -> Column:
+        column = Column(column, **kwargs) if isinstance(column, str) else \
+            _as_column(column, self.name)
         if column.name in self._columns:
             raise GraphError(f"Table '{self.name}' already has a column '{column.name}'.")
         if column.name not in self.data.columns:

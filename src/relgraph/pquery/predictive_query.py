@@ -61,6 +61,12 @@ class _Timeline:
     t_min: int
     t_max: int
     num_forecasts: int
+    lookback: int = 0
+
+    @property
+    def first(self) -> int:
+        """The earliest default anchor: the data's start plus the query's look-back."""
+        return self.t_min + self.lookback
 
     @property
     def length(self) -> int:
@@ -90,6 +96,7 @@ class PredictiveQuery:
         self._bound: BoundQuery | None = None
         self._task: TaskInfo | None = None
         self._dangling: dict[tuple[Any, ...], bool] = {}
+        self._train_rows: dict[tuple[Any, ...], int] = {}
 
     # -- parsing and binding ---------------------------------------------------------
     @property
@@ -171,7 +178,15 @@ class PredictiveQuery:
             mins.append(int(row["lo"]))
             maxs.append(int(row["hi"]))
         n = num_forecasts if num_forecasts is not None else self.task.num_forecasts
-        return _Timeline(min(starts), max(ends), unit, min(mins), min(maxs), n)
+        return _Timeline(min(starts), max(ends), unit, min(mins), min(maxs), n,
+                         self._lookback())
+
+    def _lookback(self) -> int:
+        """The longest finite look-back of the entity filter's windows, in seconds (0
+        without one): ``WHERE COUNT(orders.*, -90, 0, days) > 0`` looks back 90 days."""
+        backs = [-int(a.start) for a in self._bind().filter_aggregations()
+                 if a.windowed and a.start is not None and a.start < 0]
+        return max(backs, default=0)
 
     def _resolve_time(self, value: Any, latest: int) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -191,7 +206,7 @@ class PredictiveQuery:
     def _anchors(self, plan: TrainingTableGenerationPlan, tl: _Timeline
                  ) -> tuple[np.ndarray, np.ndarray]:
         latest = tl.t_max - tl.horizon_end
-        earliest = tl.t_min
+        earliest = tl.first
         if is_set(plan.train_end_offset):
             latest = min(latest, tl.t_max - int(plan.train_end_offset) * tl.unit
                          - tl.horizon_end)
@@ -205,11 +220,15 @@ class PredictiveQuery:
             else tl.length
         anchors = make_anchors(latest, earliest, step)
         if len(anchors) == 0:
+            days = tl.lookback / DAY
+            back = (f" (the data's start plus the entity filter's {days:g}-day look-back)"
+                    if tl.lookback and earliest == tl.first else "")
             raise PlanError(
                 f"No anchor time fits: the latest usable anchor "
                 f"{pd.Timestamp(latest, unit='s')} is before the earliest "
-                f"{pd.Timestamp(earliest, unit='s')}. The target window may be longer than the "
-                "data; shorten it or widen start_time/end_time")
+                f"{pd.Timestamp(earliest, unit='s')}{back}. The target window (and the "
+                "filter's look-back) may be longer than the data; shorten them or set "
+                "start_time/end_time in the training table plan")
         split = plan.split if is_set(plan.split) else self._default_split(tl)
         splits = assign_temporal_splits(anchors, parse_split(split), tl.win_start,
                                         tl.horizon_end)
@@ -231,7 +250,15 @@ class PredictiveQuery:
     def suggest_training_table_plan(self, run_mode: str = "fast"
                                     ) -> TrainingTableGenerationPlan:
         """A plan with every field resolved: split, step, and an anchor range capped by
-        run mode (at most 50/100/200 anchors and 3M/10M/30M rows for fast/normal/best)."""
+        run mode (at most 50/100/200 anchors and 3M/10M/30M rows for fast/normal/best).
+
+        Anchors step back by the target window from the latest complete window to the
+        first time the entity filter's longest look-back lies inside the data (the
+        earliest target timestamp plus, e.g., 90 days for ``COUNT(x.*, -90, 0, days)``),
+        so no anchor evaluates the filter on a truncated history. Temporal node tasks
+        split the anchors ``ApproxDateOffsetSplit([0.8, 0.1, 0.1])``: the newest 10 % test,
+        the next 10 % validation, the rest training (see :mod:`relgraph.pquery.planner`).
+        """
         mode = str(getattr(run_mode, "value", run_mode)).lower()
         if mode not in MAX_ANCHORS:
             raise PlanError(f"Unknown run_mode {run_mode!r}; use fast, normal, best or debug")
@@ -247,14 +274,14 @@ class PredictiveQuery:
             plan.forecast_length = tl.num_forecasts
             plan.lag_timesteps = 0
         latest = tl.t_max - tl.horizon_end
-        anchors = make_anchors(latest, tl.t_min, tl.length)
+        anchors = make_anchors(latest, tl.first, tl.length)
         num_entities = self.graph.tables[self.entity_table].num_rows
         cap = min(MAX_ANCHORS[mode], max(3, MAX_ROWS[mode] // max(1, num_entities)))
         plan.end_time = pd.Timestamp(latest, unit="s").isoformat()
         if len(anchors) > cap:
             plan.start_time = pd.Timestamp(int(anchors[cap - 1]), unit="s").isoformat()
         else:
-            plan.start_time = pd.Timestamp(tl.t_min, unit="s").isoformat()
+            plan.start_time = pd.Timestamp(tl.first, unit="s").isoformat()
         return plan
 
     def suggest_prediction_table_plan(self) -> PredictionTableGenerationPlan:
@@ -264,21 +291,50 @@ class PredictiveQuery:
         return plan
 
     def suggest_model_plan(self, run_mode: str = "fast", train_table_spec: Any = None) -> Any:
-        """A :class:`~relgraph.trainer.ModelPlan` for this query."""
+        """A :class:`~relgraph.trainer.ModelPlan` for this query.
+
+        It depends on the query, the graph and ``run_mode`` only: batch sizes and steps
+        are sized by the training rows of the suggested training table of ``run_mode``
+        (counted by SQL, whether or not a table was generated), and weights are used when
+        ``train_table_spec.weight_col`` says the table has them.
+        """
         from relgraph.trainer.suggest import suggest_model_plan
 
-        table = self.train_table
-        num_train = table.num_rows_per_split["train"] if table is not None else None
-        has_weight = bool(getattr(train_table_spec, "weight_col", None)) or (
-            table is not None and table.has_weight)
+        has_weight = bool(getattr(train_table_spec, "weight_col", None) or (
+            isinstance(train_table_spec, dict) and train_table_spec.get("weight_col")))
         return suggest_model_plan(
             self.get_task_type(), run_mode,
-            num_train_examples=num_train,
+            num_train_examples=self._num_train_rows(run_mode),
             num_nodes=sum(t.num_rows for t in self.graph.tables.values()),
             is_temporal=self.query_type is QueryType.TEMPORAL,
             has_weight_col=has_weight,
             top_k=self.top_k,
         )
+
+    def _graph_key(self) -> tuple[Any, ...]:
+        tables = tuple((n, id(t), t.version) for n, t in self.graph.tables.items())
+        return (tables, tuple(tuple(e) for e in self.graph.edges))
+
+    def _num_train_rows(self, run_mode: str) -> int:
+        """Rows of the 'train' split of the suggested training table of ``run_mode``
+        (counted without building the table; cached per graph version)."""
+        mode = str(getattr(run_mode, "value", run_mode)).lower()
+        key = (mode, self._graph_key())
+        if key not in self._train_rows:
+            plan = self.suggest_training_table_plan(mode)
+            label_sql, anchor_splits, _ = self._training_sql(plan)
+            eng = self.graph.engine
+            if self.query_type is QueryType.TEMPORAL:
+                counts = eng.sql(f"SELECT __anchor AS a, count(*) AS n FROM ({label_sql.sql}) "
+                                 "__q GROUP BY 1", label_sql.params)
+                n = sum(int(c) for a, c in zip(counts["a"], counts["n"])
+                        if anchor_splits.get(int(a)) == "train")
+            else:
+                total = eng.sql(f"SELECT count(*) AS n FROM ({label_sql.sql}) __q",
+                                label_sql.params)["n"][0]
+                n = round(int(total) * parse_split(str(plan.split)).args[0])
+            self._train_rows[key] = n
+        return self._train_rows[key]
 
     # -- SQL -------------------------------------------------------------------------
     def _list_weight(self, plan: TrainingTableGenerationPlan) -> str | None:

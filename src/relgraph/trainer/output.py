@@ -50,6 +50,10 @@ class OutputConfig:
     * :class:`DuckDBOutput` / :class:`SQLiteOutput`: a table in that database file;
     * ``None``: the results stay in the job folder only (``predictions_df()`` reads them).
 
+    ``connector_specific_config`` (reference: BigQuery / Snowflake options) takes a dict or
+    an object with a ``write_mode``; local outputs always replace what relgraph wrote, so
+    only ``OVERWRITE`` (or no write mode) is accepted.
+
     Every write is atomic: a temporary file or table, then a rename, so a failed or killed
     job never leaves a half-written output.
     """
@@ -58,9 +62,11 @@ class OutputConfig:
     output_connector: Any = None
     output_table_name: str | None = None
     output_metadata_fields: list[str] = field(default_factory=list)
+    connector_specific_config: Any = None
     file_type: str = "parquet"
 
     def __post_init__(self) -> None:
+        self.connector_specific_config = _connector_config(self.connector_specific_config)
         self.output_types = set(self.output_types)
         bad = self.output_types - set(OUTPUT_TYPES)
         if bad or not self.output_types:
@@ -100,6 +106,29 @@ class OutputConfig:
         folder = Path(getattr(conn, "root_dir", conn))
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+def _connector_config(value: Any) -> dict[str, Any] | None:
+    """``connector_specific_config`` as a plain dict (JSON for worker jobs)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        config = dict(value)
+    elif hasattr(value, "__dataclass_fields__") or hasattr(value, "__dict__"):
+        config = {k: v for k, v in vars(value).items() if not k.startswith("_")}
+    else:
+        raise JobError(f"connector_specific_config must be a dict or a config object, got "
+                       f"{type(value).__name__}.")
+    mode = config.get("write_mode")
+    if mode is not None:
+        mode = str(getattr(mode, "value", mode)).upper()
+        if mode != "OVERWRITE":
+            raise JobError(f"write_mode {mode!r} is not supported by local outputs: relgraph "
+                           "replaces an output it wrote (OVERWRITE). Write to a new "
+                           "output_table_name to keep earlier predictions.")
+        config["write_mode"] = mode
+    return {str(k): (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+            for k, v in config.items()}
 
 
 def write_frame_atomic(df: pd.DataFrame, path: Path) -> Path:

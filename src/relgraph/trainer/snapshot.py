@@ -232,6 +232,7 @@ def output_to_json(output: Any) -> dict[str, Any]:
     return {"output_types": sorted(output.output_types), "output_connector": connector,
             "output_table_name": output.output_table_name,
             "output_metadata_fields": list(output.output_metadata_fields),
+            "connector_specific_config": output.connector_specific_config,
             "file_type": output.file_type}
 
 
@@ -255,4 +256,5 @@ def output_from_json(value: dict[str, Any]) -> Any:
     return OutputConfig(output_types=set(value["output_types"]), output_connector=conn,
                         output_table_name=value.get("output_table_name"),
                         output_metadata_fields=list(value.get("output_metadata_fields") or []),
+                        connector_specific_config=value.get("connector_specific_config"),
                         file_type=value.get("file_type", "parquet"))

@@ -155,12 +155,17 @@ class Trainer:
     @property
     def is_trained(self) -> bool:
         """Whether the last fit job finished (status DONE)."""
+        status = self.status()
+        if status is JobStatus.MISSING:  # a job folder copied in without its store row
+            return (JobStore.current().folder(str(self._last_job_id)) / "meta.json").exists()
+        return status is JobStatus.DONE
+
+    def status(self) -> JobStatus:
+        """The status of the last fit job: ``UNTRAINED`` before any fit, ``MISSING`` when
+        the home's job store does not know it."""
         if self._last_job_id is None:
-            return False
-        store = JobStore.current()
-        if not store.exists(self._last_job_id):
-            return (store.folder(self._last_job_id) / "meta.json").exists()
-        return store.get(self._last_job_id).status is JobStatus.DONE
+            return JobStatus.UNTRAINED
+        return JobStore.current().status_of(self._last_job_id)
 
     @property
     def encoders(self) -> dict[str, Any]:
@@ -237,7 +242,7 @@ class Trainer:
     def predict(self, graph: Graph, prediction_table: Any = None,
                 output_types: Any = None, output_connector: Any = None,
                 output_table_name: Any = None, output_metadata_fields: Any = None,
-                output_config: OutputConfig | dict | None = None, *,
+                output_config: OutputConfig | dict | None = None,
                 training_job_id: str | None = None,
                 binary_classification_threshold: float | None = None,
                 num_classes_to_return: int | None = None, num_workers: int = 1,
