@@ -26,7 +26,6 @@ from relgraph.pquery.generation_plan import (
     anchor_timestamp,
     is_set,
 )
-from relgraph.pquery.jobs import PredictionTableJob, TrainingTableJob
 from relgraph.pquery.parser import parse_query
 from relgraph.pquery.planner import (
     assign_static_splits,
@@ -553,10 +552,16 @@ class PredictiveQuery:
     def generate_training_table(self, plan: TrainingTableGenerationPlan | None = None, *,
                                 non_blocking: bool = False, custom_tags: Any = None
                                 ) -> Any:
-        """Labels for many past anchor times, split train/val/test (see planner docs)."""
+        """Labels for many past anchor times, split train/val/test (see planner docs).
+
+        ``non_blocking=True`` returns a :class:`~relgraph.pquery.TrainingTableJob` at once:
+        a stored job of the home's job store (tagged with ``custom_tags``), reopenable by
+        id from another process.
+        """
         self._bind()
         if non_blocking:
-            return TrainingTableJob(lambda: self.generate_training_table(plan))
+            return self._table_job("training_table", {"plan": plan}, custom_tags)
+        suggested = plan is None
         plan = plan if plan is not None else self.suggest_training_table_plan()
         label_sql, anchor_splits, _ = self._training_sql(plan)
         df = self._run(label_sql, '"__anchor", "ENTITY"')
@@ -585,7 +590,19 @@ class PredictiveQuery:
             anchor_splits={pd.Timestamp(a, unit="s"): s for a, s in anchor_splits.items()},
             sql=label_sql.explain())
         self.train_table = table
+        if suggested:  # the suggested table's size sizes suggest_model_plan (same count)
+            self._train_rows.setdefault(("fast", self._graph_key()),
+                                        table.num_rows_per_split["train"])
         return table
+
+    def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
+        from relgraph.trainer.job_store import JobKind
+        from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
+        from relgraph.trainer.table_jobs import run_table_job
+
+        job_id = run_table_job(self, JobKind(kind), options, non_blocking=True, tags=tags)
+        cls = TrainingTableJob if kind == "training_table" else PredictionTableJob
+        return cls(job_id)
 
     def _check_splits(self, out: pd.DataFrame, anchor_splits: dict[int, str]) -> None:
         """:class:`EmptyTrainingTableError` when the table or its train split is empty, a
@@ -724,9 +741,9 @@ class PredictiveQuery:
         with entity filters applied at that time. Static column targets: entities whose
         target is missing."""
         self._bind()
-        if non_blocking:
-            return PredictionTableJob(
-                lambda: self.generate_prediction_table(plan, anchor_time=anchor_time))
+        if non_blocking:  # a stored job, as for training tables
+            return self._table_job("prediction_table",
+                                   {"plan": plan, "anchor_time": anchor_time}, custom_tags)
         plan = plan if plan is not None else self.suggest_prediction_table_plan()
         if anchor_time is None and is_set(plan.anchor_time):
             anchor_time = plan.anchor_time

@@ -173,6 +173,9 @@ def save_table(folder: Path, name: str, table: Any,
         meta[attr] = _str(value) if attr in ("task_type", "query_type") else value
     anchor = getattr(table, "anchor_time", None)
     meta["anchor_time"] = None if anchor is None else pd.Timestamp(anchor).isoformat()
+    query = getattr(table, "query", None)
+    meta["query"] = getattr(query, "query", None) if query is not None else \
+        getattr(table, "query_text", None)
     excluded = set(excluded_columns or ()) | set(getattr(table, "excluded_columns", ()) or ())
     meta["excluded_columns"] = sorted([list(c) for c in excluded])
     private_dir(folder)
@@ -206,6 +209,7 @@ def load_table(folder: Path, name: str, graph: Any = None) -> Any:
     excluded = {(str(t), str(c)) for t, c in meta.get("excluded_columns") or []}
     if excluded:
         table.excluded_columns = excluded
+    table.query_text = meta.get("query")
     return table
 
 
