@@ -111,6 +111,7 @@ class Table:
         self._time_column: str | None = None
         self._end_time_column: str | None = None
         self._time_cache: dict[str, np.ndarray] = {}
+        self._snapshot: dict[str, Any] | None = None  # the latest snapshot's spec
         self.version = 0
         if primary_key is not None:
             self.primary_key = primary_key
@@ -338,6 +339,54 @@ class Table:
                 f"{dup.nunique()} values occur more than once (e.g. {dup.unique()[:3].tolist()}"
                 "). Deduplicate the table or choose a unique column as primary key."
             )
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self, *, force_refresh: bool = False, non_blocking: bool = False) -> str:
+        """Write the table's rows as a Parquet snapshot under the home; returns its id (the
+        file's SHA-256: unchanged rows give the same id). ``force_refresh`` re-reads a
+        connector's source first. ``non_blocking`` is accepted for the reference; local
+        snapshots finish at once."""
+        from relgraph.trainer.saved import table_spec
+
+        if force_refresh and self._source is not None:
+            self._source._df = None
+            self._df = None
+            self._time_cache.clear()
+            self.version += 1
+        return str(table_spec(self)["sha256"])
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The id of the table's latest snapshot (None before :meth:`snapshot`)."""
+        return None if self._snapshot is None else str(self._snapshot["sha256"])
+
+    def save(self, name: str | None = None) -> str:
+        """Save the table (definition and a snapshot of its rows) under the home; returns
+        ``name``, or an id derived from its content. ``Table.load(...)`` reads it back."""
+        from relgraph.trainer.saved import save_object, table_spec
+
+        return save_object("table", {"table_name": self.name, "table": table_spec(self)},
+                           name)
+
+    @classmethod
+    def load(cls, table_id_or_template: str) -> Table:
+        """A table saved by :meth:`save` (rows from its snapshot, checked by SHA-256)."""
+        from relgraph.trainer.saved import load_object, load_table
+
+        body = load_object("table", table_id_or_template)
+        table: Table = load_table(str(body["table_name"]), body["table"])
+        return table
+
+    def get_stats(self, wait_for: str | None = None) -> dict[str, dict[str, Any]]:
+        """Statistics per column (counts, nulls, distinct values; by stype also ranges,
+        moments, quartiles or the most frequent values): see :mod:`relgraph.graph.stats`.
+        ``wait_for="minimal"`` gives the counts only."""
+        from relgraph.graph.stats import check_wait_for, column_stats
+
+        full = check_wait_for(wait_for)
+        df = self.data
+        return {c.name: column_stats(df[c.name], c.stype if isinstance(c.stype, Stype) else
+                                     None, full) for c in self.columns}
 
     def print_definition(self) -> None:
         print(self._definition())

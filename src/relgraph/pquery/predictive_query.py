@@ -485,6 +485,33 @@ class PredictiveQuery:
         return BaselineTrainer(metrics, verbose=verbose).run(
             self.graph, train_table, non_blocking=non_blocking, custom_tags=custom_tags)
 
+    # -- templates -------------------------------------------------------------------
+    def save(self, name: str | None = None) -> str:
+        """Save the query with its graph (a snapshot of every table) under the home as a
+        template; returns ``name``, or an id derived from the content."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import save_object
+        from relgraph.trainer.snapshot import snapshot_graph
+
+        self._bind()
+        graph = snapshot_graph(get_settings().home, self.graph)
+        return save_object("pquery", {"query": self.query, "graph": graph}, name)
+
+    @property
+    def id(self) -> str:
+        """The query's saved id (saving it if needed, as the reference does)."""
+        return self.save()
+
+    @staticmethod
+    def load(pq_id_or_template: str) -> PredictiveQuery:
+        """A query saved by :meth:`save`, bound to its saved graph."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import load_object
+        from relgraph.trainer.snapshot import load_graph
+
+        body = load_object("pquery", pq_id_or_template)
+        return PredictiveQuery(load_graph(get_settings().home, body["graph"]), body["query"])
+
     @staticmethod
     def load_from_training_job(job_id: str, graph: Graph | None = None) -> PredictiveQuery:
         """The query a training job was trained on, bound to ``graph`` (default: the job's
