@@ -212,7 +212,7 @@ class ProgressBar:
                                     + (f" [{stage}]" if stage not in (None, "train") else ""),
                                     refresh=False)
         else:
-            bar.set_description_str(f"{self.job_id} [{stage}]", refresh=False)
+            bar.set_description_str(f"{self.job_id} [{stage or 'queued'}]", refresh=False)
         post: dict[str, str] = {}
         epochs = trials.get(str(cur), {}).get("epochs", []) if cur is not None else []
         if epochs:
