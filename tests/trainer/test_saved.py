@@ -156,3 +156,17 @@ def test_table_stats() -> None:
         "num_rows", "num_nulls", "null_fraction", "num_unique"}
     with pytest.raises(rg.GraphError, match="wait_for"):
         table.get_stats("all")
+
+
+def test_failed_table_job_is_recorded(tmp_path: Path, restore_settings: None) -> None:
+    from relgraph.trainer.job_store import JobStatus
+
+    rg.init(home=tmp_path / "home")
+    pq = rg.PredictiveQuery(_graph(), "PREDICT COUNT(transactions.*, 0, 2, days) FOR EACH "
+                                      "customers.customer_id WHERE customers.country = 'Mars'")
+    job = pq.generate_training_table(non_blocking=True)
+    with pytest.raises(rg.JobError, match="EmptyTrainingTableError"):
+        job.result(timeout=60)
+    status = rg.TrainingTableJob(job.id).status()
+    assert status.status is JobStatus.FAILED and "Mars" in str(status.error)
+    assert not (tmp_path / "home" / "jobs" / job.id / "table.parquet").exists()

@@ -95,7 +95,7 @@ class PredictiveQuery:
         self._bound: BoundQuery | None = None
         self._task: TaskInfo | None = None
         self._dangling: dict[tuple[Any, ...], bool] = {}
-        self._train_rows: dict[tuple[Any, ...], int] = {}
+        self._train_rows: dict[tuple[Any, ...], int | None] = {}
 
     # -- parsing and binding ---------------------------------------------------------
     @property
@@ -314,14 +314,19 @@ class PredictiveQuery:
         tables = tuple((n, id(t), t.version) for n, t in self.graph.tables.items())
         return (tables, tuple(tuple(e) for e in self.graph.edges))
 
-    def _num_train_rows(self, run_mode: str) -> int:
+    def _num_train_rows(self, run_mode: str) -> int | None:
         """Rows of the 'train' split of the suggested training table of ``run_mode``
-        (counted without building the table; cached per graph version)."""
+        (counted without building the table; cached per graph version); None when no
+        anchor time fits the data (the plan is then sized without it)."""
         mode = str(getattr(run_mode, "value", run_mode)).lower()
         key = (mode, self._graph_key())
         if key not in self._train_rows:
-            plan = self.suggest_training_table_plan(mode)
-            label_sql, anchor_splits, _ = self._training_sql(plan)
+            try:
+                plan = self.suggest_training_table_plan(mode)
+                label_sql, anchor_splits, _ = self._training_sql(plan)
+            except PlanError:
+                self._train_rows[key] = None
+                return None
             eng = self.graph.engine
             if self.query_type is QueryType.TEMPORAL:
                 counts = eng.sql(f"SELECT __anchor AS a, count(*) AS n FROM ({label_sql.sql}) "
