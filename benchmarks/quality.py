@@ -116,7 +116,7 @@ TASKS: list[Task] = [
          "multilabel: a movie's genres from its title, ratings and tags"),
     Task("flights-delay", "nycflights13",
          "PREDICT AVG(flights.arr_delay, 0, 7, days) FOR EACH planes.tailnum "
-         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the quickstart query"),
+         "WHERE COUNT(flights.*, -14, 0, days) > 0", "mae", "the old quickstart query"),
     Task("retail-invoices", "online-retail-ii",
          "PREDICT COUNT(invoices.*, 0, 30, days) FOR EACH customers.customer_id "
          "WHERE COUNT(invoices.*, -90, 0, days) > 0", "mae"),

@@ -39,11 +39,12 @@ from relgraph.graph import Column, Dtype, Edge, Graph, Stype, Table
 from relgraph.task import QueryType, TaskType
 
 _LAZY = {
-    **dict.fromkeys(["PredictionTable", "PredictionTableGenerationPlan", "PredictiveQuery",
-                     "TrainingTable", "TrainingTableGenerationPlan"], "relgraph.pquery"),
-    **dict.fromkeys(["BatchPredictionJobResult", "ModelEvaluationMetrics", "ModelPlan",
-                     "OutputConfig", "RunMode", "Trainer", "TrainingJobResult"],
-                    "relgraph.trainer"),
+    **dict.fromkeys(["PredictionTable", "PredictionTableGenerationPlan", "PredictionTableJob",
+                     "PredictiveQuery", "TrainingTable", "TrainingTableGenerationPlan",
+                     "TrainingTableJob"], "relgraph.pquery"),
+    **dict.fromkeys(["BatchPredictionJob", "BatchPredictionJobResult", "JobStatus",
+                     "ModelEvaluationMetrics", "ModelPlan", "OutputConfig", "RunMode", "Trainer",
+                     "TrainingJob", "TrainingJobResult"], "relgraph.trainer"),
     "gc": "relgraph.trainer.gc",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -52,17 +53,22 @@ if TYPE_CHECKING:
     from relgraph.pquery import (
         PredictionTable,
         PredictionTableGenerationPlan,
+        PredictionTableJob,
         PredictiveQuery,
         TrainingTable,
         TrainingTableGenerationPlan,
+        TrainingTableJob,
     )
     from relgraph.trainer import (
+        BatchPredictionJob,
         BatchPredictionJobResult,
+        JobStatus,
         ModelEvaluationMetrics,
         ModelPlan,
         OutputConfig,
         RunMode,
         Trainer,
+        TrainingJob,
         TrainingJobResult,
     )
     from relgraph.trainer.gc import gc
@@ -71,6 +77,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactError",
+    "BatchPredictionJob",
     "BatchPredictionJobResult",
     "Column",
     "ConfigError",
@@ -85,6 +92,7 @@ __all__ = [
     "Graph",
     "GraphError",
     "JobError",
+    "JobStatus",
     "LocalFileConnector",
     "ModelEvaluationMetrics",
     "ModelPlan",
@@ -94,6 +102,7 @@ __all__ = [
     "PostgresConnector",
     "PredictionTable",
     "PredictionTableGenerationPlan",
+    "PredictionTableJob",
     "PredictiveQuery",
     "QueryType",
     "RelgraphError",
@@ -105,9 +114,11 @@ __all__ = [
     "TableNotFoundError",
     "TaskType",
     "Trainer",
+    "TrainingJob",
     "TrainingJobResult",
     "TrainingTable",
     "TrainingTableGenerationPlan",
+    "TrainingTableJob",
     "UnsupportedColumnTypeError",
     "WriteMode",
     "gc",

@@ -129,6 +129,10 @@ def _splits(table: TrainingTable) -> dict[str, int]:
     return table.num_rows_per_split
 
 
+def tx_start(graph: Graph) -> pd.Timestamp:
+    return pd.Timestamp(graph["transactions"].data["invoice_date"].min())
+
+
 # ----------------------------------------------------------------------------- retail
 def test_retail_binary_churn(retail: Graph) -> None:
     pq = PredictiveQuery(retail, "PREDICT COUNT(transactions.*, 0, 30, days) = 0 "
@@ -137,7 +141,12 @@ def test_retail_binary_churn(retail: Graph) -> None:
     table = pq.generate_training_table()
     assert table.task_type is TaskType.BINARY_CLASSIFICATION
     df = table.data_df()
-    assert _splits(table) == {"train": 39752, "val": 3946, "test": 4868}
+    # Kumo's look-back rule: the first anchor is where the filter's 90 days lie inside the
+    # data (2009-12-01 + 90 days), so 21 anchors from 2010-03-19, not 24 from 2009-12-19
+    anchors = table.anchor_times
+    assert len(anchors) == 21 and anchors[0] == pd.Timestamp("2010-03-19 12:50:00")
+    assert anchors[0] - pd.Timedelta(days=90) >= tx_start(retail)
+    assert _splits(table) == {"train": 35868, "val": 3946, "test": 4868}
     assert df["ANCHOR_TIMESTAMP"].max() == pd.Timestamp("2011-11-09 12:50:00")
     tx = retail["transactions"].data
     anchor = df["ANCHOR_TIMESTAMP"].max()

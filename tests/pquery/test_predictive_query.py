@@ -407,13 +407,19 @@ def test_weight_column(graph: Graph) -> None:
         lp.generate_training_table(plan)
 
 
-def test_non_blocking_and_explain(graph: Graph) -> None:
+def test_non_blocking_and_explain(graph: Graph, tmp_path: Path,
+                                  restore_settings: None) -> None:
+    import relgraph as rg
+    from relgraph.trainer.job_store import JobStatus
+
+    rg.init(home=tmp_path / "home")
     pq = PredictiveQuery(graph, "PREDICT SUM(orders.amount WHERE orders.status = 'paid', "
                                 "0, 30) FOR EACH users.user_id WHERE users.tier IN ('gold')")
-    job = pq.generate_training_table(non_blocking=True)
+    job = pq.generate_training_table(non_blocking=True, custom_tags={"t": "1"})
     assert isinstance(job, TrainingTableJob)
     table = job.result(timeout=60)
-    assert job.status() == "done" and len(table) > 0
+    assert job.status().status is JobStatus.DONE and len(table) > 0
+    assert TrainingTableJob.search_by_tags({"t": "1"})[0].id == job.id
     pjob = pq.generate_prediction_table(non_blocking=True)
     assert len(pjob.result(timeout=60)) > 0
     text = pq.explain()

@@ -208,11 +208,15 @@ def test_predict_to_database_outputs(home: Path, data: tuple[rg.Graph, Any], tra
     np.testing.assert_allclose(from_lite["TRUE_PROB"], local["TRUE_PROB"], rtol=1e-6)
     assert duck.predictions_urls()[0].startswith("duckdb://")
     assert lite.predictions_urls()[0].endswith("#churn_predictions")
-    exported = duck.export(OutputConfig(output_types={"embeddings"},
-                                        output_connector=tmp_path / "folder",
-                                        output_table_name="again"))
-    assert exported.endswith("again_embeddings.parquet")
-    assert len(pd.read_parquet(exported)) == 40
+    job = duck.export(OutputConfig(output_types={"embeddings"},
+                                   output_connector=tmp_path / "folder",
+                                   output_table_name="again"))  # non-blocking by default
+    exported = job.result(timeout=60)
+    assert exported.location.endswith("again_embeddings.parquet")
+    assert len(pd.read_parquet(exported.location)) == 40
+    again = duck.export(OutputConfig(output_types={"predictions"}, output_connector=tmp_path,
+                                     output_table_name="again"), non_blocking=False)
+    assert again.output_type == "predictions" and duck.summary().num_entities_predicted == 40
     with pytest.raises(DeprecatedArgumentError):
         trainer.predict(graph, table, output_types={"predictions"})
 
@@ -426,3 +430,26 @@ def test_query_fit_and_inline_tables(home: Path, data: tuple[rg.Graph, Any]) -> 
     pred = trainer.predict(graph, output_config=OutputConfig())  # table generated inline
     assert pred.load_config()["prediction_table_job_id"]
     assert list(pred.predictions_df().columns)[:2] == ["ENTITY", "ANCHOR_TIMESTAMP"]
+
+
+def test_reference_call_forms(home: Path, data: tuple[rg.Graph, Any], trained: str) -> None:
+    """Kumo spellings: positional predict arguments, the summary object, the two
+    non-terminal statuses a trainer or an unknown id reports."""
+    from relgraph.trainer import BatchPredictionJobSummary
+
+    graph, table = data
+    trainer = Trainer.load(trained)
+    trainer.verbose = False
+    # graph, prediction_table, output_types, output_connector, output_table_name,
+    # output_metadata_fields, output_config, training_job_id, threshold, num_classes,
+    # num_workers, non_blocking, custom_tags
+    job = trainer.predict(graph, table, None, None, None, None, OutputConfig(), trained, 0.5,
+                          None, 1, True, {"via": "positional"})
+    summary = job.result(timeout=WORKER_TIMEOUT).summary()
+    assert summary == BatchPredictionJobSummary(num_entities_predicted=40)
+    assert summary.num_entities_predicted == summary["num_entities_predicted"] == 40
+    assert job.get_tags() == {"via": "positional"}
+    assert Trainer(make_plan(1)).status() is JobStatus.UNTRAINED
+    assert not Trainer(make_plan(1)).is_trained
+    assert trainer.status() is JobStatus.DONE
+    assert JobStore(home).status_of("trainingjob-20990101-000000-deadbeef") is JobStatus.MISSING

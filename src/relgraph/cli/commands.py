@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -235,6 +236,6 @@ def predict(args: argparse.Namespace) -> int:
         print(f"started {out.id}; follow it with: relgraph jobs attach {out.id}")
         print(out.id)
         return 0
-    print(json.dumps({"job_id": out.id, **out.summary(),
+    print(json.dumps({"job_id": out.id, **dataclasses.asdict(out.summary()),
                       "predictions": out.predictions_urls()}, indent=2))
     return 0

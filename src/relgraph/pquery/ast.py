@@ -59,13 +59,19 @@ def _no_span() -> Span:
 
 @dataclass(frozen=True)
 class ColumnRef:
-    """``table.column``; ``column == "*"`` for the wildcard ``table.*``."""
+    """``table.column``; ``column == "*"`` for the wildcard ``table.*``.
+
+    ``table.fkey.column`` (``fkey`` in :attr:`via`) names the foreign key of ``table``
+    that links its rows to the entity, for tables with several keys to the entity table.
+    """
 
     table: str
     column: str
     span: Span = field(default_factory=_no_span, compare=False)
     table_span: Span = field(default_factory=_no_span, compare=False)
     column_span: Span = field(default_factory=_no_span, compare=False)
+    via: str | None = None
+    via_span: Span = field(default_factory=_no_span, compare=False)
 
     @property
     def is_star(self) -> bool:
@@ -73,7 +79,8 @@ class ColumnRef:
 
     def __str__(self) -> str:
         col = "*" if self.is_star else quote_name(self.column)
-        return f"{quote_name(self.table)}.{col}"
+        via = f"{quote_name(self.via)}." if self.via is not None else ""
+        return f"{quote_name(self.table)}.{via}{col}"
 
 
 @dataclass(frozen=True)

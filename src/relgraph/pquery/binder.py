@@ -216,6 +216,35 @@ class _Binder:
                              ref.column_span)
         return table
 
+    def no_key(self, ref: ast.ColumnRef) -> None:
+        """A key-naming reference (``table.fkey.column``) outside an aggregation."""
+        if ref.via is not None:
+            plain = ast.ColumnRef(ref.table, ref.column)
+            raise self.error(
+                f"'{ref}' names the foreign key '{ref.via}', which only aggregations use "
+                f"(COUNT({ref.table}.{ref.via}.*, ...)); write {plain} here", ref.via_span)
+
+    def agg_fkey(self, ref: ast.ColumnRef, fact: str, entity: str, fkeys: list[str]) -> str:
+        """The foreign key of ``fact`` that links an aggregation's rows to the entity."""
+        star = ".*" if ref.is_star else f".{ast.quote_name(ref.column)}"
+        if ref.via is not None:
+            if ref.via in fkeys:
+                return ref.via
+            table = self.graph.tables[fact]
+            what = "is not a column of" if not table.has_column(ref.via) else \
+                f"does not reference '{entity}' in the graph's edges of"
+            raise self.error(
+                f"'{ref.via}' {what} '{fact}'; the keys linking '{fact}' to '{entity}' are "
+                f"{', '.join(repr(f) for f in fkeys)} (e.g. {fact}.{fkeys[0]}{star})",
+                ref.via_span)
+        if len(fkeys) > 1:
+            options = " or ".join(f"{fact}.{f}{star}" for f in fkeys)
+            raise self.error(
+                f"Ambiguous join path: '{fact}' references '{entity}' through "
+                f"{', '.join(repr(f) for f in fkeys)}. Name the key that links the rows to "
+                f"the entity: {options}", ref.table_span)
+        return fkeys[0]
+
     def edges_between(self, src: str, dst: str) -> list[str]:
         return [e.fkey for e in self.graph.edges if e.src_table == src and e.dst_table == dst]
 
@@ -228,6 +257,7 @@ class _Binder:
     def resolve_column(self, ref: ast.ColumnRef, row_table: str, in_agg: bool) -> BCol:
         """A column reference in a row context (see module docstring)."""
         self.check_column(ref)
+        self.no_key(ref)
         if ref.is_star:
             raise self.error(f"'{ref}' (all rows) is only allowed inside COUNT(...)", ref.span)
         if ref.table == row_table:
@@ -241,7 +271,7 @@ class _Binder:
             raise self.error(
                 f"Ambiguous path from '{row_table}' to '{ref.table}': foreign keys "
                 f"{', '.join(fkeys)} all reference it. Filter on a column of '{row_table}' "
-                "instead", ref.table_span)
+                f"instead (e.g. its key: {row_table}.{fkeys[0]} = ...)", ref.table_span)
         where = "inside this aggregation" if in_agg else "here"
         raise self.error(
             f"Table '{ref.table}' cannot be used {where}: it is not '{row_table}' or a table "
@@ -386,12 +416,7 @@ class _Binder:
                        f"foreign key; aggregations need a direct link (multi-hop paths are "
                        f"not supported). Link it with graph.link('{fact}', <fkey>, '{entity}')")
             raise self.error(msg, node.column.table_span)
-        if len(fkeys) > 1:
-            raise self.error(
-                f"Ambiguous join path: '{fact}' references '{entity}' through "
-                f"{', '.join(repr(f) for f in fkeys)}; keep one edge or aggregate another "
-                "table", node.column.table_span)
-        fkey = fkeys[0]
+        fkey = self.agg_fkey(node.column, fact, entity, fkeys)
         column = None
         if not node.column.is_star:
             column = self.bcol(node.column, Join("self", fact))
@@ -452,6 +477,7 @@ class _Binder:
         q = self.query
         ent_ref = q.entity
         ent_table = self.check_column(ent_ref)
+        self.no_key(ent_ref)
         self.entity_table = ent_ref.table
         if ent_table.primary_key is None:
             raise self.error(f"FOR EACH needs the primary key of '{ent_ref.table}', which has "
@@ -504,6 +530,7 @@ class _Binder:
 
     def static_target(self, ref: ast.ColumnRef) -> BCol:
         table = self.check_column(ref)
+        self.no_key(ref)
         if ref.is_star:
             raise self.error(f"'{ref}' (all rows) is only allowed inside COUNT(...)", ref.span)
         entity = self.entity_table

@@ -338,12 +338,13 @@ class _ToAst(Transformer):
 
     def column(self, meta: Any, children: list[Any]) -> ast.ColumnRef:
         table, table_span = children[0]
-        second = children[1]
-        if isinstance(second, Token):  # STAR
-            col, col_span = "*", _span_of(second)
+        last = children[-1]
+        if isinstance(last, Token):  # STAR
+            col, col_span = "*", _span_of(last)
         else:
-            col, col_span = second
-        return ast.ColumnRef(table, col, _span_of(meta), table_span, col_span)
+            col, col_span = last
+        via, via_span = children[1] if len(children) == 3 else (None, ast.Span.unknown())
+        return ast.ColumnRef(table, col, _span_of(meta), table_span, col_span, via, via_span)
 
     def name(self, meta: Any, children: list[Any]) -> tuple[str, ast.Span]:
         tok: Token = children[0]

@@ -4,12 +4,17 @@ Anchor rule (temporal queries). Let ``W = (s, e]`` be the target window in secon
 ``FORECAST N`` the horizon is ``e + (N - 1) * (e - s)``) and ``t_max`` the latest timestamp of
 the target table(s). The latest anchor is ``t_max - horizon_end`` (so the newest labels are
 complete), or ``end_time`` when given. Anchors step back by ``timeframe_step`` (default: the
-window length ``e - s``) while they are ``>= start_time`` (default: the earliest timestamp of
-the target table(s)). They are generated newest first.
+window length ``e - s``) while they are ``>= start_time``. The default start is the earliest
+timestamp of the target table(s) plus the query's longest finite look-back (the entity
+filter's window start, e.g. 90 days for ``WHERE COUNT(orders.*, -90, 0, days) > 0``), so every
+anchor sees the filter's whole history, as Kumo's engine does. They are generated newest first.
 
-Split rule (temporal). Anchors are assigned newest first: ``test`` = the newest ``round(n *
-f_test)`` anchors (at least one when ``n >= 3``), ``val`` = the next ``round(n * f_val)``,
-``train`` = the rest. Then the *gap rule*: a ``val`` anchor ``v`` is kept only if its label
+Split rule (temporal). The default for node tasks is ``ApproxDateOffsetSplit([0.8, 0.1,
+0.1])`` (link prediction: ``DateOffsetSplit([-horizon, 0])``, one test and one validation
+window). Anchors are assigned newest first: ``test`` = the newest ``round(n * f_test)``
+anchors (at least one when ``n >= 3``), ``val`` = the next ``round(n * f_val)`` (at least one
+when ``n >= 3``), ``train`` = the rest; e.g. 21 anchors give 17 train, 2 val and 2 test.
+Then the *gap rule*: a ``val`` anchor ``v`` is kept only if its label
 window ends before every test label window starts, ``v + e <= min(test) + s``; a train anchor
 ``r`` only if ``r + e <= min(val + test) + s``. Anchors that break the rule (possible when
 ``timeframe_step`` is shorter than the window) are dropped, so no training label window

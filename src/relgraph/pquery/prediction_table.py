@@ -18,21 +18,36 @@ __all__ = ["PredictionTable"]
 
 class PredictionTable:
     """Rows to predict: ``ENTITY`` and ``ANCHOR_TIMESTAMP`` (temporal queries; all rows share
-    :attr:`anchor_time`). Static queries have only ``ENTITY``."""
+    :attr:`anchor_time`). Static queries have only ``ENTITY``.
+
+    ``PredictionTable(job_id)`` (or ``job_id=``) reads the table of a finished
+    prediction-table job.
+    """
 
     def __init__(
         self,
-        df: pd.DataFrame,
+        df: pd.DataFrame | str | None = None,
         *,
-        anchor_time: pd.Timestamp | None,
-        entity_table: str,
+        anchor_time: pd.Timestamp | None = None,
+        entity_table: str = "",
         task_type: TaskType | None = None,
         query_type: QueryType | None = None,
         graph: Graph | None = None,
         query: PredictiveQuery | None = None,
         plan: PredictionTableGenerationPlan | None = None,
         sql: str | None = None,
+        job_id: str | None = None,
     ) -> None:
+        if isinstance(df, str) or job_id is not None:
+            from relgraph.pquery.training_table import _from_job
+
+            self.__dict__.update(_from_job(str(job_id or df), "PredictionTableJob").__dict__)
+            return
+        if df is None or not entity_table:
+            from relgraph.errors import PQLError
+
+            raise PQLError("PredictionTable needs rows and entity_table (or a prediction-table "
+                           "job id: PredictionTable(job_id))")
         self._df = df
         self.anchor_time = anchor_time
         self.entity_table = entity_table

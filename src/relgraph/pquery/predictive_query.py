@@ -26,7 +26,6 @@ from relgraph.pquery.generation_plan import (
     anchor_timestamp,
     is_set,
 )
-from relgraph.pquery.jobs import PredictionTableJob, TrainingTableJob
 from relgraph.pquery.parser import parse_query
 from relgraph.pquery.planner import (
     assign_static_splits,
@@ -61,6 +60,12 @@ class _Timeline:
     t_min: int
     t_max: int
     num_forecasts: int
+    lookback: int = 0
+
+    @property
+    def first(self) -> int:
+        """The earliest default anchor: the data's start plus the query's look-back."""
+        return self.t_min + self.lookback
 
     @property
     def length(self) -> int:
@@ -90,6 +95,7 @@ class PredictiveQuery:
         self._bound: BoundQuery | None = None
         self._task: TaskInfo | None = None
         self._dangling: dict[tuple[Any, ...], bool] = {}
+        self._train_rows: dict[tuple[Any, ...], int | None] = {}
 
     # -- parsing and binding ---------------------------------------------------------
     @property
@@ -171,7 +177,15 @@ class PredictiveQuery:
             mins.append(int(row["lo"]))
             maxs.append(int(row["hi"]))
         n = num_forecasts if num_forecasts is not None else self.task.num_forecasts
-        return _Timeline(min(starts), max(ends), unit, min(mins), min(maxs), n)
+        return _Timeline(min(starts), max(ends), unit, min(mins), min(maxs), n,
+                         self._lookback())
+
+    def _lookback(self) -> int:
+        """The longest finite look-back of the entity filter's windows, in seconds (0
+        without one): ``WHERE COUNT(orders.*, -90, 0, days) > 0`` looks back 90 days."""
+        backs = [-int(a.start) for a in self._bind().filter_aggregations()
+                 if a.windowed and a.start is not None and a.start < 0]
+        return max(backs, default=0)
 
     def _resolve_time(self, value: Any, latest: int) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -191,7 +205,7 @@ class PredictiveQuery:
     def _anchors(self, plan: TrainingTableGenerationPlan, tl: _Timeline
                  ) -> tuple[np.ndarray, np.ndarray]:
         latest = tl.t_max - tl.horizon_end
-        earliest = tl.t_min
+        earliest = tl.first
         if is_set(plan.train_end_offset):
             latest = min(latest, tl.t_max - int(plan.train_end_offset) * tl.unit
                          - tl.horizon_end)
@@ -205,11 +219,15 @@ class PredictiveQuery:
             else tl.length
         anchors = make_anchors(latest, earliest, step)
         if len(anchors) == 0:
+            days = tl.lookback / DAY
+            back = (f" (the data's start plus the entity filter's {days:g}-day look-back)"
+                    if tl.lookback and earliest == tl.first else "")
             raise PlanError(
                 f"No anchor time fits: the latest usable anchor "
                 f"{pd.Timestamp(latest, unit='s')} is before the earliest "
-                f"{pd.Timestamp(earliest, unit='s')}. The target window may be longer than the "
-                "data; shorten it or widen start_time/end_time")
+                f"{pd.Timestamp(earliest, unit='s')}{back}. The target window (and the "
+                "filter's look-back) may be longer than the data; shorten them or set "
+                "start_time/end_time in the training table plan")
         split = plan.split if is_set(plan.split) else self._default_split(tl)
         splits = assign_temporal_splits(anchors, parse_split(split), tl.win_start,
                                         tl.horizon_end)
@@ -231,7 +249,15 @@ class PredictiveQuery:
     def suggest_training_table_plan(self, run_mode: str = "fast"
                                     ) -> TrainingTableGenerationPlan:
         """A plan with every field resolved: split, step, and an anchor range capped by
-        run mode (at most 50/100/200 anchors and 3M/10M/30M rows for fast/normal/best)."""
+        run mode (at most 50/100/200 anchors and 3M/10M/30M rows for fast/normal/best).
+
+        Anchors step back by the target window from the latest complete window to the
+        first time the entity filter's longest look-back lies inside the data (the
+        earliest target timestamp plus, e.g., 90 days for ``COUNT(x.*, -90, 0, days)``),
+        so no anchor evaluates the filter on a truncated history. Temporal node tasks
+        split the anchors ``ApproxDateOffsetSplit([0.8, 0.1, 0.1])``: the newest 10 % test,
+        the next 10 % validation, the rest training (see :mod:`relgraph.pquery.planner`).
+        """
         mode = str(getattr(run_mode, "value", run_mode)).lower()
         if mode not in MAX_ANCHORS:
             raise PlanError(f"Unknown run_mode {run_mode!r}; use fast, normal, best or debug")
@@ -247,14 +273,14 @@ class PredictiveQuery:
             plan.forecast_length = tl.num_forecasts
             plan.lag_timesteps = 0
         latest = tl.t_max - tl.horizon_end
-        anchors = make_anchors(latest, tl.t_min, tl.length)
+        anchors = make_anchors(latest, tl.first, tl.length)
         num_entities = self.graph.tables[self.entity_table].num_rows
         cap = min(MAX_ANCHORS[mode], max(3, MAX_ROWS[mode] // max(1, num_entities)))
         plan.end_time = pd.Timestamp(latest, unit="s").isoformat()
         if len(anchors) > cap:
             plan.start_time = pd.Timestamp(int(anchors[cap - 1]), unit="s").isoformat()
         else:
-            plan.start_time = pd.Timestamp(tl.t_min, unit="s").isoformat()
+            plan.start_time = pd.Timestamp(tl.first, unit="s").isoformat()
         return plan
 
     def suggest_prediction_table_plan(self) -> PredictionTableGenerationPlan:
@@ -264,21 +290,55 @@ class PredictiveQuery:
         return plan
 
     def suggest_model_plan(self, run_mode: str = "fast", train_table_spec: Any = None) -> Any:
-        """A :class:`~relgraph.trainer.ModelPlan` for this query."""
+        """A :class:`~relgraph.trainer.ModelPlan` for this query.
+
+        It depends on the query, the graph and ``run_mode`` only: batch sizes and steps
+        are sized by the training rows of the suggested training table of ``run_mode``
+        (counted by SQL, whether or not a table was generated), and weights are used when
+        ``train_table_spec.weight_col`` says the table has them.
+        """
         from relgraph.trainer.suggest import suggest_model_plan
 
-        table = self.train_table
-        num_train = table.num_rows_per_split["train"] if table is not None else None
-        has_weight = bool(getattr(train_table_spec, "weight_col", None)) or (
-            table is not None and table.has_weight)
+        has_weight = bool(getattr(train_table_spec, "weight_col", None) or (
+            isinstance(train_table_spec, dict) and train_table_spec.get("weight_col")))
         return suggest_model_plan(
             self.get_task_type(), run_mode,
-            num_train_examples=num_train,
+            num_train_examples=self._num_train_rows(run_mode),
             num_nodes=sum(t.num_rows for t in self.graph.tables.values()),
             is_temporal=self.query_type is QueryType.TEMPORAL,
             has_weight_col=has_weight,
             top_k=self.top_k,
         )
+
+    def _graph_key(self) -> tuple[Any, ...]:
+        tables = tuple((n, id(t), t.version) for n, t in self.graph.tables.items())
+        return (tables, tuple(tuple(e) for e in self.graph.edges))
+
+    def _num_train_rows(self, run_mode: str) -> int | None:
+        """Rows of the 'train' split of the suggested training table of ``run_mode``
+        (counted without building the table; cached per graph version); None when no
+        anchor time fits the data (the plan is then sized without it)."""
+        mode = str(getattr(run_mode, "value", run_mode)).lower()
+        key = (mode, self._graph_key())
+        if key not in self._train_rows:
+            try:
+                plan = self.suggest_training_table_plan(mode)
+                label_sql, anchor_splits, _ = self._training_sql(plan)
+            except PlanError:
+                self._train_rows[key] = None
+                return None
+            eng = self.graph.engine
+            if self.query_type is QueryType.TEMPORAL:
+                counts = eng.sql(f"SELECT __anchor AS a, count(*) AS n FROM ({label_sql.sql}) "
+                                 "__q GROUP BY 1", label_sql.params)
+                n = sum(int(c) for a, c in zip(counts["a"], counts["n"])
+                        if anchor_splits.get(int(a)) == "train")
+            else:
+                total = eng.sql(f"SELECT count(*) AS n FROM ({label_sql.sql}) __q",
+                                label_sql.params)["n"][0]
+                n = round(int(total) * parse_split(str(plan.split)).args[0])
+            self._train_rows[key] = n
+        return self._train_rows[key]
 
     # -- SQL -------------------------------------------------------------------------
     def _list_weight(self, plan: TrainingTableGenerationPlan) -> str | None:
@@ -430,6 +490,33 @@ class PredictiveQuery:
         return BaselineTrainer(metrics, verbose=verbose).run(
             self.graph, train_table, non_blocking=non_blocking, custom_tags=custom_tags)
 
+    # -- templates -------------------------------------------------------------------
+    def save(self, name: str | None = None) -> str:
+        """Save the query with its graph (a snapshot of every table) under the home as a
+        template; returns ``name``, or an id derived from the content."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import save_object
+        from relgraph.trainer.snapshot import snapshot_graph
+
+        self._bind()
+        graph = snapshot_graph(get_settings().home, self.graph)
+        return save_object("pquery", {"query": self.query, "graph": graph}, name)
+
+    @property
+    def id(self) -> str:
+        """The query's saved id (saving it if needed, as the reference does)."""
+        return self.save()
+
+    @staticmethod
+    def load(pq_id_or_template: str) -> PredictiveQuery:
+        """A query saved by :meth:`save`, bound to its saved graph."""
+        from relgraph.config import get_settings
+        from relgraph.trainer.saved import load_object
+        from relgraph.trainer.snapshot import load_graph
+
+        body = load_object("pquery", pq_id_or_template)
+        return PredictiveQuery(load_graph(get_settings().home, body["graph"]), body["query"])
+
     @staticmethod
     def load_from_training_job(job_id: str, graph: Graph | None = None) -> PredictiveQuery:
         """The query a training job was trained on, bound to ``graph`` (default: the job's
@@ -497,10 +584,16 @@ class PredictiveQuery:
     def generate_training_table(self, plan: TrainingTableGenerationPlan | None = None, *,
                                 non_blocking: bool = False, custom_tags: Any = None
                                 ) -> Any:
-        """Labels for many past anchor times, split train/val/test (see planner docs)."""
+        """Labels for many past anchor times, split train/val/test (see planner docs).
+
+        ``non_blocking=True`` returns a :class:`~relgraph.pquery.TrainingTableJob` at once:
+        a stored job of the home's job store (tagged with ``custom_tags``), reopenable by
+        id from another process.
+        """
         self._bind()
         if non_blocking:
-            return TrainingTableJob(lambda: self.generate_training_table(plan))
+            return self._table_job("training_table", {"plan": plan}, custom_tags)
+        suggested = plan is None
         plan = plan if plan is not None else self.suggest_training_table_plan()
         label_sql, anchor_splits, _ = self._training_sql(plan)
         df = self._run(label_sql, '"__anchor", "ENTITY"')
@@ -529,7 +622,19 @@ class PredictiveQuery:
             anchor_splits={pd.Timestamp(a, unit="s"): s for a, s in anchor_splits.items()},
             sql=label_sql.explain())
         self.train_table = table
+        if suggested:  # the suggested table's size sizes suggest_model_plan (same count)
+            self._train_rows.setdefault(("fast", self._graph_key()),
+                                        table.num_rows_per_split["train"])
         return table
+
+    def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
+        from relgraph.trainer.job_store import JobKind
+        from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
+        from relgraph.trainer.table_jobs import run_table_job
+
+        job_id = run_table_job(self, JobKind(kind), options, non_blocking=True, tags=tags)
+        cls = TrainingTableJob if kind == "training_table" else PredictionTableJob
+        return cls(job_id)
 
     def _check_splits(self, out: pd.DataFrame, anchor_splits: dict[int, str]) -> None:
         """:class:`EmptyTrainingTableError` when the table or its train split is empty, a
@@ -668,9 +773,9 @@ class PredictiveQuery:
         with entity filters applied at that time. Static column targets: entities whose
         target is missing."""
         self._bind()
-        if non_blocking:
-            return PredictionTableJob(
-                lambda: self.generate_prediction_table(plan, anchor_time=anchor_time))
+        if non_blocking:  # a stored job, as for training tables
+            return self._table_job("prediction_table",
+                                   {"plan": plan, "anchor_time": anchor_time}, custom_tags)
         plan = plan if plan is not None else self.suggest_prediction_table_plan()
         if anchor_time is None and is_set(plan.anchor_time):
             anchor_time = plan.anchor_time

@@ -25,6 +25,8 @@ class TrainingTable:
     """A training table: ``ENTITY``, ``ANCHOR_TIMESTAMP`` (temporal only), ``TARGET``,
     ``SPLIT`` (train / val / test) and optionally ``WEIGHT`` (and ``LAG_j`` for forecasting).
 
+    ``TrainingTable(job_id)`` reads the table of a finished training-table job.
+
     Target encodings: binary → bool; regression → float; multiclass → the class value;
     multilabel and link prediction → a list per row (link prediction: primary keys of
     ``target_table``); forecasting → a list of ``num_forecasts`` floats.
@@ -32,11 +34,11 @@ class TrainingTable:
 
     def __init__(
         self,
-        df: pd.DataFrame,
+        df: pd.DataFrame | str,
         *,
-        task_type: TaskType,
-        query_type: QueryType,
-        entity_table: str,
+        task_type: TaskType | str | None = None,
+        query_type: QueryType | str | None = None,
+        entity_table: str = "",
         target_table: str | None = None,
         graph: Graph | None = None,
         query: PredictiveQuery | None = None,
@@ -46,6 +48,12 @@ class TrainingTable:
         anchor_splits: dict[pd.Timestamp, str] | None = None,
         sql: str | None = None,
     ) -> None:
+        if isinstance(df, str):  # TrainingTable(job_id), as in the reference
+            self.__dict__.update(_from_job(df, "TrainingTableJob").__dict__)
+            return
+        if task_type is None or query_type is None or not entity_table:
+            raise PQLError("TrainingTable needs task_type, query_type and entity_table (or "
+                           "a training-table job id: TrainingTable(job_id))")
         self._df = df
         self.task_type = TaskType(task_type)
         self.query_type = QueryType(query_type)
@@ -261,6 +269,13 @@ class TrainingTable:
             top_k = 10
         return cls(out, task_type=task, query_type=qtype, entity_table=entity_table,
                    target_table=target_table, graph=graph, top_k=top_k)
+
+
+def _from_job(job_id: str, kind: str) -> Any:
+    """The table of finished table-generation job ``job_id`` (a stored job)."""
+    from relgraph.trainer import jobs
+
+    return getattr(jobs, kind)(job_id).result()
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

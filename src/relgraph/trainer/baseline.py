@@ -59,19 +59,20 @@ def entity_features(graph: Graph, entity_table: str, rows: np.ndarray,
 def aggregated_features(graph: Graph, entity_table: str, rows: np.ndarray,
                         anchors: np.ndarray, fit_time: int | None = None,
                         exclude: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
-                        temporal: bool = True) -> pd.DataFrame:
+                        temporal: bool = True, cache_dir: Any = None) -> pd.DataFrame:
     """The relational features of :mod:`relgraph.aggregates` per (row, anchor): the same
     implementation the GBDT learner and the GNN's seed inputs use (the entity's own
     columns, its parents' columns, aggregates of linked rows one and two hops away over
     7/30/90/365 days and all time, last values, recency), from rows visible at each
-    anchor; columns and vocabularies from rows visible at ``fit_time``."""
+    anchor; columns and vocabularies from rows visible at ``fit_time``. With
+    ``cache_dir`` they are read from (or written to) the cache the training job uses."""
     spec = plan_features(graph, entity_table, fit_time, exclude, temporal=temporal)
-    return compute_features(graph, spec, rows, anchors)
+    return compute_features(graph, spec, rows, anchors, cache_dir)
 
 
 def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ...] = (
         "entity", "aggregated"), metrics: list[str] | None = None,
-        seed: int = 0) -> dict[str, dict[str, dict[str, float | None]]]:
+        seed: int = 0, cache_dir: Any = None) -> dict[str, dict[str, dict[str, float | None]]]:
     """Majority/mean and LightGBM baselines: ``{name: {"test": {...}, "validation": {...}}}``.
 
     Every task type has the constant baseline: the majority class or class shares, the
@@ -79,7 +80,8 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
     popularity (link prediction: the items most often in training targets). LightGBM
     fits one model per forecast step and, for multilabel tasks, one per label among the
     :data:`MAX_LIGHTGBM_LABELS` most frequent (the others keep their prevalence); link
-    prediction has no LightGBM baseline.
+    prediction has no LightGBM baseline. ``cache_dir``: where the training job cached the
+    relational features of the same pairs (computed once for both).
     """
     from relgraph.trainer.metrics import default_metrics
 
@@ -117,7 +119,7 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
     for name in feature_sets:
         if name == "aggregated":
             x = aggregated_features(graph, train_table.entity_table, rows, anchors, fit_time,
-                                    exclude, temporal=temporal)
+                                    exclude, temporal=temporal, cache_dir=cache_dir)
         else:
             x = feats
         if x.shape[1] == 0:

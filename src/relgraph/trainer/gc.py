@@ -4,7 +4,8 @@ Jobs are removed when they ended and are neither among the ``keep_last`` newest 
 newer than ``older_than``; a job a kept job needs (the training job of a kept prediction,
 a warm start, the table job it was trained on) is kept with it, and so is every job that
 is still running. Then every graph snapshot file, graph store and distributed spec folder
-that no kept job uses is removed. ``dry_run=True`` lists the same paths with their sizes
+that no kept job uses (and, for snapshots, no saved table, graph or query) is removed.
+``dry_run=True`` lists the same paths with their sizes
 and removes nothing. Without ``keep_last`` and ``older_than`` no job is removed, only what
 no job uses.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from relgraph.errors import ConfigError
 from relgraph.trainer.job_store import JobRecord, JobStore
+from relgraph.trainer.saved import saved_snapshot_files
 from relgraph.trainer.snapshot import SNAPSHOTS, snapshot_files
 
 __all__ = ["GcItem", "GcReport", "gc"]
@@ -148,7 +150,7 @@ def gc(keep_last: int | None = None, older_than: str | float | timedelta | None 
             size = _path_size(folder) if folder.exists() else 0
             report.items.append(GcItem(folder, "job", size, rec.id))
 
-    used_files: set[str] = set()
+    used_files: set[str] = saved_snapshot_files(store.home)  # saved tables, graphs, queries
     fingerprints: set[str] = set()
     unknown_live = False
     for jid in kept:

@@ -40,7 +40,12 @@ KEEP_IN_FOLDER = {"request", "worker.log", STAGING}
 
 
 class JobStatus(str, Enum):
-    """Job states of the reference (the last three are terminal)."""
+    """Job states of the reference; DONE, FAILED and CANCELLED are terminal.
+
+    ``UNTRAINED`` is the status of a :class:`~relgraph.trainer.Trainer` that has no fit
+    job, ``MISSING`` that of a job id the home's job store does not know
+    (:meth:`JobStore.status_of`); no stored job ever has either.
+    """
 
     NOT_STARTED = "NOT_STARTED"
     QUEUED = "QUEUED"
@@ -48,6 +53,8 @@ class JobStatus(str, Enum):
     DONE = "DONE"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    UNTRAINED = "UNTRAINED"
+    MISSING = "MISSING"
 
     @property
     def is_terminal(self) -> bool:
@@ -372,6 +379,10 @@ class JobStore:
             self.reap(job_id)
             return self.get(job_id, reap=False)
         return rec
+
+    def status_of(self, job_id: str) -> JobStatus:
+        """The job's status, or ``MISSING`` when the store has no such job."""
+        return self.get(job_id).status if self.exists(job_id) else JobStatus.MISSING
 
     def exists(self, job_id: str) -> bool:
         check_job_id(job_id)

@@ -44,7 +44,8 @@ from relgraph.trainer.progress import (
 R = TypeVar("R")
 
 __all__ = ["BaselineJob", "BatchPredictionJob", "JobEventLogEntry", "JobStatus",
-           "JobStatusReport", "TrainingJob", "job_for"]
+           "JobStatusReport", "PredictionTableJob", "TrainingJob", "TrainingTableJob",
+           "job_for"]
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -286,6 +287,33 @@ class BatchPredictionJob(_Job[Any]):
         return BatchPredictionJobResult(self.job_id)
 
 
+class _TableJob(_Job[Any]):
+    """A stored table-generation job (see :mod:`relgraph.trainer.table_jobs`)."""
+
+    def progress(self) -> dict[str, Any]:
+        rec = self._record()
+        return {"status": rec.status.value, **dict(rec.metrics or {})}
+
+    def _result_object(self) -> Any:
+        from relgraph.trainer.table_jobs import load_table_result
+
+        return load_table_result(self.job_id)
+
+
+class TrainingTableJob(_TableJob):
+    """A training table being generated (reference ``TrainingTableJob``): returned by
+    ``pq.generate_training_table(non_blocking=True)``, reopened by id from any process
+    with the same home; ``result()`` is the :class:`~relgraph.pquery.TrainingTable`."""
+
+    kind = JobKind.TRAINING_TABLE
+
+
+class PredictionTableJob(_TableJob):
+    """A prediction table being generated (reference ``PredictionTableJob``)."""
+
+    kind = JobKind.PREDICTION_TABLE
+
+
 class BaselineJob(_Job[Any]):
     """A baseline job (majority/mean and LightGBM)."""
 
@@ -302,7 +330,8 @@ class BaselineJob(_Job[Any]):
 
 _BY_KIND: dict[JobKind, type[_Job[Any]]] = {
     JobKind.TRAINING: TrainingJob, JobKind.BATCH_PREDICTION: BatchPredictionJob,
-    JobKind.BASELINE: BaselineJob}
+    JobKind.BASELINE: BaselineJob, JobKind.TRAINING_TABLE: TrainingTableJob,
+    JobKind.PREDICTION_TABLE: PredictionTableJob}
 
 
 def job_for(job_id: str) -> _Job[Any]:

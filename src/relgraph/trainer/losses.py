@@ -302,7 +302,8 @@ def recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
     if info.rounded:
         value = value.round()
     keep_positive = info.head in NON_NEGATIVE_LOSSES or info.non_negative
-    return value.clamp(min=0) if keep_positive else value
+    value = value.clamp(min=0) if keep_positive else value
+    return value + 0.0  # -0.0 (a rounded or clamped small negative) prints as 0.0
 
 
 def _quantiles(info: TargetInfo, out: Tensor) -> Tensor | None:

@@ -379,7 +379,8 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
         say(f"[{job_id}] computing baselines (enable_baselines=True)")
         from relgraph.trainer.baseline import run_baselines
 
-        meta["baselines"] = run_baselines(graph, train_table, metrics=metrics, seed=seed)
+        meta["baselines"] = run_baselines(graph, train_table, metrics=metrics, seed=seed,
+                                          cache_dir=get_settings().home / "features")
     write_json_atomic(meta, folder / "meta.json")
     test_str = ", ".join(f"{k}={v:.4f}" for k, v in all_metrics.get("test", {}).items()
                          if isinstance(v, float))

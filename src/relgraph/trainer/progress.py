@@ -4,10 +4,14 @@ views (``AutoTrainerProgress``, ``PredictionProgress``) and the live progress ba
 The worker folds every event into a :class:`ProgressState` and stores ``state.data`` in the
 job store; :class:`ProgressBar` renders that same dict, so a blocking call (fed directly)
 and ``job.attach()`` from another process (fed by polling the store) show the same bar.
+When stderr is not a terminal (CI logs, output redirected to a file) and not a notebook,
+the bar prints one plain line per epoch (per shard or stage when predicting) instead of
+carriage-return frames.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,13 +158,20 @@ def prediction_progress(d: dict[str, Any]) -> PredictionProgress:
 class ProgressBar:
     """A tqdm bar over a progress dict: trial, epoch, train loss and validation metric."""
 
-    def __init__(self, job_id: str, *, disable: bool = False) -> None:
+    def __init__(self, job_id: str, *, disable: bool = False,
+                 lines: bool | None = None) -> None:
         self.job_id = job_id
         self.disable = disable
+        self.lines = _plain_output() if lines is None else lines
         self._bar: Any = None
         self._last_key: tuple[Any, ...] | None = None
 
     def _ensure(self, total: int | None) -> Any:
+        if self.lines:
+            if self._bar is None:
+                self._bar = _LineBar(self.job_id, total, self.disable)
+            self._bar.total = total
+            return self._bar
         if self._bar is None:
             from tqdm.auto import tqdm
 
@@ -201,7 +212,7 @@ class ProgressBar:
                                     + (f" [{stage}]" if stage not in (None, "train") else ""),
                                     refresh=False)
         else:
-            bar.set_description_str(f"{self.job_id} [{stage}]", refresh=False)
+            bar.set_description_str(f"{self.job_id} [{stage or 'queued'}]", refresh=False)
         post: dict[str, str] = {}
         epochs = trials.get(str(cur), {}).get("epochs", []) if cur is not None else []
         if epochs:
@@ -222,3 +233,42 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _plain_output() -> bool:
+    """Whether progress goes to a log rather than a live terminal or notebook."""
+    if "ipykernel" in sys.modules:  # a notebook kernel: tqdm draws a widget
+        return False
+    stream = sys.stderr
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+class _LineBar:
+    """The few tqdm calls :class:`ProgressBar` makes, printing one line per change."""
+
+    def __init__(self, job_id: str, total: int | None, disable: bool) -> None:
+        self.job_id = job_id
+        self.total = total
+        self.disable = disable
+        self.n = 0
+        self.unit = "epoch"
+        self._desc = job_id
+        self._post: dict[str, str] = {}
+        self._last: str | None = None
+
+    def set_description_str(self, desc: str, refresh: bool = True) -> None:
+        self._desc = desc
+
+    def set_postfix(self, post: dict[str, str], refresh: bool = True) -> None:
+        self._post = dict(post)
+
+    def refresh(self) -> None:
+        count = f"{self.n}/{self.total}" if self.total else str(self.n)
+        post = " ".join(f"{k}={v}" for k, v in self._post.items())
+        line = f"{self._desc} {self.unit}s {count} {post}".rstrip()
+        if line != self._last and not self.disable:
+            print(line, file=sys.stderr, flush=True)
+        self._last = line
+
+    def close(self) -> None:
+        pass

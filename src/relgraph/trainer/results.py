@@ -278,11 +278,81 @@ class TrainingJobResult(_JobResult):
         return path
 
 
+@dataclass(frozen=True)
+class BatchPredictionJobSummary:
+    """What a finished batch-prediction job predicted (reference
+    ``BatchPredictionJobSummary``); ``summary["num_entities_predicted"]`` also works."""
+
+    num_entities_predicted: int
+
+    def __getitem__(self, key: str) -> int:
+        if key != "num_entities_predicted":
+            raise KeyError(key)
+        return self.num_entities_predicted
+
+
+@dataclass(frozen=True)
+class ArtifactExportResult:
+    """A finished export of one output type of a batch-prediction job (reference
+    ``ArtifactExportResult``): ``location`` is where it was written."""
+
+    job_id: str
+    output_type: str
+    location: str
+
+    def tracking_url(self) -> str:
+        return self.location if "://" in self.location else Path(self.location).as_uri()
+
+
+class ArtifactExportJob:
+    """An export running in a background thread (reference ``ArtifactExportJob``)."""
+
+    def __init__(self, job_id: str, run: Any) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.job_id = job_id
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relgraph-export")
+        self._future = pool.submit(run)
+        pool.shutdown(wait=False)
+
+    @property
+    def id(self) -> str:
+        return self.job_id
+
+    def status(self) -> Any:
+        """``RUNNING``, ``DONE`` or ``FAILED`` (a :class:`JobStatus`)."""
+        from relgraph.trainer.job_store import JobStatus
+
+        if not self._future.done():
+            return JobStatus.RUNNING
+        return JobStatus.FAILED if self._future.exception() is not None else JobStatus.DONE
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> ArtifactExportResult:
+        """Wait for the export; re-raises its error."""
+        return self._future.result(timeout)  # type: ignore[no-any-return]
+
+    def attach(self) -> ArtifactExportResult:
+        return self.result()
+
+    def future(self) -> Any:
+        return self._future
+
+    def cancel(self) -> bool:
+        """Exports are short and atomic: a running one is not interrupted (False)."""
+        return self._future.cancel()
+
+    def __repr__(self) -> str:
+        return f"ArtifactExportJob(job_id={self.job_id!r}, status={self.status().value!r})"
+
+
 class BatchPredictionJobResult(_JobResult):
     """A finished batch-prediction job (reference ``BatchPredictionJobResult``)."""
 
-    def summary(self) -> dict[str, Any]:
-        return {"num_entities_predicted": self._meta["num_entities_predicted"]}
+    def summary(self) -> BatchPredictionJobSummary:
+        return BatchPredictionJobSummary(int(self._meta["num_entities_predicted"]))
 
     @property
     def tracking_url(self) -> str:
@@ -313,11 +383,14 @@ class BatchPredictionJobResult(_JobResult):
     def _path(self, kind: str) -> Path:
         return self.dir / Path(self._meta["outputs"][kind]).name
 
-    def export(self, output_config: Any, non_blocking: bool = False) -> str:
-        """Write one output type of this job to ``output_config``'s connector (atomic).
+    def export(self, output_config: Any, non_blocking: bool = True
+               ) -> ArtifactExportJob | ArtifactExportResult:
+        """Write one output type of this job to ``output_config``'s connector (atomic; a
+        destination relgraph did not write is never replaced).
 
-        Returns where it went. ``non_blocking`` is accepted for reference compatibility;
-        exports are local and run at once.
+        Returns an :class:`ArtifactExportJob` (``.result()`` waits), or with
+        ``non_blocking=False`` the :class:`ArtifactExportResult`, whose ``location`` says
+        where the rows went. Bad arguments raise here, in either mode.
         """
         from relgraph.trainer.output import OutputConfig, write_output
 
@@ -328,7 +401,14 @@ class BatchPredictionJobResult(_JobResult):
             raise JobError("export writes one output type per call; pass "
                            "output_types={'predictions'} or {'embeddings'}.")
         kind = next(iter(cfg.output_types))
-        return write_output(self._read(kind), cfg, kind)
+        if kind not in self._meta["outputs"]:
+            self._read(kind)  # raises: the job did not produce it
+
+        def run() -> ArtifactExportResult:
+            return ArtifactExportResult(self.job_id, kind, write_output(self._read(kind), cfg,
+                                                                        kind))
+
+        return ArtifactExportJob(self.job_id, run) if non_blocking else run()
 
     def predictions_df(self) -> pd.DataFrame:
         return self._read("predictions")

@@ -92,23 +92,28 @@ def _restore_lists(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- graphs
+def snapshot_table(home: Path, name: str, table: Any) -> dict[str, Any]:
+    """Write ``table``'s rows as ``<home>/snapshots/<sha256>.parquet`` (always rewritten);
+    returns its JSON spec (file, checksum, columns, keys, time columns) for
+    :func:`load_table_snapshot`."""
+    folder = private_dir(Path(home) / SNAPSHOTS)
+    df = table.data
+    data = frame_bytes(df, f"Table '{name}'")
+    digest = sha256_bytes(data)
+    write_bytes_atomic(data, folder / f"{digest}.parquet")
+    return {
+        "file": f"{digest}.parquet", "sha256": digest, "rows": len(df),
+        "columns": [{"name": c.name, "stype": _str(c.stype), "dtype": _str(c.dtype),
+                     "timestamp_format": c.timestamp_format} for c in table.columns],
+        "primary_key": table.primary_key, "pk_inferred": bool(table._pk_inferred),
+        "time_column": table.time_column, "end_time_column": table.end_time_column,
+        "list_columns": _list_columns(df)}
+
+
 def snapshot_graph(home: Path, graph: Any) -> dict[str, Any]:
     """Write ``graph``'s tables under ``<home>/snapshots/``; returns the JSON descriptor
     that :func:`load_graph` rebuilds the graph from."""
-    folder = private_dir(Path(home) / SNAPSHOTS)
-    tables: dict[str, Any] = {}
-    for name, table in graph.tables.items():
-        df = table.data
-        data = frame_bytes(df, f"Table '{name}'")
-        digest = sha256_bytes(data)
-        write_bytes_atomic(data, folder / f"{digest}.parquet")  # always rewritten
-        tables[name] = {
-            "file": f"{digest}.parquet", "sha256": digest, "rows": len(df),
-            "columns": [{"name": c.name, "stype": _str(c.stype), "dtype": _str(c.dtype),
-                         "timestamp_format": c.timestamp_format} for c in table.columns],
-            "primary_key": table.primary_key, "pk_inferred": bool(table._pk_inferred),
-            "time_column": table.time_column, "end_time_column": table.end_time_column,
-            "list_columns": _list_columns(df)}
+    tables = {name: snapshot_table(home, name, table) for name, table in graph.tables.items()}
     return {"version": FORMAT_VERSION, "fingerprint": graph.fingerprint(), "tables": tables,
             "edges": [list(e) for e in graph.edges]}
 
@@ -128,30 +133,37 @@ def snapshot_files(descriptor: Any) -> set[str]:
 def load_graph(home: Path, descriptor: Any) -> Any:
     """The graph of a snapshot descriptor; every table file is checked against its SHA-256
     before it is read."""
-    from relgraph.graph import Column, Graph, Table
+    from relgraph.graph import Graph
 
     if not isinstance(descriptor, dict) or descriptor.get("version") != FORMAT_VERSION:
         raise ArtifactError(
             f"The job's graph snapshot is not a version-{FORMAT_VERSION} relgraph snapshot "
             f"(got {type(descriptor).__name__}); it was written by an older relgraph (as a "
             "pickle, which is never loaded). Run the job again.")
-    folder = Path(home) / SNAPSHOTS
-    tables = {}
-    for name, spec in descriptor["tables"].items():
-        file = str(spec["file"])
-        if Path(file).name != file:
-            raise ArtifactError(f"Graph snapshot names a file outside {folder}: {file!r}.")
-        df = _restore_lists(read_frame(read_expected(folder / file, str(spec["sha256"]))),
-                            list(spec.get("list_columns") or []))
-        columns = [Column(c["name"], c["stype"], c["dtype"], c.get("timestamp_format"))
-                   for c in spec["columns"]]
-        table = Table(df, columns, name=name)
-        table._primary_key = spec.get("primary_key")
-        table._pk_inferred = bool(spec.get("pk_inferred"))
-        table._time_column = spec.get("time_column")
-        table._end_time_column = spec.get("end_time_column")
-        tables[name] = table
+    tables = {name: load_table_snapshot(home, name, spec)
+              for name, spec in descriptor["tables"].items()}
     return Graph(tables=tables, edges=[tuple(e) for e in descriptor.get("edges", [])])
+
+
+def load_table_snapshot(home: Path, name: str, spec: dict[str, Any]) -> Any:
+    """The table of a :func:`snapshot_table` spec; its file is checked against the
+    spec's SHA-256 before it is read."""
+    from relgraph.graph import Column, Table
+
+    folder = Path(home) / SNAPSHOTS
+    file = str(spec["file"])
+    if Path(file).name != file:
+        raise ArtifactError(f"A snapshot names a file outside {folder}: {file!r}.")
+    df = _restore_lists(read_frame(read_expected(folder / file, str(spec["sha256"]))),
+                        list(spec.get("list_columns") or []))
+    columns = [Column(c["name"], c["stype"], c["dtype"], c.get("timestamp_format"))
+               for c in spec["columns"]]
+    table = Table(df, columns, name=name)
+    table._primary_key = spec.get("primary_key")
+    table._pk_inferred = bool(spec.get("pk_inferred"))
+    table._time_column = spec.get("time_column")
+    table._end_time_column = spec.get("end_time_column")
+    return table
 
 
 # ---------------------------------------------------------------------- tables
@@ -174,6 +186,9 @@ def save_table(folder: Path, name: str, table: Any,
         meta[attr] = _str(value) if attr in ("task_type", "query_type") else value
     anchor = getattr(table, "anchor_time", None)
     meta["anchor_time"] = None if anchor is None else pd.Timestamp(anchor).isoformat()
+    query = getattr(table, "query", None)
+    meta["query"] = getattr(query, "query", None) if query is not None else \
+        getattr(table, "query_text", None)
     excluded = set(excluded_columns or ()) | set(getattr(table, "excluded_columns", ()) or ())
     meta["excluded_columns"] = sorted([list(c) for c in excluded])
     private_dir(folder)
@@ -207,6 +222,7 @@ def load_table(folder: Path, name: str, graph: Any = None) -> Any:
     excluded = {(str(t), str(c)) for t, c in meta.get("excluded_columns") or []}
     if excluded:
         table.excluded_columns = excluded
+    table.query_text = meta.get("query")
     return table
 
 

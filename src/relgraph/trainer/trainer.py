@@ -8,7 +8,6 @@ progress bar and the finished result is returned.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -58,40 +57,18 @@ def _table_summary(table: Any) -> dict[str, Any]:
 
 def _query_text(table: Any) -> str | None:
     query = getattr(table, "query", None)
-    return getattr(query, "query", None) if query is not None else None
+    if query is not None:
+        return getattr(query, "query", None)
+    return getattr(table, "query_text", None)  # a table read back from its job
 
 
 def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]:
-    """Generate a training / prediction table from ``pq`` as a recorded inline job.
+    """Generate a training / prediction table from ``pq`` as a stored inline job (see
+    :mod:`relgraph.trainer.table_jobs`); returns ``(table, job_id)``."""
+    from relgraph.trainer.table_jobs import live_table, run_table_job
 
-    The table's rows are kept in the job folder (``table.parquet``); returns
-    ``(table, job_id)``.
-    """
-    import os
-
-    from relgraph.trainer.output import write_frame_atomic
-
-    store = JobStore.current()
-    job_id = store.create(kind, {"query": pq.query, "graph": pq.graph.to_dict(),
-                                 "options": {k: repr(v) for k, v in kwargs.items()}})
-    store.mark_running(job_id, os.getpid(), "inline")
-    try:
-        if kind is JobKind.TRAINING_TABLE:
-            table = pq.generate_training_table(**kwargs)
-        else:
-            table = pq.generate_prediction_table(**kwargs)
-        df = table.data_df()
-        # exotic cell types may not write: the rows then stay with the consuming job only
-        with contextlib.suppress(Exception):
-            write_frame_atomic(df, store.folder(job_id) / "table.parquet")
-        store.finish(job_id, JobStatus.DONE, metrics={"rows": len(df)},
-                     detail=f"{len(df)} rows")
-        with contextlib.suppress(AttributeError):
-            table._relgraph_job_id = job_id
-    except BaseException as exc:
-        store.finish(job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
-    return table, job_id
+    job_id = run_table_job(pq, kind, kwargs, non_blocking=False, snapshot=False)
+    return live_table(job_id), job_id
 
 
 def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: dict[str, Any],
@@ -160,12 +137,17 @@ class Trainer:
     @property
     def is_trained(self) -> bool:
         """Whether the last fit job finished (status DONE)."""
+        status = self.status()
+        if status is JobStatus.MISSING:  # a job folder copied in without its store row
+            return (JobStore.current().folder(str(self._last_job_id)) / "meta.json").exists()
+        return status is JobStatus.DONE
+
+    def status(self) -> JobStatus:
+        """The status of the last fit job: ``UNTRAINED`` before any fit, ``MISSING`` when
+        the home's job store does not know it."""
         if self._last_job_id is None:
-            return False
-        store = JobStore.current()
-        if not store.exists(self._last_job_id):
-            return (store.folder(self._last_job_id) / "meta.json").exists()
-        return store.get(self._last_job_id).status is JobStatus.DONE
+            return JobStatus.UNTRAINED
+        return JobStore.current().status_of(self._last_job_id)
 
     @property
     def encoders(self) -> dict[str, Any]:
@@ -242,7 +224,7 @@ class Trainer:
     def predict(self, graph: Graph, prediction_table: Any = None,
                 output_types: Any = None, output_connector: Any = None,
                 output_table_name: Any = None, output_metadata_fields: Any = None,
-                output_config: OutputConfig | dict | None = None, *,
+                output_config: OutputConfig | dict | None = None,
                 training_job_id: str | None = None,
                 binary_classification_threshold: float | None = None,
                 num_classes_to_return: int | None = None, num_workers: int = 1,
