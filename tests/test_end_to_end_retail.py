@@ -15,7 +15,7 @@ from relgraph.trainer.baseline import run_baselines
 from relgraph.trainer.plan import RunMode
 from relgraph.trainer.suggest import suggest_model_plan
 
-pytestmark = pytest.mark.dataset
+pytestmark = [pytest.mark.dataset, pytest.mark.slow]
 
 CHURN = ("PREDICT COUNT(invoices.*, 0, 30, days) = 0 FOR EACH customers.customer_id "
          "WHERE COUNT(invoices.*, -90, 0, days) > 0")

@@ -79,6 +79,7 @@ def _all_tables(conn: DatabaseConnector) -> set[str]:
     return set(conn._list_tables())
 
 
+@pytest.mark.slow
 def test_killed_prediction_job_leaves_previous_postgres_table(
         request: pytest.FixtureRequest, tmp_path: Path, pg_server: TemporaryPostgres,
         restore_settings: None) -> None:

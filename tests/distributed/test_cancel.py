@@ -60,6 +60,7 @@ def _cmd(p: psutil.Process) -> list[str]:
         return []
 
 
+@pytest.mark.slow
 def test_cancel_stops_every_rank(tmp_path: Path, restore_settings: None) -> None:
     job = _start(tmp_path)
     worker, tree = _ranks_running(job)

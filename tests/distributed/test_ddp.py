@@ -62,6 +62,7 @@ def test_parameters_identical_across_ranks_after_a_step(tmp_path: Path) -> None:
 
 
 @pytest.mark.distributed
+@pytest.mark.slow
 def test_two_process_training_matches_single_process(tmp_path: Path) -> None:
     import relgraph
     from relgraph import config

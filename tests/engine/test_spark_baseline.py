@@ -22,7 +22,7 @@ from relgraph.pquery import PredictiveQuery
 from relgraph.trainer.baseline import aggregated_features, run_baselines
 from relgraph.trainer.examples import make_seeds
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 START = pd.Timestamp("2022-01-01")
 CHURN = ("PREDICT COUNT(orders.*, 0, 30, days) = 0 FOR EACH users.user_id "

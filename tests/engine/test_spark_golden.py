@@ -20,7 +20,7 @@ from relgraph.errors import EmptyTrainingTableError
 from relgraph.graph import Graph
 from relgraph.pquery import PredictiveQuery
 
-pytestmark = [pytest.mark.spark, pytest.mark.dataset]
+pytestmark = [pytest.mark.spark, pytest.mark.dataset, pytest.mark.slow]
 
 GOLDEN = Path(__file__).resolve().parents[1] / "pquery" / "test_datasets_golden.py"
 

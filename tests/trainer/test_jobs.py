@@ -313,6 +313,7 @@ print(json.dumps({"seen": seen, "metrics": result.metrics().to_dict()}))
 """
 
 
+@pytest.mark.slow
 def test_non_blocking_fit_seen_from_other_processes(home: Path, data: tuple[rg.Graph, Any],
                                                     tmp_path: Path) -> None:
     graph, table = data
@@ -340,6 +341,7 @@ def test_non_blocking_fit_seen_from_other_processes(home: Path, data: tuple[rg.G
     assert fut.result(timeout=30).id == job.id
 
 
+@pytest.mark.slow
 def test_cancel_and_sigkill_workers(home: Path, data: tuple[rg.Graph, Any]) -> None:
     graph, table = data
     plan = make_plan(10_000, no_early_stop=True)

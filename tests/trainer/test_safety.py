@@ -85,6 +85,7 @@ def _files(folder: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------- no code runs
+@pytest.mark.slow
 def test_planted_pickles_run_nothing(home: Path, data: tuple[rg.Graph, Any], trained: str,
                                      tmp_path: Path) -> None:
     graph, table = data
@@ -311,6 +312,7 @@ def test_table_folders_never_delete_user_paths(home: Path, data: tuple[rg.Graph,
 
 
 # ---------------------------------------------------------------------- processes
+@pytest.mark.slow
 def test_no_zombie_after_non_blocking_jobs(home: Path, data: tuple[rg.Graph, Any],
                                            trained: str) -> None:
     graph, table = data
