@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from relgraph.graph.types import Dtype, Stype
+from relgraph.types import Dtype, Stype
 
 _MULTI_SEPARATORS = ("|", ";", ",")
 _TIME_NAME = re.compile(r"(date|time|_at$|_ts$|^ts$|timestamp|created|updated)", re.I)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import relgraph as rg
-from relgraph.trainer.baseline import run_baselines
+from relgraph.baselines.run import run_baselines
 
 pytest.importorskip("lightgbm")
 

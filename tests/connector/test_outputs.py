@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relgraph.errors import JobError
-from relgraph.trainer.output import (
+from relgraph.connector.output import (
     DuckDBOutput,
     OutputConfig,
     SQLiteOutput,
     read_output,
     write_output,
 )
+from relgraph.errors import JobError
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +16,12 @@ import pandas as pd
 import pytest
 
 import relgraph as rg
-from relgraph.trainer.integrity import read_manifest, read_verified
-from relgraph.trainer.job_store import JobStatus, JobStore, pid_alive
-from relgraph.trainer.output import OutputConfig
-from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.connector.output import OutputConfig
+from relgraph.integrity import read_manifest, read_verified
+from relgraph.jobs.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.jobs.store import JobStatus, JobStore, pid_alive
+from relgraph.testing.graphs import make_data, make_plan
 from relgraph.trainer.trainer import Trainer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_jobs import make_data, make_plan
 
 pytestmark = pytest.mark.slow
 

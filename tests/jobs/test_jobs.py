@@ -19,55 +19,17 @@ import pandas as pd
 import pytest
 
 import relgraph as rg
+from relgraph.connector.output import DuckDBOutput, OutputConfig, SQLiteOutput
 from relgraph.errors import ArtifactError, JobError
-from relgraph.trainer import RunMode, suggest_model_plan
+from relgraph.integrity import write_manifest
+from relgraph.jobs.handles import TrainingJob, job_for
+from relgraph.jobs.store import JobStatus, JobStore, pid_alive
+from relgraph.jobs.worker import wait_gone
+from relgraph.testing.graphs import make_data, make_plan
 from relgraph.trainer.baseline_trainer import BaselineTrainer
-from relgraph.trainer.integrity import write_manifest
-from relgraph.trainer.job_store import JobStatus, JobStore, pid_alive
-from relgraph.trainer.jobs import TrainingJob, job_for
-from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
-from relgraph.trainer.plan import EarlyStoppingConfig
 from relgraph.trainer.trainer import DeprecatedArgumentError, Trainer
-from relgraph.trainer.worker import wait_gone
 
 WORKER_TIMEOUT = 240.0
-
-
-def make_data(seed: int = 0) -> tuple[rg.Graph, Any]:
-    """40 customers with orders; the target (churn) depends on the number of orders."""
-    rng = np.random.default_rng(seed)
-    n = 40
-    customers = pd.DataFrame({"customer_id": np.arange(n, dtype=np.int64),
-                              "age": rng.integers(18, 80, n).astype(float),
-                              "segment": rng.choice(["a", "b", "c"], n)})
-    counts = rng.integers(0, 8, n)
-    cust = np.repeat(np.arange(n), counts)
-    orders = pd.DataFrame({"order_id": np.arange(len(cust), dtype=np.int64),
-                           "customer_id": cust,
-                           "amount": rng.gamma(2.0, 10.0, len(cust)),
-                           "ts": pd.Timestamp("2022-01-01")
-                           + pd.to_timedelta(rng.integers(0, 300, len(cust)), unit="D")})
-    graph = rg.Graph(tables={
-        "customers": rg.Table.from_dataframe(customers, "customers",
-                                             primary_key="customer_id"),
-        "orders": rg.Table.from_dataframe(orders, "orders", primary_key="order_id",
-                                          time_column="ts")},
-        edges=[("orders", "customer_id", "customers")])
-    labels = pd.DataFrame({"cid": np.arange(n), "churn": counts < 3,
-                           "split": np.where(np.arange(n) < 28, "train",
-                                             np.where(np.arange(n) < 34, "val", "test"))})
-    table = rg.TrainingTable.from_dataframe(labels, graph, "customers", "cid",
-                                            target_column="churn", split_column="split")
-    return graph, table
-
-
-def make_plan(epochs: int = 2, *, no_early_stop: bool = False) -> Any:
-    plan = suggest_model_plan("binary_classification", RunMode.DEBUG)
-    plan.optimization.max_epochs = epochs
-    plan.training_job.manual_seed = 3
-    if no_early_stop:
-        plan.optimization.early_stopping = [EarlyStoppingConfig(min_delta=0.0, patience=10_000)]
-    return plan
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +209,7 @@ def test_tampered_model_gives_artifact_error(home: Path, data: tuple[rg.Graph, A
 
 def test_failed_job_records_error(home: Path, data: tuple[rg.Graph, Any],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from relgraph.trainer import pipeline
+    from relgraph.training import pipeline
 
     def boom(*args: Any, **kwargs: Any) -> None:
         kwargs["events"]({"event": "stage", "stage": "materialize_graph"})
@@ -284,7 +246,7 @@ def test_warm_start_and_baseline(home: Path, data: tuple[rg.Graph, Any], trained
 SECOND_PROCESS = r"""
 import json, sys, time
 import relgraph as rg
-from relgraph.trainer.jobs import TrainingJob
+from relgraph.jobs.handles import TrainingJob
 home, job_id, out = sys.argv[1:4]
 rg.init(home=home, device="cpu")
 job = TrainingJob(job_id)
@@ -300,10 +262,10 @@ while time.time() < deadline:
         seen = {"status": status}
         break
     time.sleep(0.05)
-import relgraph.trainer.pipeline  # noqa: F401  (load torch while the job trains)
+import relgraph.training.pipeline  # noqa: F401  (load torch while the job trains)
 result = job.attach(interval_s=0.2, verbose=False)
 from relgraph.trainer import Trainer
-from relgraph.trainer.worker import load_graph
+from relgraph.jobs.worker import load_graph
 graph = load_graph(home, job.load_config()["graph_snapshot"])
 trainer = Trainer.load(job_id)
 trainer.verbose = False
@@ -408,8 +370,8 @@ def test_sharded_non_blocking_prediction(home: Path, data: tuple[rg.Graph, Any],
 
 
 def test_query_fit_and_inline_tables(home: Path, data: tuple[rg.Graph, Any]) -> None:
+    from relgraph.jobs.store import JobKind
     from relgraph.pquery import PredictiveQuery
-    from relgraph.trainer.job_store import JobKind
 
     graph, _ = data
     query = "PREDICT COUNT(orders.*, 0, 30, days) > 0 FOR EACH customers.customer_id"

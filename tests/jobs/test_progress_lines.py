@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relgraph.trainer.progress import ProgressBar
+from relgraph.jobs.progress import ProgressBar
 
 
 def _state(epochs: int, stage: str = "train") -> dict:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relgraph.trainer.report import build_report, write_report
+from relgraph.jobs.report import build_report, write_report
 
 CURVE_RGB = (0x1F, 0x77, 0xB4)  # first palette color: trial 1's learning curve
 
@@ -152,7 +152,7 @@ def test_report_explanations_render_in_headless_chromium(tmp_path: Path) -> None
     if browser is None:
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
     folder = with_explanations(fake_job(tmp_path / "job"))
-    from relgraph.trainer.report import explanation_section
+    from relgraph.jobs.report import explanation_section
 
     page = folder / "section.html"
     page.write_text("<!DOCTYPE html><html><body style='margin:0'>"

@@ -19,17 +19,15 @@ import psutil
 import pytest
 
 import relgraph as rg
+from relgraph.connector.output import DuckDBOutput, OutputConfig, write_output
 from relgraph.errors import ArtifactError, JobError, OutputExistsError, OutputNameError
+from relgraph.integrity import MANIFEST, read_manifest, read_verified
+from relgraph.jobs.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.jobs.store import JobStatus, JobStore
 from relgraph.pquery import PredictiveQuery
-from relgraph.trainer.artifacts import load_gbdt, load_member_states
-from relgraph.trainer.integrity import MANIFEST, read_manifest, read_verified
-from relgraph.trainer.job_store import JobStatus, JobStore
-from relgraph.trainer.output import DuckDBOutput, OutputConfig, write_output
-from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.testing.graphs import make_data, make_plan
 from relgraph.trainer.trainer import Trainer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_jobs import make_data, make_plan
+from relgraph.training.artifacts import load_gbdt, load_member_states
 
 QUERY = "PREDICT COUNT(orders.*, 0, 30, days) > 0 FOR EACH customers.customer_id"
 TIMEOUT = 240.0
@@ -290,7 +288,7 @@ def test_user_files_beside_and_at_outputs_survive(home: Path, data: tuple[rg.Gra
 
 def test_table_folders_never_delete_user_paths(home: Path, data: tuple[rg.Graph, Any],
                                                tmp_path: Path) -> None:
-    from relgraph.engine.tables import read_table, write_training_table
+    from relgraph.pquery.export import read_table, write_training_table
 
     graph, _ = data
     pq = PredictiveQuery(graph, QUERY)

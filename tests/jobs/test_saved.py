@@ -159,7 +159,7 @@ def test_table_stats() -> None:
 
 
 def test_failed_table_job_is_recorded(tmp_path: Path, restore_settings: None) -> None:
-    from relgraph.trainer.job_store import JobStatus
+    from relgraph.jobs.store import JobStatus
 
     rg.init(home=tmp_path / "home")
     pq = rg.PredictiveQuery(_graph(), "PREDICT COUNT(transactions.*, 0, 2, days) FOR EACH "

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from relgraph.errors import PlanError
-from relgraph.task import QueryType, TaskType
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     INFERRED,
     MISSING,
     ColumnProcessingPlan,
@@ -45,6 +44,7 @@ from relgraph.trainer.plan import (
     is_valid_option,
     valid_metric,
 )
+from relgraph.task import QueryType, TaskType
 
 # ------------------------------------------------------------------------------ defaults
 

@@ -35,20 +35,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_trainer import CHURN, SPEND, make_activity_db, make_purchase_db
 
 import relgraph as rg
 from relgraph.errors import PlanError
+from relgraph.integrity import write_manifest
+from relgraph.jobs.results import TrainingJobResult
 from relgraph.nn import model as nn_model
 from relgraph.nn.model import calendar_features
-from relgraph.sampling import NeighborSampler
-from relgraph.task import QueryType, TaskType
-from relgraph.trainer import fitting, pipeline
-from relgraph.trainer.automl import sample_trials
-from relgraph.trainer.examples import TargetInfo
-from relgraph.trainer.fitting import model_spec
-from relgraph.trainer.integrity import write_manifest
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     INFERRED,
     ColumnProcessingPlan,
     EarlyStoppingConfig,
@@ -67,9 +61,15 @@ from relgraph.trainer.plan import (
     RunMode,
     TrainingJobPlan,
 )
-from relgraph.trainer.results import TrainingJobResult
-from relgraph.trainer.settings import TrialSettings
-from relgraph.trainer.suggest import suggest_model_plan
+from relgraph.plan.suggest import suggest_model_plan
+from relgraph.sampling import NeighborSampler
+from relgraph.task import QueryType, TaskType
+from relgraph.testing.graphs import CHURN, SPEND, make_activity_db, make_purchase_db
+from relgraph.training import fitting, pipeline
+from relgraph.training.automl import sample_trials
+from relgraph.training.examples import TargetInfo
+from relgraph.training.fitting import model_spec
+from relgraph.training.settings import TrialSettings
 
 # ------------------------------------------------------------------------------ data
 

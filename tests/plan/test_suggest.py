@@ -7,9 +7,7 @@ from typing import Any
 import pytest
 
 from relgraph.errors import PlanError
-from relgraph.task import QueryType, TaskType
-from relgraph.trainer.automl import sample_trials
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     MISSING,
     GNNModelPlan,
     ModelPlan,
@@ -17,12 +15,14 @@ from relgraph.trainer.plan import (
     RunMode,
     is_missing,
 )
-from relgraph.trainer.suggest import (
+from relgraph.plan.suggest import (
     DOCUMENTED_BASE_LR,
     default_metrics,
     default_tune_metric,
     suggest_model_plan,
 )
+from relgraph.task import QueryType, TaskType
+from relgraph.training.automl import sample_trials
 
 MODES = list(RunMode)
 TASKS = list(TaskType)

@@ -410,7 +410,7 @@ def test_weight_column(graph: Graph) -> None:
 def test_non_blocking_and_explain(graph: Graph, tmp_path: Path,
                                   restore_settings: None) -> None:
     import relgraph as rg
-    from relgraph.trainer.job_store import JobStatus
+    from relgraph.jobs.store import JobStatus
 
     rg.init(home=tmp_path / "home")
     pq = PredictiveQuery(graph, "PREDICT SUM(orders.amount WHERE orders.status = 'paid', "

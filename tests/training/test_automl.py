@@ -11,16 +11,7 @@ import pickle
 import pytest
 
 from relgraph.errors import PlanError
-from relgraph.trainer.automl import (
-    HopSpec,
-    LossSpec,
-    LRSchedulerSpec,
-    Pruner,
-    TrialConfig,
-    sample_trials,
-    search_space_size,
-)
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     EarlyStoppingConfig,
     FocalLossConfig,
     GNNModelPlan,
@@ -32,7 +23,16 @@ from relgraph.trainer.plan import (
     OptimizerConfig,
     PruningConfig,
 )
-from relgraph.trainer.suggest import suggest_model_plan
+from relgraph.plan.suggest import suggest_model_plan
+from relgraph.training.automl import (
+    HopSpec,
+    LossSpec,
+    LRSchedulerSpec,
+    Pruner,
+    TrialConfig,
+    sample_trials,
+    search_space_size,
+)
 
 
 def _plan() -> ModelPlan:

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from relgraph.task import TaskType
-from relgraph.trainer.calibration import fit_recalibration, fit_rounding
-from relgraph.trainer.examples import TargetInfo, fit_target_info
-from relgraph.trainer.losses import decode_outputs
+from relgraph.training.calibration import fit_recalibration, fit_rounding
+from relgraph.training.examples import TargetInfo, fit_target_info
+from relgraph.training.losses import decode_outputs
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 
 from relgraph.task import TaskType
-from relgraph.trainer.ensemble import comparable_trials
-from relgraph.trainer.examples import fit_target_info
-from relgraph.trainer.fitting import TrialResult
-from relgraph.trainer.settings import TrialSettings
+from relgraph.training.ensemble import comparable_trials
+from relgraph.training.examples import fit_target_info
+from relgraph.training.fitting import TrialResult
+from relgraph.training.settings import TrialSettings
 
 RNG = np.random.default_rng(0)
 N = 400

@@ -17,9 +17,9 @@ import pytest
 
 import relgraph as rg
 from relgraph.errors import JobError
+from relgraph.plan.model_plan import RunMode
+from relgraph.plan.suggest import suggest_model_plan
 from relgraph.task import TaskType
-from relgraph.trainer.plan import RunMode
-from relgraph.trainer.suggest import suggest_model_plan
 
 NUM_USERS = 300
 START = pd.Timestamp("2023-01-01")
@@ -173,8 +173,8 @@ def test_gbdt_contributions_add_up_to_the_probability() -> None:
     """TreeSHAP margins rescaled through the sigmoid: per row, the contributions add up to
     the predicted probability minus the model's base probability; the driving feature
     gets the largest share."""
-    from relgraph.trainer.explain import gbdt_contributions
-    from relgraph.trainer.gbdt import GBDTModel
+    from relgraph.training.explain import gbdt_contributions
+    from relgraph.training.gbdt import GBDTModel
 
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"drive": rng.normal(size=600), "noise": rng.normal(size=600)})
@@ -218,7 +218,7 @@ def test_regression_explanations(tmp_path) -> None:
     """A regression model (SUM of amounts) answers too: the value explained is the
     prediction batch prediction returns, named rows are visible at the anchor and never
     the entity's own row met again deeper in its subgraph."""
-    from test_trainer import SPEND, make_activity_db, small_plan
+    from relgraph.testing.graphs import SPEND, make_activity_db, small_plan
 
     rg.init(home=tmp_path / "home")
     graph = make_activity_db(num_users=80, days=120)

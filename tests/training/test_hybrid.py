@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_trainer import CHURN, SPEND, make_activity_db, small_plan
 
 import relgraph as rg
 from relgraph.task import TaskType
-from relgraph.trainer.ensemble import DEFAULT_WEIGHT, fit_blend
-from relgraph.trainer.examples import TargetInfo, fit_target_info
-from relgraph.trainer.hybrid import SeedScaler, encode_past
+from relgraph.testing.graphs import CHURN, SPEND, make_activity_db, small_plan
+from relgraph.training.ensemble import DEFAULT_WEIGHT, fit_blend
+from relgraph.training.examples import TargetInfo, fit_target_info
+from relgraph.training.hybrid import SeedScaler, encode_past
 
 
 def _regression(n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_trainer import make_purchase_db, small_plan
 
 import relgraph as rg
 from relgraph.nn.model import ModelSpec
 from relgraph.store.from_graph import build_store
 from relgraph.task import TaskType
-from relgraph.trainer.examples import TargetInfo
-from relgraph.trainer.features import fit_graph_features
-from relgraph.trainer.fitting import GraphContext, model_spec
-from relgraph.trainer.settings import TrialSettings
+from relgraph.testing.graphs import make_purchase_db, small_plan
+from relgraph.training.examples import TargetInfo
+from relgraph.training.features import fit_graph_features
+from relgraph.training.fitting import GraphContext, model_spec
+from relgraph.training.settings import TrialSettings
 
 QUERY = "PREDICT LIST_DISTINCT(buys.item_id, 0, 14, days) RANK TOP 5 FOR EACH users.user_id"
 
@@ -93,7 +93,7 @@ def test_link_prediction_variants_learn_preferences(graph, home, variant):
 
 
 def test_lookup_optimization_uses_its_own_learning_rate(graph, home):
-    from relgraph.trainer.plan import OptimizerConfig
+    from relgraph.plan.model_plan import OptimizerConfig
 
     table = rg.PredictiveQuery(graph, QUERY).generate_training_table()
     plan = small_plan(TaskType.TEMPORAL_LINK_PREDICTION, epochs=1)

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_trainer import SPEND, make_activity_db, small_plan
 
 import relgraph as rg
 from relgraph.errors import PlanError, TrainingError
 from relgraph.task import TaskType
-from relgraph.trainer.examples import TargetInfo, fit_target_info
-from relgraph.trainer.losses import (
+from relgraph.testing.graphs import SPEND, make_activity_db, small_plan
+from relgraph.training.examples import TargetInfo, fit_target_info
+from relgraph.training.losses import (
     QUANTILES,
     compute_loss,
     decode_outputs,

@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 
 from relgraph.errors import PlanError
 from relgraph.task import TaskType
-from relgraph.trainer.metrics import (
+from relgraph.training.metrics import (
     compute_metrics,
     default_metrics,
     default_tune_metric,

@@ -17,9 +17,9 @@ from relgraph.graph.visibility import store_times
 from relgraph.nn.batch import Batch
 from relgraph.sampling import NeighborSampler
 from relgraph.store.from_graph import build_store
-from relgraph.trainer.examples import Seeds
-from relgraph.trainer.features import fit_graph_features
-from relgraph.trainer.fitting import GraphContext
+from relgraph.training.examples import Seeds
+from relgraph.training.features import fit_graph_features
+from relgraph.training.fitting import GraphContext
 
 DAY = 86_400
 T0 = pd.Timestamp("2022-01-01")
@@ -301,9 +301,9 @@ def test_rows_after_every_label_window_change_no_prediction(tmp_path) -> None:
     """Same labels and seed, with and without wild rows dated after every label window:
     the holdout predictions are identical (encoders, sampling and degrees see none)."""
     import relgraph as rg
+    from relgraph.plan.model_plan import RunMode
+    from relgraph.plan.suggest import suggest_model_plan
     from relgraph.task import TaskType
-    from relgraph.trainer.plan import RunMode
-    from relgraph.trainer.suggest import suggest_model_plan
 
     labels = spend_labels(activity_graph())
     holdouts = []
@@ -362,8 +362,8 @@ def test_future_single_child_rows_leave_auroc_at_chance(tmp_path) -> None:
     future ``cancellations`` rows predicts exactly as the one trained without them, and
     its AUROC is near chance (1.0 when the future row leaked into the degree features)."""
     import relgraph as rg
+    from relgraph.plan.suggest import suggest_model_plan
     from relgraph.task import TaskType
-    from relgraph.trainer.suggest import suggest_model_plan
 
     n = 1500
     label = np.random.default_rng(0).random(n) < 0.5

@@ -26,7 +26,7 @@ from relgraph.aggregates import compute_features, plan_features
 from relgraph.errors import GraphError
 from relgraph.graph import Graph, Stype
 from relgraph.task import TaskType
-from relgraph.trainer.examples import (
+from relgraph.training.examples import (
     STATIC_ANCHOR,
     encode_item_lists,
     fit_target_info,
@@ -34,8 +34,8 @@ from relgraph.trainer.examples import (
     multi_hot,
     numeric_targets,
 )
-from relgraph.trainer.features import excluded_target_columns
-from relgraph.trainer.metrics import compute_metrics
+from relgraph.training.features import excluded_target_columns
+from relgraph.training.metrics import compute_metrics
 
 
 def entity_features(graph: Graph, entity_table: str, rows: np.ndarray,
@@ -83,7 +83,7 @@ def run_baselines(graph: Graph, train_table: Any, *, feature_sets: tuple[str, ..
     prediction has no LightGBM baseline. ``cache_dir``: where the training job cached the
     relational features of the same pairs (computed once for both).
     """
-    from relgraph.trainer.metrics import default_metrics
+    from relgraph.training.metrics import default_metrics
 
     _check_engine(graph)
     df = train_table.data_df()

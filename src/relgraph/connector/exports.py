@@ -3,7 +3,7 @@
 An export never deletes what relgraph did not write, and is part of its job's commit:
 
 1. :func:`plan_export` names the destination (``<output_table_name>_<type>``, checked by
-   :func:`~relgraph.trainer.output.check_output_name` and kept inside the output folder)
+   :func:`~relgraph.connector.output.check_output_name` and kept inside the output folder)
    and a temporary sibling: ``.<file>.rg-<token>.tmp`` beside the file, or table
    ``__rg_tmp_<token>_<table>`` in the database. The job records it in
    ``<job folder>/exports.json`` first (a database as its connector's JSON spec: never a
@@ -43,16 +43,16 @@ from relgraph.connector import (
     SQLiteConnector,
     WriteMode,
 )
-from relgraph.errors import ArtifactError, JobError, OutputExistsError
-from relgraph.trainer.output import (
+from relgraph.connector.output import (
     OutputConfig,
     check_output_name,
     output_file,
     prepare_export,
 )
+from relgraph.errors import ArtifactError, JobError, OutputExistsError
 
 if TYPE_CHECKING:
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
 #: Pending exports of a job (in its folder), written before any temporary is created.
 PENDING = "exports.json"
@@ -226,7 +226,7 @@ def pending(folder: Path) -> list[PendingExport]:
 
 def record_pending(folder: Path, p: PendingExport) -> None:
     """Add ``p`` to the job's pending exports (before its temporary is written)."""
-    from relgraph.trainer.integrity import write_bytes_atomic
+    from relgraph.integrity import write_bytes_atomic
 
     items = [asdict(x) for x in pending(folder)] + [asdict(p)]
     write_bytes_atomic(json.dumps(items, indent=1).encode(), folder / PENDING)
@@ -258,7 +258,7 @@ def check_pending(store: JobStore, folder: Path) -> None:
 def export_now(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
     """Write one output type at once (no job); returns the destination. A database table
     is written in one transaction (:func:`export_frame`)."""
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
     conn = output.output_connector
     if isinstance(conn, DatabaseConnector) and output.output_table_name is not None:
@@ -273,7 +273,7 @@ def export_frame(df: pd.DataFrame, conn: DatabaseConnector, table: str,
     """``conn.write_table``: ``df`` as ``table`` of ``conn``, in one transaction (a write
     killed half-way leaves the previous table and no temporary). ``OVERWRITE`` replaces an
     existing table only if relgraph wrote it (the home's output registry)."""
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
     db = database_output(conn)
     db.check_name(table)

@@ -60,7 +60,7 @@ class OutputConfig:
       ``postgresql://`` URI): a table in that database;
     * ``None``: the results stay in the job folder only (``predictions_df()`` reads them).
 
-    Every write is atomic and part of the job's commit (:mod:`relgraph.trainer.exports`):
+    Every write is atomic and part of the job's commit (:mod:`relgraph.connector.exports`):
     a temporary file or table is staged, then renamed over the destination (tables: in one
     transaction) when the job commits, so a failed or killed job never leaves a
     half-written output and keeps the previous one. A file or table that relgraph did not
@@ -172,7 +172,7 @@ def output_table_names(output: OutputConfig) -> list[str]:
 def write_output(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
     """Write one output type to ``output``'s connector now (atomically); returns where it
     went. An existing destination is replaced only if relgraph wrote it."""
-    from relgraph.trainer.exports import export_now
+    from relgraph.connector.exports import export_now
 
     return export_now(df, output, kind)
 

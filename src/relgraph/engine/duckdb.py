@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from relgraph.errors import GraphError
-from relgraph.graph.types import Dtype
+from relgraph.types import Dtype
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph

@@ -14,7 +14,7 @@ from relgraph.errors import GraphError
 from relgraph.graph.edge import Edge, EdgeLike
 from relgraph.graph.links import key_set, match_count
 from relgraph.graph.table import Table
-from relgraph.graph.types import Dtype, Stype
+from relgraph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.base import Connector
@@ -320,8 +320,8 @@ class Graph:
         """Save the graph (tables, snapshots of their rows, edges) under the home; returns
         ``name``, or an id derived from its content. ``Graph.load(...)`` reads it back."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import save_object
-        from relgraph.trainer.snapshot import snapshot_graph
+        from relgraph.jobs.saved import save_object
+        from relgraph.jobs.snapshot import snapshot_graph
 
         if not skip_validation:
             self.validate(verbose=False)
@@ -336,8 +336,8 @@ class Graph:
     def load(cls, graph_id_or_template: str) -> Graph:
         """A graph saved by :meth:`save` (rows from its snapshots, checked by SHA-256)."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import load_object
-        from relgraph.trainer.snapshot import load_graph
+        from relgraph.jobs.saved import load_object
+        from relgraph.jobs.snapshot import load_graph
 
         body = load_object("graph", graph_id_or_template)
         graph: Graph = load_graph(get_settings().home, body["graph"])

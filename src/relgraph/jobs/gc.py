@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from relgraph.errors import ConfigError
-from relgraph.trainer.job_store import JobRecord, JobStore
-from relgraph.trainer.saved import saved_snapshot_files
-from relgraph.trainer.snapshot import SNAPSHOTS, snapshot_files
+from relgraph.jobs.saved import saved_snapshot_files
+from relgraph.jobs.snapshot import SNAPSHOTS, snapshot_files
+from relgraph.jobs.store import JobRecord, JobStore
 
 __all__ = ["GcItem", "GcReport", "gc"]
 
@@ -204,7 +204,7 @@ def gc(keep_last: int | None = None, older_than: str | float | timedelta | None 
 def _model_fingerprint(folder: Path) -> str | None:
     """The graph-store fingerprint a training job's model was trained on (from the
     verified ``model.json``), or None."""
-    from relgraph.trainer.integrity import has_file, read_verified
+    from relgraph.integrity import has_file, read_verified
 
     if not has_file(folder, "model.json"):
         return None

@@ -23,7 +23,14 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, TypeVar
 
 from relgraph.errors import JobError
-from relgraph.trainer.job_store import (
+from relgraph.jobs.progress import (
+    AutoTrainerProgress,
+    PredictionProgress,
+    ProgressBar,
+    prediction_progress,
+    training_progress,
+)
+from relgraph.jobs.store import (
     JobKind,
     JobRecord,
     JobStatus,
@@ -32,13 +39,6 @@ from relgraph.trainer.job_store import (
     process_tree,
     signal_procs,
     wait_procs_gone,
-)
-from relgraph.trainer.progress import (
-    AutoTrainerProgress,
-    PredictionProgress,
-    ProgressBar,
-    prediction_progress,
-    training_progress,
 )
 
 R = TypeVar("R")
@@ -89,7 +89,7 @@ class _Job(Generic[R]):
         rec = self._store.get(job_id, reap=False)
         if rec.kind is not self.kind:
             raise JobError(f"Job {job_id} is a {rec.kind.value} job, not {self.kind.value}; "
-                           f"open it with relgraph.trainer.jobs.job_for({job_id!r}).")
+                           f"open it with relgraph.jobs.handles.job_for({job_id!r}).")
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -257,7 +257,7 @@ class TrainingJob(_Job[Any]):
         return training_progress(self._record().progress)
 
     def _result_object(self) -> Any:
-        from relgraph.trainer.results import TrainingJobResult
+        from relgraph.jobs.results import TrainingJobResult
 
         return TrainingJobResult(self.job_id)
 
@@ -267,7 +267,7 @@ class TrainingJob(_Job[Any]):
         if config.get("plan"):
             import json
 
-            from relgraph.trainer.plan import ModelPlan
+            from relgraph.plan.model_plan import ModelPlan
 
             config["plan"] = ModelPlan.from_json(json.dumps(config["plan"]))
         return config
@@ -282,20 +282,20 @@ class BatchPredictionJob(_Job[Any]):
         return prediction_progress(self._record().progress)
 
     def _result_object(self) -> Any:
-        from relgraph.trainer.results import BatchPredictionJobResult
+        from relgraph.jobs.results import BatchPredictionJobResult
 
         return BatchPredictionJobResult(self.job_id)
 
 
 class _TableJob(_Job[Any]):
-    """A stored table-generation job (see :mod:`relgraph.trainer.table_jobs`)."""
+    """A stored table-generation job (see :mod:`relgraph.jobs.table_jobs`)."""
 
     def progress(self) -> dict[str, Any]:
         rec = self._record()
         return {"status": rec.status.value, **dict(rec.metrics or {})}
 
     def _result_object(self) -> Any:
-        from relgraph.trainer.table_jobs import load_table_result
+        from relgraph.jobs.table_jobs import load_table_result
 
         return load_table_result(self.job_id)
 
@@ -323,7 +323,7 @@ class BaselineJob(_Job[Any]):
         return dict(self._record().progress)
 
     def _result_object(self) -> Any:
-        from relgraph.trainer.results import BaselineJobResult
+        from relgraph.jobs.results import BaselineJobResult
 
         return BaselineJobResult(self.job_id)
 

@@ -211,7 +211,7 @@ def explanation_section(folder: Path) -> str:
 def _read(folder: Path, name: str) -> bytes:
     """An artifact's bytes, checked against the folder's manifest once it has one (a job
     folder; the staging folder of a running job has none yet)."""
-    from relgraph.trainer.integrity import MANIFEST, read_verified
+    from relgraph.integrity import MANIFEST, read_verified
 
     if (folder / MANIFEST).exists():
         return read_verified(folder, name)

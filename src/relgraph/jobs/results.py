@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from relgraph.errors import JobError
-from relgraph.trainer.integrity import read_manifest, read_verified
+from relgraph.integrity import read_manifest, read_verified
 
 if TYPE_CHECKING:
-    from relgraph.trainer.explain import GlobalExplanation
+    from relgraph.training.explain import GlobalExplanation
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class ModelEvaluationMetrics:
 def _job_dir(job_id: str) -> Path:
     """The folder of a finished job (a job known to the store must be DONE)."""
     from relgraph.config import get_settings
-    from relgraph.trainer.job_store import JobStatus, JobStore
+    from relgraph.jobs.store import JobStatus, JobStore
 
     home = get_settings().home
     store = JobStore(home)
@@ -87,7 +87,7 @@ def _job_dir(job_id: str) -> Path:
 
 
 def _request(job_id: str) -> dict[str, Any]:
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
     store = JobStore.current()
     return store.get(job_id, reap=False).request if store.exists(job_id) else {}
@@ -118,7 +118,7 @@ class TrainingJobResult(_JobResult):
 
     @property
     def model_plan(self) -> Any:
-        from relgraph.trainer.plan import ModelPlan
+        from relgraph.plan.model_plan import ModelPlan
 
         return ModelPlan.from_json(read_verified(self.dir, "plan.json").decode())
 
@@ -179,9 +179,9 @@ class TrainingJobResult(_JobResult):
 
     def explanations(self) -> GlobalExplanation:
         """Column and table importance on the validation split
-        (:class:`~relgraph.trainer.explain.GlobalExplanation`): how much the validation
+        (:class:`~relgraph.training.explain.GlobalExplanation`): how much the validation
         metric drops when a column's values (or a whole table's) are shuffled."""
-        from relgraph.trainer.explain import GlobalExplanation
+        from relgraph.training.explain import GlobalExplanation
 
         if "explanations.json" not in read_manifest(self.dir):
             why = "its plan set training_job.disable_explain=True" if \
@@ -235,7 +235,7 @@ class TrainingJobResult(_JobResult):
     @property
     def training_table(self) -> Any:
         """The training table the job was trained on (rows and task metadata)."""
-        from relgraph.trainer.worker import load_request_table
+        from relgraph.jobs.worker import load_request_table
 
         if not (self.dir / "request" / "train_table.parquet").exists():
             raise JobError(f"Job {self.job_id} has no stored training table (its rows could "
@@ -246,7 +246,7 @@ class TrainingJobResult(_JobResult):
         snap = _request(self.job_id).get("graph_snapshot")
         if snap:
             from relgraph.config import get_settings
-            from relgraph.trainer.worker import load_graph
+            from relgraph.jobs.worker import load_graph
 
             return load_graph(get_settings().home, snap)
         return None
@@ -272,7 +272,7 @@ class TrainingJobResult(_JobResult):
         if path.exists() and "report.html" in read_manifest(self.dir):
             read_verified(self.dir, "report.html")
         elif not path.exists():
-            from relgraph.trainer.report import write_report
+            from relgraph.jobs.report import write_report
 
             write_report(self.dir, self.job_id, _request(self.job_id))
         return path
@@ -321,7 +321,7 @@ class ArtifactExportJob:
 
     def status(self) -> Any:
         """``RUNNING``, ``DONE`` or ``FAILED`` (a :class:`JobStatus`)."""
-        from relgraph.trainer.job_store import JobStatus
+        from relgraph.jobs.store import JobStatus
 
         if not self._future.done():
             return JobStatus.RUNNING
@@ -360,7 +360,7 @@ class BatchPredictionJobResult(_JobResult):
 
     @property
     def prediction_table(self) -> Any:
-        from relgraph.trainer.worker import load_request_table
+        from relgraph.jobs.worker import load_request_table
 
         return load_request_table(self.dir, "prediction_table")
 
@@ -392,7 +392,7 @@ class BatchPredictionJobResult(_JobResult):
         ``non_blocking=False`` the :class:`ArtifactExportResult`, whose ``location`` says
         where the rows went. Bad arguments raise here, in either mode.
         """
-        from relgraph.trainer.output import OutputConfig, write_output
+        from relgraph.connector.output import OutputConfig, write_output
 
         cfg = OutputConfig.cast(output_config)
         if cfg.output_connector is None:

@@ -12,7 +12,7 @@ run code:
 * an **output config**: JSON (``output_connector`` as a folder, or a database connector's
   spec: a file path, or PostgreSQL settings without the password).
 
-Loading checks every file's checksum before parsing it (:mod:`relgraph.trainer.integrity`).
+Loading checks every file's checksum before parsing it (:mod:`relgraph.integrity`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph.errors import ArtifactError, JobError
-from relgraph.trainer.integrity import (
+from relgraph.integrity import (
     private_dir,
     read_expected,
     read_verified,
@@ -228,11 +228,11 @@ def load_table(folder: Path, name: str, graph: Any = None) -> Any:
 
 # ---------------------------------------------------------------------- output configs
 def output_to_json(output: Any) -> dict[str, Any]:
-    """An :class:`~relgraph.trainer.output.OutputConfig` as JSON; a database connector as
+    """An :class:`~relgraph.connector.output.OutputConfig` as JSON; a database connector as
     its spec (never a password: a worker gets it from its environment), a connector that
     has no JSON form as ``{"type": "live"}`` (usable only by an inline job)."""
     from relgraph.connector import DatabaseConnector
-    from relgraph.trainer.exports import DATABASE_OUTPUTS
+    from relgraph.connector.exports import DATABASE_OUTPUTS
 
     conn = output.output_connector
     connector: dict[str, Any] | None
@@ -258,8 +258,8 @@ def output_to_json(output: Any) -> dict[str, Any]:
 
 def output_from_json(value: dict[str, Any]) -> Any:
     from relgraph.connector import DatabaseConnectorConfig
-    from relgraph.trainer.exports import DATABASE_OUTPUTS
-    from relgraph.trainer.output import OutputConfig
+    from relgraph.connector.exports import DATABASE_OUTPUTS
+    from relgraph.connector.output import OutputConfig
 
     spec = value.get("output_connector")
     conn: Any = None

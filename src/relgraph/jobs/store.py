@@ -276,7 +276,7 @@ class JobStore:
     """The SQLite job store of one home folder (``<home>/jobs.db``)."""
 
     def __init__(self, home: str | Path) -> None:
-        from relgraph.trainer.integrity import private_dir
+        from relgraph.integrity import private_dir
 
         self.home = Path(home)
         self.jobs_dir = private_dir(self.home / "jobs")
@@ -609,7 +609,7 @@ class JobStore:
             if rec.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or not self._dead(rec):
                 continue
             if self.committed(jid):  # complete the commit the worker reached
-                from relgraph.trainer.worker import complete_commit
+                from relgraph.jobs.worker import complete_commit
 
                 try:
                     done = complete_commit(self, jid, detail=f"commit completed after worker "
@@ -651,7 +651,7 @@ class JobStore:
     def discard_outputs(self, job_id: str) -> None:
         """Remove a job's unfinished artifacts (staging folder, artifact files, and the
         temporaries of its exports)."""
-        from relgraph.trainer.exports import discard_pending
+        from relgraph.connector.exports import discard_pending
 
         folder = self.folder(job_id)
         if not folder.is_dir():

@@ -4,7 +4,7 @@
 and ``Trainer.predict`` generate inline) run here: a row in the job store (kind
 ``training_table`` / ``prediction_table``), the generation in a thread of this process
 (``runner="inline"``; a process that dies leaves it FAILED, see
-:meth:`~relgraph.trainer.job_store.JobStore.reap`), and a commit that follows the job
+:meth:`~relgraph.jobs.store.JobStore.reap`), and a commit that follows the job
 rules: the table is written into ``.staging`` as ``table.parquet`` + ``table.json``, hashed
 into a ``manifest.json``, then moved into the job folder at the commit point. Any process
 with the same home reopens the job by id (``TrainingTableJob(job_id)``) and reads the table
@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from relgraph.errors import JobError
-from relgraph.trainer.integrity import write_manifest
-from relgraph.trainer.job_store import STAGING, JobKind, JobStatus, JobStore
+from relgraph.integrity import write_manifest
+from relgraph.jobs.store import STAGING, JobKind, JobStatus, JobStore
 
 __all__ = ["TABLE", "load_table_result", "run_table_job"]
 
@@ -38,7 +38,7 @@ def run_table_job(pq: Any, kind: JobKind, options: Mapping[str, Any], *,
     """Create a table-generation job for ``pq`` and run it (in a thread when
     ``non_blocking``); returns its id. ``options`` go to ``generate_*_table``;
     ``snapshot`` records the graph so another process can reopen the table with it."""
-    from relgraph.trainer.worker import snapshot_graph
+    from relgraph.jobs.worker import snapshot_graph
 
     store = JobStore.current()
     request: dict[str, Any] = {"query": pq.query, "graph": pq.graph.to_dict(),
@@ -67,9 +67,9 @@ def _json(value: Any) -> Any:
 def _run(store: JobStore, job_id: str, pq: Any, kind: JobKind, options: Mapping[str, Any],
          claimed: bool = False) -> None:
     """Generate, stage, commit; failures are recorded (and raised when not threaded)."""
-    from relgraph.trainer.features import excluded_target_columns
-    from relgraph.trainer.snapshot import save_table
-    from relgraph.trainer.worker import complete_commit
+    from relgraph.jobs.snapshot import save_table
+    from relgraph.jobs.worker import complete_commit
+    from relgraph.training.features import excluded_target_columns
 
     if not claimed and not store.mark_running(job_id, os.getpid(), "inline"):
         raise JobError(f"Job {job_id} could not start: it is "
@@ -110,8 +110,8 @@ def load_table_result(job_id: str) -> Any:
     """The table of finished job ``job_id``: the live object in the process that made it,
     else read from the job folder (checked against its manifest) with the job's graph
     snapshot and query when it has one."""
-    from relgraph.trainer.snapshot import load_table
-    from relgraph.trainer.worker import load_graph
+    from relgraph.jobs.snapshot import load_table
+    from relgraph.jobs.worker import load_graph
 
     if job_id in _LIVE:
         return _LIVE[job_id]

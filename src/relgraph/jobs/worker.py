@@ -1,8 +1,8 @@
-"""Running a job: in a worker process (``python -m relgraph.trainer.worker``) or inline.
+"""Running a job: in a worker process (``python -m relgraph.jobs.worker``) or inline.
 
 Both paths go through :func:`run_job`: claim the job (``RUNNING``), start a heartbeat
 thread, run the work into ``<job folder>/.staging`` (exports to temporaries beside their
-destinations, see :mod:`relgraph.trainer.exports`), write the staged artifacts' manifest,
+destinations, see :mod:`relgraph.connector.exports`), write the staged artifacts' manifest,
 then record the job's *commit point* and :func:`complete_commit`: move the artifacts into
 the job folder, publish the exports and mark it ``DONE``. Failures before the commit point
 mark ``FAILED`` with the error; cancellation (``SIGTERM`` to the worker, or the store's
@@ -12,7 +12,7 @@ killed outright is detected by :meth:`JobStore.reap` from its pid: before the co
 the job is FAILED and cleaned up, after it the commit is completed.
 
 A job's inputs are read back without pickle: the graph from a Parquet snapshot
-(:mod:`relgraph.trainer.snapshot`), tables and output configs from ``request/`` (Parquet
+(:mod:`relgraph.jobs.snapshot`), tables and output configs from ``request/`` (Parquet
 and JSON, checked against ``request/manifest.json``).
 """
 
@@ -38,13 +38,15 @@ from typing import Any
 
 import pandas as pd
 
-from relgraph.trainer.integrity import (
+from relgraph.integrity import (
     private_dir,
     read_verified,
     write_bytes_atomic,
     write_manifest,
 )
-from relgraph.trainer.job_store import (
+from relgraph.jobs.progress import ProgressState
+from relgraph.jobs.snapshot import SnapshotError, load_table
+from relgraph.jobs.store import (
     HEARTBEAT_S,
     STAGING,
     JobKind,
@@ -52,8 +54,6 @@ from relgraph.trainer.job_store import (
     JobStore,
     pid_alive,
 )
-from relgraph.trainer.progress import ProgressState
-from relgraph.trainer.snapshot import SnapshotError, load_table
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -79,9 +79,9 @@ def save_request(folder: Path, objects: dict[str, Any], *, strict: bool) -> None
     ``strict`` (worker jobs): an object that cannot be written raises; otherwise it is
     skipped (an inline job uses the live object).
     """
-    from relgraph.trainer.features import excluded_target_columns
-    from relgraph.trainer.output import OutputConfig
-    from relgraph.trainer.snapshot import output_to_json, save_table
+    from relgraph.connector.output import OutputConfig
+    from relgraph.jobs.snapshot import output_to_json, save_table
+    from relgraph.training.features import excluded_target_columns
 
     req = private_dir(folder / REQUEST)
     for name, obj in objects.items():
@@ -117,7 +117,7 @@ def _table(run: _Runner, folder: Path, name: str) -> Any:
 
 
 def _output_config(run: _Runner, folder: Path) -> Any:
-    from relgraph.trainer.snapshot import output_from_json
+    from relgraph.jobs.snapshot import output_from_json
 
     live = _LIVE.get(run.job_id, {})
     if "output_config" in live:
@@ -138,14 +138,14 @@ def _graph(run: _Runner, request: dict[str, Any]) -> Any:
 
 def snapshot_graph(store: JobStore, graph: Any) -> dict[str, Any]:
     """Write ``graph`` as a Parquet snapshot under the home; returns its descriptor."""
-    from relgraph.trainer.snapshot import snapshot_graph as write
+    from relgraph.jobs.snapshot import snapshot_graph as write
 
     return write(store.home, graph)
 
 
 def load_graph(home: str | Path, descriptor: Any) -> Any:
     """The graph of a snapshot descriptor (every file checked against its SHA-256)."""
-    from relgraph.trainer.snapshot import load_graph as read
+    from relgraph.jobs.snapshot import load_graph as read
 
     return read(Path(home), descriptor)
 
@@ -176,7 +176,7 @@ def launch(store: JobStore, job_id: str,
     env = {**os.environ, **(env or {})}
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "relgraph.trainer.worker", "--home", str(store.home),
+    cmd = [sys.executable, "-m", "relgraph.jobs.worker", "--home", str(store.home),
            "--device", settings.device, "--engine", settings.engine,
            "--duckdb-config", json.dumps(settings.duckdb_config()), job_id]
     with open(_log_fd(folder / "worker.log"), "ab") as log:
@@ -316,7 +316,7 @@ def run_job(store: JobStore, job_id: str, *, runner: str = "inline",
             raise JobError(f"Jobs of kind {rec.kind.value} do not run in workers.")
         meta = work(store, rec.request, folder, staging, run)
         run.check_cancel()
-        from relgraph.trainer.exports import check_pending
+        from relgraph.connector.exports import check_pending
 
         check_pending(store, folder)  # every export destination is still writable
         write_manifest(staging)
@@ -355,7 +355,7 @@ def complete_commit(store: JobStore, job_id: str, *, metrics: dict[str, Any] | N
                     detail: str = "") -> bool:
     """Finish the commit of a job past its commit point (idempotent): move the staged
     artifacts into the job folder, publish its exports, mark it DONE."""
-    from relgraph.trainer.exports import publish_pending
+    from relgraph.connector.exports import publish_pending
 
     folder = store.folder(job_id)
     staging = folder / STAGING
@@ -382,8 +382,8 @@ def _warm_start(state: dict[str, Any] | None, run: _Runner) -> Iterator[None]:
     if state is None:
         yield
         return
-    from relgraph.trainer import pipeline
-    from relgraph.trainer.fitting import GraphContext
+    from relgraph.training import pipeline
+    from relgraph.training.fitting import GraphContext
 
     init_state: dict[str, Any] = state
 
@@ -406,8 +406,8 @@ def _warm_start(state: dict[str, Any] | None, run: _Runner) -> Iterator[None]:
 
 def _run_training(store: JobStore, request: dict[str, Any], folder: Path, staging: Path,
                   run: _Runner) -> dict[str, Any]:
-    from relgraph.trainer.pipeline import fit_training_job
-    from relgraph.trainer.plan import ModelPlan
+    from relgraph.plan.model_plan import ModelPlan
+    from relgraph.training.pipeline import fit_training_job
 
     run.event({"event": "stage", "stage": "load_request"})
     graph = _graph(run, request)
@@ -440,7 +440,7 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
                                     events=run.event)
     run.event({"event": "stage", "stage": "report"})
     try:
-        from relgraph.trainer.report import write_report
+        from relgraph.jobs.report import write_report
 
         write_report(staging, run.job_id, request)
     except Exception:  # the report is a convenience: never fail a trained job for it
@@ -450,8 +450,8 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
 
 def _run_baseline(store: JobStore, request: dict[str, Any], folder: Path, staging: Path,
                   run: _Runner) -> dict[str, Any]:
-    from relgraph.trainer.artifacts import write_json_atomic
-    from relgraph.trainer.baseline import run_baselines
+    from relgraph.baselines.run import run_baselines
+    from relgraph.training.artifacts import write_json_atomic
 
     t0 = time.perf_counter()
     run.event({"event": "stage", "stage": "load_request"})
@@ -471,7 +471,7 @@ def _predict_shard(home: str, device: str, engine: str, graph: Any, shard: Frame
                    top: int | None, explain: bool = False) -> dict[str, Any]:
     """One shard of a batch prediction, in a pool process."""
     from relgraph.config import init
-    from relgraph.trainer.pipeline import run_batch_prediction
+    from relgraph.training.pipeline import run_batch_prediction
 
     init(home, device=device, engine=engine)
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -485,9 +485,9 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
     import numpy as np
 
     from relgraph.config import get_settings
-    from relgraph.trainer.artifacts import write_json_atomic
-    from relgraph.trainer.exports import check_destination, plan_export, record_pending, stage
-    from relgraph.trainer.output import OutputConfig, write_frame_atomic
+    from relgraph.connector.exports import check_destination, plan_export, record_pending, stage
+    from relgraph.connector.output import OutputConfig, write_frame_atomic
+    from relgraph.training.artifacts import write_json_atomic
 
     t0 = time.perf_counter()
     run.event({"event": "stage", "stage": "load_request"})
@@ -504,7 +504,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
     kinds = sorted(output.output_types | ({"explanations"} if explain else set()))
     run.event({"event": "stage", "stage": "predict", "total": n})
     if n == 1:
-        from relgraph.trainer.pipeline import run_batch_prediction
+        from relgraph.training.pipeline import run_batch_prediction
 
         graph = _graph(run, request)
         part = run_batch_prediction(graph, table, training_job_id, internal, staging,
@@ -579,7 +579,7 @@ def _json(value: Any) -> str:
 
 # ---------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m relgraph.trainer.worker")
+    parser = argparse.ArgumentParser(prog="python -m relgraph.jobs.worker")
     parser.add_argument("--home", required=True)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--engine", default="duckdb")

@@ -3,7 +3,7 @@
 Mirrors ``kumoapi.model_plan`` (REFERENCE_API §0/§1): a :class:`ModelPlan` holds five
 sections (``training_job``, ``column_processing``, ``neighbor_sampling``,
 ``optimization``, ``model_architecture``). Fields left at :data:`MISSING` (``"???"``) are
-filled by :func:`relgraph.trainer.suggest.suggest_model_plan` (run-mode / task-type
+filled by :func:`relgraph.plan.suggest.suggest_model_plan` (run-mode / task-type
 dependent). *Tunable* fields hold a list of candidates that AutoML samples from; a scalar
 assigned to a tunable field is wrapped into a one-element list.
 
@@ -772,7 +772,7 @@ class _SectionBase(_PlanBase):
 
 
 class PruningConfig(_PlanBase):
-    """Early-kill of unpromising AutoML trials; see :class:`relgraph.trainer.automl.Pruner`."""
+    """Early-kill of unpromising AutoML trials; see :class:`relgraph.training.automl.Pruner`."""
 
     min_epochs: Annotated[int, _V(_int(1))] = 2
     k: Annotated[int, _V(_int(1))] = 3

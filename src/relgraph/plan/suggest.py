@@ -13,7 +13,7 @@ are robust on small CPU machines:
   so FAST fits a few CPU minutes); validation is capped at 40/100/200 steps.
   ``max_test_steps`` keeps the documented value so test metrics cover the holdout.
 * **Candidate order** — AutoML's first trial uses the first candidate of every list
-  (:func:`relgraph.trainer.automl.sample_trials`), so lists start with the robust choice:
+  (:func:`relgraph.training.automl.sample_trials`), so lists start with the robust choice:
   ``base_lr`` 1e-3 first, GNN ``channels`` 64/128, ``layer_norm``, ``relu``, cosine
   schedule with 10 % warmup, two hops.
 """
@@ -23,9 +23,7 @@ from __future__ import annotations
 import math
 
 from relgraph.errors import PlanError
-from relgraph.task import QueryType, TaskType
-from relgraph.trainer.metrics import default_metrics, default_tune_metric
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     INFERRED,
     ActivationType,
     AggregationType,
@@ -51,6 +49,8 @@ from relgraph.trainer.plan import (
     TrainingJobPlan,
     WeightMode,
 )
+from relgraph.task import QueryType, TaskType
+from relgraph.training.metrics import default_metrics, default_tune_metric
 
 __all__ = [
     "default_loss",

@@ -1,7 +1,7 @@
 """Table-generation jobs: ``generate_*_table(non_blocking=True)`` returns one.
 
 They are stored jobs of the home's job store, defined with the other job objects in
-:mod:`relgraph.trainer.jobs` (loaded on first use) and importable from here, where a Kumo
+:mod:`relgraph.jobs.handles` (loaded on first use) and importable from here, where a Kumo
 user finds them.
 """
 
@@ -13,7 +13,7 @@ from relgraph._lazy import lazy_getattr
 
 __all__ = ["PredictionTableJob", "TrainingTableJob"]
 
-__getattr__ = lazy_getattr(__name__, dict.fromkeys(__all__, "relgraph.trainer.jobs"))
+__getattr__ = lazy_getattr(__name__, dict.fromkeys(__all__, "relgraph.jobs.handles"))
 
 if TYPE_CHECKING:
-    from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
+    from relgraph.jobs.handles import PredictionTableJob, TrainingTableJob

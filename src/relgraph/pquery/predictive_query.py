@@ -297,7 +297,7 @@ class PredictiveQuery:
         (counted by SQL, whether or not a table was generated), and weights are used when
         ``train_table_spec.weight_col`` says the table has them.
         """
-        from relgraph.trainer.suggest import suggest_model_plan
+        from relgraph.plan.suggest import suggest_model_plan
 
         has_weight = bool(getattr(train_table_spec, "weight_col", None) or (
             isinstance(train_table_spec, dict) and train_table_spec.get("weight_col")))
@@ -495,8 +495,8 @@ class PredictiveQuery:
         """Save the query with its graph (a snapshot of every table) under the home as a
         template; returns ``name``, or an id derived from the content."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import save_object
-        from relgraph.trainer.snapshot import snapshot_graph
+        from relgraph.jobs.saved import save_object
+        from relgraph.jobs.snapshot import snapshot_graph
 
         self._bind()
         graph = snapshot_graph(get_settings().home, self.graph)
@@ -511,8 +511,8 @@ class PredictiveQuery:
     def load(pq_id_or_template: str) -> PredictiveQuery:
         """A query saved by :meth:`save`, bound to its saved graph."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import load_object
-        from relgraph.trainer.snapshot import load_graph
+        from relgraph.jobs.saved import load_object
+        from relgraph.jobs.snapshot import load_graph
 
         body = load_object("pquery", pq_id_or_template)
         return PredictiveQuery(load_graph(get_settings().home, body["graph"]), body["query"])
@@ -628,9 +628,9 @@ class PredictiveQuery:
         return table
 
     def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
-        from relgraph.trainer.job_store import JobKind
-        from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
-        from relgraph.trainer.table_jobs import run_table_job
+        from relgraph.jobs.handles import PredictionTableJob, TrainingTableJob
+        from relgraph.jobs.store import JobKind
+        from relgraph.jobs.table_jobs import run_table_job
 
         job_id = run_table_job(self, JobKind(kind), options, non_blocking=True, tags=tags)
         cls = TrainingTableJob if kind == "training_table" else PredictionTableJob

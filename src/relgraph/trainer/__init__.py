@@ -6,7 +6,7 @@ Plans import without torch; the trainer and results load on first use.
 from typing import TYPE_CHECKING
 
 from relgraph._lazy import lazy_getattr
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     ColumnProcessingPlan,
     EarlyStoppingConfig,
     GNNModelPlan,
@@ -22,44 +22,41 @@ from relgraph.trainer.plan import (
     RunMode,
     TrainingJobPlan,
 )
-from relgraph.trainer.suggest import suggest_model_plan
+from relgraph.plan.suggest import suggest_model_plan
 
 _LAZY = {
-    "OutputConfig": "relgraph.trainer.output",
-    "DuckDBOutput": "relgraph.trainer.output",
-    "SQLiteOutput": "relgraph.trainer.output",
-    "ArtifactExportJob": "relgraph.trainer.results",
-    "ArtifactExportResult": "relgraph.trainer.results",
-    "BaselineJobResult": "relgraph.trainer.results",
-    "BatchPredictionJobSummary": "relgraph.trainer.results",
+    "OutputConfig": "relgraph.connector.output",
+    "DuckDBOutput": "relgraph.connector.output",
+    "SQLiteOutput": "relgraph.connector.output",
+    "ArtifactExportJob": "relgraph.jobs.results",
+    "ArtifactExportResult": "relgraph.jobs.results",
+    "BaselineJobResult": "relgraph.jobs.results",
+    "BatchPredictionJobSummary": "relgraph.jobs.results",
     "BaselineTrainer": "relgraph.trainer.baseline_trainer",
-    "BaselineJob": "relgraph.trainer.jobs",
-    "BatchPredictionJob": "relgraph.trainer.jobs",
-    "JobStatus": "relgraph.trainer.job_store",
-    "JobStatusReport": "relgraph.trainer.jobs",
-    "TrainingJob": "relgraph.trainer.jobs",
-    "BatchPredictionJobResult": "relgraph.trainer.results",
-    "EntityExplanation": "relgraph.trainer.explain",
-    "GlobalExplanation": "relgraph.trainer.explain",
-    "Metric": "relgraph.trainer.results",
-    "ModelEvaluationMetrics": "relgraph.trainer.results",
-    "TrainingJobResult": "relgraph.trainer.results",
+    "BaselineJob": "relgraph.jobs.handles",
+    "BatchPredictionJob": "relgraph.jobs.handles",
+    "JobStatus": "relgraph.jobs.store",
+    "JobStatusReport": "relgraph.jobs.handles",
+    "TrainingJob": "relgraph.jobs.handles",
+    "BatchPredictionJobResult": "relgraph.jobs.results",
+    "EntityExplanation": "relgraph.training.explain",
+    "GlobalExplanation": "relgraph.training.explain",
+    "Metric": "relgraph.jobs.results",
+    "ModelEvaluationMetrics": "relgraph.jobs.results",
+    "TrainingJobResult": "relgraph.jobs.results",
     "Trainer": "relgraph.trainer.trainer",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:
-    from relgraph.trainer.baseline_trainer import BaselineTrainer
-    from relgraph.trainer.explain import EntityExplanation, GlobalExplanation
-    from relgraph.trainer.job_store import JobStatus
-    from relgraph.trainer.jobs import (
+    from relgraph.connector.output import DuckDBOutput, OutputConfig, SQLiteOutput
+    from relgraph.jobs.handles import (
         BaselineJob,
         BatchPredictionJob,
         JobStatusReport,
         TrainingJob,
     )
-    from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
-    from relgraph.trainer.results import (
+    from relgraph.jobs.results import (
         ArtifactExportJob,
         ArtifactExportResult,
         BaselineJobResult,
@@ -69,7 +66,10 @@ if TYPE_CHECKING:
         ModelEvaluationMetrics,
         TrainingJobResult,
     )
+    from relgraph.jobs.store import JobStatus
+    from relgraph.trainer.baseline_trainer import BaselineTrainer
     from relgraph.trainer.trainer import Trainer
+    from relgraph.training.explain import EntityExplanation, GlobalExplanation
 
 __all__ = [
     "ArtifactExportJob",

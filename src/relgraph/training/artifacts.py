@@ -15,10 +15,10 @@ import torch
 
 from relgraph.encoder import TableFeatures
 from relgraph.errors import ArtifactError
+from relgraph.integrity import read_manifest, read_verified
 from relgraph.nn.model import ModelSpec
-from relgraph.trainer.examples import TargetInfo
-from relgraph.trainer.gbdt import GBDTModel
-from relgraph.trainer.integrity import read_manifest, read_verified
+from relgraph.training.examples import TargetInfo
+from relgraph.training.gbdt import GBDTModel
 
 
 def save_torch_atomic(obj: Any, path: Path) -> None:
@@ -51,7 +51,7 @@ def save_model(folder: Path, state_dict: dict[str, torch.Tensor],
     "spec": ...})``; their weights go to ``ensemble.pt``, the rest to ``model.json`` →
     ``ensemble``. ``gbdt``: the blended GBDT learner and its weight (``gbdt.json`` +
     LightGBM text models; the weight in ``model.json``); ``hybrid``: how seed inputs are
-    made (:class:`relgraph.trainer.hybrid.HybridInputs`, in ``model.json``).
+    made (:class:`relgraph.training.hybrid.HybridInputs`, in ``model.json``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     save_torch_atomic(state_dict, folder / "model.pt")

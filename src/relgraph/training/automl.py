@@ -1,6 +1,6 @@
 """AutoML trial sampling and pruning.
 
-:func:`sample_trials` turns a resolved :class:`~relgraph.trainer.plan.ModelPlan` into
+:func:`sample_trials` turns a resolved :class:`~relgraph.plan.model_plan.ModelPlan` into
 concrete :class:`TrialConfig` objects by sampling distinct points of the cartesian
 product of its tunable candidate lists, without replacement (the reference's "random
 sampling w/o replacement from the search space"). Trial 0 is always the "most default"
@@ -19,8 +19,7 @@ from enum import Enum
 from typing import Any
 
 from relgraph.errors import PlanError
-from relgraph.task import QueryType, TaskType
-from relgraph.trainer.plan import (
+from relgraph.plan.model_plan import (
     INFERRED,
     EarlyStoppingConfig,
     GNNModelPlan,
@@ -35,6 +34,7 @@ from relgraph.trainer.plan import (
     is_missing,
     is_valid_option,
 )
+from relgraph.task import QueryType, TaskType
 
 __all__ = [
     "EarlyStoppingSpec",

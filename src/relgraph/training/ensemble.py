@@ -22,18 +22,18 @@ import torch
 from torch import Tensor
 
 from relgraph.nn.model import ModelSpec
-from relgraph.trainer.examples import Seeds, TargetInfo
-from relgraph.trainer.fitting import (
+from relgraph.training.examples import Seeds, TargetInfo
+from relgraph.training.fitting import (
     GraphContext,
     TrialResult,
     make_sampler,
     metric_predictions,
     predict_outputs,
 )
-from relgraph.trainer.gbdt import GBDTModel
-from relgraph.trainer.losses import decode_outputs, decode_quantiles, recalibrate
-from relgraph.trainer.metrics import compute_metrics, higher_is_better
-from relgraph.trainer.settings import TrialSettings
+from relgraph.training.gbdt import GBDTModel
+from relgraph.training.losses import decode_outputs, decode_quantiles, recalibrate
+from relgraph.training.metrics import compute_metrics, higher_is_better
+from relgraph.training.settings import TrialSettings
 
 #: A trial joins the best one unless it scores worse on at least this share of the
 #: bootstrap resamples of the validation rows. Lenient on purpose: the best trial is the
@@ -48,7 +48,7 @@ def comparable_trials(results: list[TrialResult], best: int, info: TargetInfo,
     output head whose validation ``tune_metric`` is not reliably worse than the best's.
 
     ``target`` holds the validation targets at the positions ``results[best].val_pos``
-    (the form :func:`relgraph.trainer.fitting.target_values` gives). Reliably worse: worse
+    (the form :func:`relgraph.training.fitting.target_values` gives). Reliably worse: worse
     on at least :data:`WORSE_SHARE` of :data:`NUM_RESAMPLES` paired bootstrap resamples.
     """
     ref = results[best]

@@ -48,7 +48,7 @@ class TargetInfo:
         if self.is_list_target or self.task_type is TaskType.MULTICLASS_CLASSIFICATION:
             return len(self.classes)
         if self.task_type.is_regression:
-            from relgraph.trainer.losses import params_per_value
+            from relgraph.training.losses import params_per_value
 
             return self.horizon * params_per_value(self.head)
         return 1
@@ -60,7 +60,7 @@ class TargetInfo:
 
     def for_loss(self, loss: object) -> TargetInfo:
         """This encoding with the output head that ``loss`` needs (a copy)."""
-        from relgraph.trainer.losses import LOG_SPACE_LOSSES, head_name, loss_name
+        from relgraph.training.losses import LOG_SPACE_LOSSES, head_name, loss_name
 
         return replace(self, head=head_name(self.task_type, loss),
                        log_space=self.skewed and loss_name(loss) in LOG_SPACE_LOSSES)

@@ -1,6 +1,6 @@
 """Explanations of a trained model: which columns, which tables, which related rows.
 
-Every answer is about the model that predicts (:class:`~relgraph.trainer.ensemble.Ensemble`:
+Every answer is about the model that predicts (:class:`~relgraph.training.ensemble.Ensemble`:
 the averaged GNN trials blended with the GBDT learner), keyed by ``(table, column)``; a
 single GNN, an ensemble, the GBDT learner alone or any blend answer through the same API.
 The model's inputs map to columns as follows: a GNN reads each sampled row's encoded
@@ -61,12 +61,12 @@ from relgraph.graph.visibility import visible
 from relgraph.nn.batch import Batch
 from relgraph.nn.layers import module_key
 from relgraph.task import TaskType
-from relgraph.trainer.ensemble import Ensemble, Member
-from relgraph.trainer.examples import STATIC_ANCHOR, Examples, Seeds
-from relgraph.trainer.fitting import GraphContext, prediction_metrics
-from relgraph.trainer.gbdt import GBDTModel
-from relgraph.trainer.losses import decode_outputs
-from relgraph.trainer.metrics import higher_is_better
+from relgraph.training.ensemble import Ensemble, Member
+from relgraph.training.examples import STATIC_ANCHOR, Examples, Seeds
+from relgraph.training.fitting import GraphContext, prediction_metrics
+from relgraph.training.gbdt import GBDTModel
+from relgraph.training.losses import decode_outputs
+from relgraph.training.metrics import higher_is_better
 
 Key = tuple[str, str]
 #: The key of the entity's own past targets (a GNN seed input and ``PAST_j``/``LAG_j``).

@@ -23,19 +23,19 @@ from relgraph.nn.model import ModelSpec, RelGraphModel
 from relgraph.sampling import NeighborSampler
 from relgraph.store import GraphStore
 from relgraph.task import TaskType
-from relgraph.trainer.examples import Examples, Seeds, TargetInfo
-from relgraph.trainer.features import gather
-from relgraph.trainer.losses import check_targets, compute_loss, decode_outputs
-from relgraph.trainer.metrics import compute_metrics, higher_is_better
-from relgraph.trainer.schedule import make_scheduler
-from relgraph.trainer.settings import TrialSettings
+from relgraph.training.examples import Examples, Seeds, TargetInfo
+from relgraph.training.features import gather
+from relgraph.training.losses import check_targets, compute_loss, decode_outputs
+from relgraph.training.metrics import compute_metrics, higher_is_better
+from relgraph.training.schedule import make_scheduler
+from relgraph.training.settings import TrialSettings
 
 ProgressFn = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: Validation outputs up to this many elements are kept with a trial, for the ensemble
-#: selection (:mod:`relgraph.trainer.ensemble`); larger ones (link prediction over very
+#: selection (:mod:`relgraph.training.ensemble`); larger ones (link prediction over very
 #: many items) are not, and such trials are not averaged.
 MAX_KEPT_OUTPUTS = 5_000_000
 #: Sample the next batch in a background thread (see :func:`prefetched`): ``True``,
@@ -269,7 +269,7 @@ def target_values(y: Tensor, info: TargetInfo) -> Any:
     if info.is_list_target:
         if info.task_type.is_ranking:
             return [row[row >= 0].tolist() for row in y.numpy()]
-        from relgraph.trainer.examples import multi_hot
+        from relgraph.training.examples import multi_hot
 
         return multi_hot(y, len(info.classes)).numpy()
     return y.numpy()

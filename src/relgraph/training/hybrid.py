@@ -23,10 +23,10 @@ from relgraph.aggregates import FeatureSpec, compute_features, plan_features
 from relgraph.graph import Graph
 from relgraph.pquery import PredictiveQuery
 from relgraph.task import TaskType
-from relgraph.trainer.ensemble import Ensemble, fit_blend
-from relgraph.trainer.examples import Examples, Seeds, TargetInfo
-from relgraph.trainer.fitting import GraphContext, target_values
-from relgraph.trainer.gbdt import GBDTModel
+from relgraph.training.ensemble import Ensemble, fit_blend
+from relgraph.training.examples import Examples, Seeds, TargetInfo
+from relgraph.training.fitting import GraphContext, target_values
+from relgraph.training.gbdt import GBDTModel
 
 #: Training rows below which no GBDT learner is fitted (too few to early-stop on).
 MIN_TRAIN_ROWS = 50

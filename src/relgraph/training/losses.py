@@ -27,7 +27,7 @@ from relgraph.errors import PlanError, TrainingError
 from relgraph.task import TaskType
 
 if TYPE_CHECKING:
-    from relgraph.trainer.examples import TargetInfo
+    from relgraph.training.examples import TargetInfo
 
 #: Quantile levels of ``multi_quantile`` (27, from q_0.005 to q_0.995).
 QUANTILES: tuple[float, ...] = (
@@ -225,7 +225,7 @@ def compute_loss(info: TargetInfo, loss: Any, out: Tensor, y: Tensor,
             raise PlanError(f"Loss '{name}' does not apply to multiclass classification; use "
                             "cross_entropy or ordinal_log.")
     elif task_type.is_multilabel or task_type.is_link_pred:
-        from relgraph.trainer.examples import multi_hot
+        from relgraph.training.examples import multi_hot
 
         target = multi_hot(y, out.shape[1])
         if task_type is TaskType.MULTILABEL_CLASSIFICATION and name == "focal":

@@ -18,12 +18,13 @@ import torch
 
 from relgraph.aggregates import feature_names
 from relgraph.config import get_settings
+from relgraph.connector.output import OutputConfig, write_frame_atomic
 from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
 from relgraph.pquery import PredictiveQuery
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
-from relgraph.trainer.artifacts import (
+from relgraph.training.artifacts import (
     load_gbdt,
     load_member_states,
     load_model,
@@ -31,9 +32,9 @@ from relgraph.trainer.artifacts import (
     spec_from_dict,
     write_json_atomic,
 )
-from relgraph.trainer.calibration import fit_recalibration, fit_rounding
-from relgraph.trainer.ensemble import Ensemble, comparable_trials
-from relgraph.trainer.examples import (
+from relgraph.training.calibration import fit_recalibration, fit_rounding
+from relgraph.training.ensemble import Ensemble, comparable_trials
+from relgraph.training.examples import (
     Seeds,
     TargetInfo,
     fit_target_info,
@@ -41,33 +42,32 @@ from relgraph.trainer.examples import (
     make_examples,
     make_seeds,
 )
-from relgraph.trainer.explain import (
+from relgraph.training.explain import (
     EntityExplanation,
     InputSources,
     RowNamer,
     explain_seeds,
     global_importance,
 )
-from relgraph.trainer.features import excluded_target_columns, fit_graph_features
-from relgraph.trainer.fitting import (
+from relgraph.training.features import excluded_target_columns, fit_graph_features
+from relgraph.training.fitting import (
     GraphContext,
     TrialResult,
     prediction_metrics,
     target_values,
     train_trial,
 )
-from relgraph.trainer.gbdt import SUPPORTED as GBDT_TASKS
-from relgraph.trainer.hybrid import (
+from relgraph.training.gbdt import SUPPORTED as GBDT_TASKS
+from relgraph.training.hybrid import (
     MIN_TRAIN_ROWS,
     HybridInputs,
     apply_hybrid,
     fit_gbdt_blend,
     prepare_hybrid,
 )
-from relgraph.trainer.losses import QUANTILES, quantile_column, recalibrate
-from relgraph.trainer.metrics import higher_is_better
-from relgraph.trainer.output import OutputConfig, write_frame_atomic
-from relgraph.trainer.settings import TrialSettings
+from relgraph.training.losses import QUANTILES, quantile_column, recalibrate
+from relgraph.training.metrics import higher_is_better
+from relgraph.training.settings import TrialSettings
 
 #: The global explanation of a training job (``GlobalExplanation.to_dict``).
 EXPLANATIONS = "explanations.json"
@@ -130,7 +130,7 @@ def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
 
 def _resolve_plan(plan: Any, task_type: TaskType, num_train: int, is_temporal: bool,
                   top_k: int | None) -> Any:
-    from relgraph.trainer.suggest import suggest_model_plan
+    from relgraph.plan.suggest import suggest_model_plan
 
     if plan is None:
         return suggest_model_plan(task_type, num_train_examples=num_train,
@@ -153,7 +153,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     "trial": i, "total_trials": n, "epoch": e, "max_epochs": m, "train_loss": ...,
     "val": {metric: value}, "seconds": ...}``.
     """
-    from relgraph.trainer.automl import Pruner, sample_trials
+    from relgraph.training.automl import Pruner, sample_trials
 
     t_start = time.perf_counter()
     say = log or (print if verbose else (lambda *_: None))
@@ -377,7 +377,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     if getattr(tj, "enable_baselines", False) is True:
         emit({"event": "stage", "stage": "baselines"})
         say(f"[{job_id}] computing baselines (enable_baselines=True)")
-        from relgraph.trainer.baseline import run_baselines
+        from relgraph.baselines.run import run_baselines
 
         meta["baselines"] = run_baselines(graph, train_table, metrics=metrics, seed=seed,
                                           cache_dir=get_settings().home / "features")
@@ -495,7 +495,7 @@ class Predictor:
     @classmethod
     def load(cls, graph: Graph, training_job_id: str) -> Predictor:
         """The model of finished training job ``training_job_id``, on ``graph``."""
-        from relgraph.trainer.job_store import check_job_id
+        from relgraph.jobs.store import check_job_id
 
         train_dir = get_settings().home / "jobs" / check_job_id(training_job_id)
         state, features, spec, info, extra = load_model(train_dir)
@@ -531,7 +531,7 @@ class Predictor:
 
     def explain(self, seeds: Seeds, *, top_columns: int = 10,
                 top_rows: int = 5) -> list[EntityExplanation]:
-        """Per-seed explanations (see :func:`relgraph.trainer.explain.explain_seeds`)."""
+        """Per-seed explanations (see :func:`relgraph.training.explain.explain_seeds`)."""
         ens = self.ensemble
         sources = InputSources.of(self.hybrid.spec if self.hybrid is not None else None,
                                   self.hybrid.scaler.columns if self.hybrid is not None
