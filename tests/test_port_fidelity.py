@@ -67,9 +67,13 @@ def test_output_config_connector_specific_config() -> None:
 
     cfg = OutputConfig(output_types={"predictions"},
                        connector_specific_config=SnowflakeConnectorConfig("overwrite"))
-    assert cfg.connector_specific_config == {"write_mode": "OVERWRITE"}
-    with pytest.raises(JobError, match="APPEND"):
+    assert cfg.write_mode is kumo.WriteMode.OVERWRITE
+    with pytest.raises(JobError, match="database output connectors only"):
         OutputConfig(connector_specific_config={"write_mode": "APPEND"})
+    with pytest.raises(JobError, match="write_mode only"):
+        OutputConfig(connector_specific_config={"write_mode": "APPEND", "table": "x"})
+    with pytest.raises(JobError, match="object with a write_mode"):
+        OutputConfig(connector_specific_config=3)
 
 
 def _orders_graph() -> kumo.Graph:

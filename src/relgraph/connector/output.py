@@ -97,17 +97,12 @@ class OutputConfig:
                     else SQLiteConnector(path)
             else:
                 self.output_connector = path.expanduser().resolve()
-        if isinstance(self.connector_specific_config, dict):
-            self.connector_specific_config = DatabaseConnectorConfig(
-                **self.connector_specific_config)
-        if self.connector_specific_config is not None and not isinstance(
-                self.connector_specific_config, DatabaseConnectorConfig):
-            raise JobError("connector_specific_config must be a DatabaseConnectorConfig, e.g. "
-                           "DatabaseConnectorConfig(write_mode='APPEND').")
-        if self.connector_specific_config is not None and not isinstance(
-                self.output_connector, DatabaseConnector):
-            raise JobError("connector_specific_config (write_mode) applies to database output "
-                           "connectors only; a file relgraph wrote is always replaced.")
+        self.connector_specific_config = _database_config(self.connector_specific_config)
+        if self.write_mode is WriteMode.APPEND and not isinstance(self.output_connector,
+                                                                  DatabaseConnector):
+            raise JobError("connector_specific_config write_mode='APPEND' applies to database "
+                           "output connectors only; a file relgraph wrote is always replaced "
+                           "(use write_mode='OVERWRITE' or a database output_connector).")
         if self.file_type not in ("parquet", "csv"):
             raise JobError(f"file_type must be 'parquet' or 'csv', got {self.file_type!r}.")
         for name in self.output_metadata_fields:
@@ -201,3 +196,25 @@ def read_output(location: str) -> pd.DataFrame:
         schema, _, table = table.rpartition(".")
         return PostgresConnector(dsn, schema_name=schema or "public").read_table(table)
     return pd.read_csv(location) if location.endswith(".csv") else pd.read_parquet(location)
+
+
+def _database_config(value: object) -> DatabaseConnectorConfig | None:
+    """Normalize ``connector_specific_config``: a dict, our config, or the reference's shape.
+
+    The reference's ``SnowflakeConnectorConfig``/``BigQueryConnectorConfig`` are objects with a
+    ``write_mode`` attribute; a ported script passes them unchanged.
+    """
+    if value is None or isinstance(value, DatabaseConnectorConfig):
+        return value
+    if isinstance(value, dict):
+        unknown = set(value) - {"write_mode"}
+        if unknown:
+            raise JobError(f"connector_specific_config takes write_mode only; got "
+                           f"{sorted(unknown)}.")
+        return DatabaseConnectorConfig(**value)
+    mode = getattr(value, "write_mode", None)
+    if mode is None:
+        raise JobError("connector_specific_config must be a DatabaseConnectorConfig (or an "
+                       "object with a write_mode), e.g. "
+                       "DatabaseConnectorConfig(write_mode='APPEND').")
+    return DatabaseConnectorConfig(write_mode=getattr(mode, "value", mode))

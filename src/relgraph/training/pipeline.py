@@ -156,6 +156,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     from relgraph.training.automl import Pruner, sample_trials
 
     t_start = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
     say = log or (print if verbose else (lambda *_: None))
     emit = events or (lambda _: None)
     df = train_table.data_df()
