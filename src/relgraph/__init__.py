@@ -124,3 +124,8 @@ __all__ = [
     "gc",
     "init",
 ]
+
+# The façade registers the callbacks of relgraph.hooks (light: its names load on first use).
+from relgraph import trainer as _trainer  # noqa: E402
+
+del _trainer

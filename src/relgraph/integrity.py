@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from relgraph.errors import ArtifactError
+from relgraph.errors import ArtifactError, JobError
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -142,3 +143,16 @@ def has_file(folder: Path, name: str) -> bool:
         return name in read_manifest(folder)
     except ArtifactError:
         return False
+
+
+#: What a job id may look like (it names a folder under ``<home>/jobs``).
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def check_job_id(job_id: str) -> str:
+    """``job_id`` if it can name a job folder, else :class:`JobError`."""
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise JobError(f"{job_id!r} is not a job id (letters, digits, '-' and '_'; e.g. "
+                       "'trainingjob-20240101-120000-1a2b3c4d'). Copy the id from job.id or "
+                       "`relgraph jobs list`.")
+    return job_id

@@ -32,12 +32,14 @@ import os
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
+from relgraph import hooks
 from relgraph.connector import (
     DatabaseConnector,
+    DatabaseConnectorConfig,
     DuckDBConnector,
     PostgresConnector,
     SQLiteConnector,
@@ -51,8 +53,20 @@ from relgraph.connector.output import (
 )
 from relgraph.errors import ArtifactError, JobError, OutputExistsError
 
-if TYPE_CHECKING:
-    from relgraph.jobs.store import JobStore
+
+class OutputRegistry(Protocol):
+    """The home's record of what relgraph wrote (the job store's ``outputs`` table,
+    :class:`relgraph.jobs.store.JobStore`; reached through :mod:`relgraph.hooks`)."""
+
+    def output_record(self, location: str) -> tuple[str, str | None] | None: ...
+
+    def record_output(self, location: str, job_id: str, identity: str | None) -> None: ...
+
+
+def current_registry() -> OutputRegistry:
+    """The output registry of the current home (the ``output_registry`` callback)."""
+    registry: OutputRegistry = hooks.call("output_registry")
+    return registry
 
 #: Pending exports of a job (in its folder), written before any temporary is created.
 PENDING = "exports.json"
@@ -128,7 +142,7 @@ def _identity(path: Path) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def check_destination(store: JobStore, p: PendingExport) -> None:
+def check_destination(store: OutputRegistry, p: PendingExport) -> None:
     """:class:`OutputExistsError` unless ``p``'s destination is absent or relgraph wrote
     it (and it was not changed since)."""
     known = store.output_record(p.location)
@@ -174,7 +188,7 @@ def stage(df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> None:
         df.to_parquet(temp, index=False)
 
 
-def publish(store: JobStore, p: PendingExport, job_id: str) -> str:
+def publish(store: OutputRegistry, p: PendingExport, job_id: str) -> str:
     """Move ``p``'s temporary over its destination; idempotent (a second call after a
     completed one returns at once). Returns the destination."""
     if p.target == "file":
@@ -240,12 +254,12 @@ def discard_pending(folder: Path) -> None:
     (folder / PENDING).unlink(missing_ok=True)
 
 
-def publish_pending(store: JobStore, job_id: str, folder: Path) -> dict[str, str]:
+def publish_pending(store: OutputRegistry, job_id: str, folder: Path) -> dict[str, str]:
     """Publish a committed job's exports: ``{output type: destination}``."""
     return {p.kind: publish(store, p, job_id) for p in pending(folder)}
 
 
-def check_pending(store: JobStore, folder: Path) -> None:
+def check_pending(store: OutputRegistry, folder: Path) -> None:
     """Raise before a job commits when a temporary is gone or a destination became
     unwritable."""
     for p in pending(folder):
@@ -258,14 +272,12 @@ def check_pending(store: JobStore, folder: Path) -> None:
 def export_now(df: pd.DataFrame, output: OutputConfig, kind: str) -> str:
     """Write one output type at once (no job); returns the destination. A database table
     is written in one transaction (:func:`export_frame`)."""
-    from relgraph.jobs.store import JobStore
-
     conn = output.output_connector
     if isinstance(conn, DatabaseConnector) and output.output_table_name is not None:
         name = check_output_name(f"{check_output_name(output.output_table_name)}_{kind}")
         return export_frame(prepare_export(df, output), conn, name, output.write_mode)
     p = plan_export(output, kind, uuid.uuid4().hex[:12])
-    return _write(JobStore.current(), df, output, p)
+    return _write(current_registry(), df, output, p)
 
 
 def export_frame(df: pd.DataFrame, conn: DatabaseConnector, table: str,
@@ -273,12 +285,10 @@ def export_frame(df: pd.DataFrame, conn: DatabaseConnector, table: str,
     """``conn.write_table``: ``df`` as ``table`` of ``conn``, in one transaction (a write
     killed half-way leaves the previous table and no temporary). ``OVERWRITE`` replaces an
     existing table only if relgraph wrote it (the home's output registry)."""
-    from relgraph.jobs.store import JobStore
-
     db = database_output(conn)
     db.check_name(table)
     mode = WriteMode(str(mode).upper())
-    store = JobStore.current()
+    store = current_registry()
     location = db.location(table)
     existed = db.has_table(table)
     if mode is WriteMode.OVERWRITE and existed and store.output_record(location) is None:
@@ -289,10 +299,61 @@ def export_frame(df: pd.DataFrame, conn: DatabaseConnector, table: str,
     return location
 
 
-def _write(store: JobStore, df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> str:
+def _write(store: OutputRegistry, df: pd.DataFrame, output: OutputConfig, p: PendingExport) -> str:
     check_destination(store, p)
     try:
         stage(df, output, p)
         return publish(store, p, "export")
     finally:
         discard(p)
+
+
+# ---------------------------------------------------------------------- output configs
+def output_to_json(output: Any) -> dict[str, Any]:
+    """An :class:`~relgraph.connector.output.OutputConfig` as JSON; a database connector as
+    its spec (never a password: a worker gets it from its environment), a connector that
+    has no JSON form as ``{"type": "live"}`` (usable only by an inline job)."""
+
+    conn = output.output_connector
+    connector: dict[str, Any] | None
+    if conn is None:
+        connector = None
+    elif isinstance(conn, DatabaseConnector) and isinstance(
+            conn, DATABASE_OUTPUTS.get(conn.scheme, ())):  # type: ignore[arg-type]
+        connector = conn.to_spec()
+    elif isinstance(conn, (str, os.PathLike)):
+        connector = {"type": "folder", "path": str(Path(conn).resolve())}
+    elif type(conn).__name__ == "LocalFileConnector" and hasattr(conn, "root_dir"):
+        connector = {"type": "folder", "path": str(Path(conn.root_dir).resolve())}
+    else:
+        connector = {"type": "live", "repr": repr(conn)}
+    out = {"output_types": sorted(output.output_types), "output_connector": connector,
+           "output_table_name": output.output_table_name,
+           "output_metadata_fields": list(output.output_metadata_fields),
+           "file_type": output.file_type}
+    if output.connector_specific_config is not None:
+        out["write_mode"] = output.write_mode.value
+    return out
+
+
+def output_from_json(value: dict[str, Any]) -> Any:
+
+    spec = value.get("output_connector")
+    conn: Any = None
+    if spec is not None:
+        kind = spec.get("type")
+        if kind in DATABASE_OUTPUTS:
+            conn = DATABASE_OUTPUTS[kind].from_spec(spec)
+        elif kind == "folder":
+            conn = Path(spec["path"])
+        else:
+            raise JobError(f"The output connector {spec.get('repr', kind)} cannot be passed to "
+                           "a worker process; predict with non_blocking=False, or write to a "
+                           "folder or a SQLite, DuckDB or PostgreSQL database.")
+    mode = value.get("write_mode")
+    return OutputConfig(output_types=set(value["output_types"]), output_connector=conn,
+                        output_table_name=value.get("output_table_name"),
+                        output_metadata_fields=list(value.get("output_metadata_fields") or []),
+                        file_type=value.get("file_type", "parquet"),
+                        connector_specific_config=None if mode is None
+                        else DatabaseConnectorConfig(write_mode=mode))

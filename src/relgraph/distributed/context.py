@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from relgraph.training import parallel
+
 if TYPE_CHECKING:
     from relgraph.sampling import NeighborSampler
     from relgraph.training.examples import Examples, TargetInfo
@@ -19,8 +21,6 @@ if TYPE_CHECKING:
     from relgraph.training.settings import TrialSettings
 
 __all__ = ["DistContext", "current", "init_from_env", "set_current", "shard_indices"]
-
-_current: DistContext | None = None
 
 
 def shard_indices(idx: Tensor, rank: int, world_size: int, *, pad: bool) -> Tensor:
@@ -103,12 +103,14 @@ class DistContext:
 
 def current() -> DistContext | None:
     """The context of this process when it is a rank of a DDP job, else ``None``."""
-    return _current
+    strategy = parallel.current()
+    return strategy if isinstance(strategy, DistContext) else None
 
 
 def set_current(ctx: DistContext | None) -> None:
-    global _current
-    _current = ctx
+    """Make ``ctx`` the :class:`~relgraph.training.parallel.ParallelStrategy` of this
+    process (read by :func:`relgraph.training.fitting.train_trial`)."""
+    parallel.set_current(ctx)
 
 
 def init_from_env(backend: str | None = None) -> DistContext:

@@ -44,8 +44,9 @@ def write_spec(graph: Any, train_table: Any, plan: Any, folder: str | Path, *,
                backend: str | None = None, custom_tags: dict[str, str] | None = None,
                mode: str = "train", extra: dict[str, Any] | None = None) -> Path:
     """Write the inputs every rank reads (Parquet and JSON); returns the spec folder."""
+    from relgraph.graph.snapshot import snapshot_graph
     from relgraph.integrity import private_dir, write_bytes_atomic, write_manifest
-    from relgraph.jobs.snapshot import save_table, snapshot_graph
+    from relgraph.pquery.snapshot import save_table
     from relgraph.training.features import excluded_target_columns
 
     spec = Path(spec_dir) if spec_dir is not None else Path(home) / "distributed" / job_id

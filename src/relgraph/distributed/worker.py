@@ -27,7 +27,8 @@ def _config(spec: Path) -> dict[str, Any]:
 
 
 def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
-    from relgraph.jobs.snapshot import load_graph, load_table
+    from relgraph.graph.snapshot import load_graph
+    from relgraph.pquery.snapshot import load_table
 
     config = _config(spec)
     graph = load_graph(spec, config["graph"])

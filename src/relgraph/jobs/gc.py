@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from relgraph.errors import ConfigError
-from relgraph.jobs.saved import saved_snapshot_files
-from relgraph.jobs.snapshot import SNAPSHOTS, snapshot_files
+from relgraph.graph.saved import saved_snapshot_files
+from relgraph.graph.snapshot import SNAPSHOTS, snapshot_files
 from relgraph.jobs.store import JobRecord, JobStore
 
 __all__ = ["GcItem", "GcReport", "gc"]

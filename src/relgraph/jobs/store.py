@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import socket
 import sqlite3
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from relgraph.errors import JobError
+from relgraph.integrity import check_job_id
 
 SCHEMA_VERSION = 1
 HEARTBEAT_S = 2.0
@@ -123,20 +123,9 @@ CREATE TABLE IF NOT EXISTS outputs (
     written_at REAL NOT NULL
 );
 """
-#: What a job id may look like (it names a folder under ``<home>/jobs``).
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 #: The event that marks a job's commit point: its artifacts are complete, and the job ends
 #: DONE even if its worker dies now (:meth:`JobStore.reap` finishes the commit).
 COMMIT_EVENT = "commit"
-
-
-def check_job_id(job_id: str) -> str:
-    """``job_id`` if it can name a job folder, else :class:`JobError`."""
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
-        raise JobError(f"{job_id!r} is not a job id (letters, digits, '-' and '_'; e.g. "
-                       "'trainingjob-20240101-120000-1a2b3c4d'). Copy the id from job.id or "
-                       "`relgraph jobs list`.")
-    return job_id
 
 
 @dataclass

@@ -67,8 +67,8 @@ def _json(value: Any) -> Any:
 def _run(store: JobStore, job_id: str, pq: Any, kind: JobKind, options: Mapping[str, Any],
          claimed: bool = False) -> None:
     """Generate, stage, commit; failures are recorded (and raised when not threaded)."""
-    from relgraph.jobs.snapshot import save_table
     from relgraph.jobs.worker import complete_commit
+    from relgraph.pquery.snapshot import save_table
     from relgraph.training.features import excluded_target_columns
 
     if not claimed and not store.mark_running(job_id, os.getpid(), "inline"):
@@ -110,8 +110,8 @@ def load_table_result(job_id: str) -> Any:
     """The table of finished job ``job_id``: the live object in the process that made it,
     else read from the job folder (checked against its manifest) with the job's graph
     snapshot and query when it has one."""
-    from relgraph.jobs.snapshot import load_table
     from relgraph.jobs.worker import load_graph
+    from relgraph.pquery.snapshot import load_table
 
     if job_id in _LIVE:
         return _LIVE[job_id]

@@ -12,7 +12,7 @@ killed outright is detected by :meth:`JobStore.reap` from its pid: before the co
 the job is FAILED and cleaned up, after it the commit is completed.
 
 A job's inputs are read back without pickle: the graph from a Parquet snapshot
-(:mod:`relgraph.jobs.snapshot`), tables and output configs from ``request/`` (Parquet
+(:mod:`relgraph.graph.snapshot`), tables and output configs from ``request/`` (Parquet
 and JSON, checked against ``request/manifest.json``).
 """
 
@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from relgraph.graph.snapshot import SnapshotError
 from relgraph.integrity import (
     private_dir,
     read_verified,
@@ -45,7 +46,6 @@ from relgraph.integrity import (
     write_manifest,
 )
 from relgraph.jobs.progress import ProgressState
-from relgraph.jobs.snapshot import SnapshotError, load_table
 from relgraph.jobs.store import (
     HEARTBEAT_S,
     STAGING,
@@ -54,6 +54,7 @@ from relgraph.jobs.store import (
     JobStore,
     pid_alive,
 )
+from relgraph.pquery.snapshot import load_table
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -79,8 +80,9 @@ def save_request(folder: Path, objects: dict[str, Any], *, strict: bool) -> None
     ``strict`` (worker jobs): an object that cannot be written raises; otherwise it is
     skipped (an inline job uses the live object).
     """
+    from relgraph.connector.exports import output_to_json
     from relgraph.connector.output import OutputConfig
-    from relgraph.jobs.snapshot import output_to_json, save_table
+    from relgraph.pquery.snapshot import save_table
     from relgraph.training.features import excluded_target_columns
 
     req = private_dir(folder / REQUEST)
@@ -117,7 +119,7 @@ def _table(run: _Runner, folder: Path, name: str) -> Any:
 
 
 def _output_config(run: _Runner, folder: Path) -> Any:
-    from relgraph.jobs.snapshot import output_from_json
+    from relgraph.connector.exports import output_from_json
 
     live = _LIVE.get(run.job_id, {})
     if "output_config" in live:
@@ -138,14 +140,14 @@ def _graph(run: _Runner, request: dict[str, Any]) -> Any:
 
 def snapshot_graph(store: JobStore, graph: Any) -> dict[str, Any]:
     """Write ``graph`` as a Parquet snapshot under the home; returns its descriptor."""
-    from relgraph.jobs.snapshot import snapshot_graph as write
+    from relgraph.graph.snapshot import snapshot_graph as write
 
     return write(store.home, graph)
 
 
 def load_graph(home: str | Path, descriptor: Any) -> Any:
     """The graph of a snapshot descriptor (every file checked against its SHA-256)."""
-    from relgraph.jobs.snapshot import load_graph as read
+    from relgraph.graph.snapshot import load_graph as read
 
     return read(Path(home), descriptor)
 
@@ -427,12 +429,13 @@ def _run_training(store: JobStore, request: dict[str, Any], folder: Path, stagin
                                                    "model.pt")),
                           weights_only=True, map_location="cpu")
     if request.get("distributed"):
-        from relgraph.distributed import launch
+        from relgraph import hooks
 
         run.event({"event": "stage", "stage": "distributed_training"})
-        meta = launch(graph, table, plan, home=store.home, folder=staging, job_id=run.job_id,
-                      custom_tags=request.get("tags") or {}, verbose=False,
-                      **request["distributed"])
+        meta = hooks.call("launch_distributed", graph, table, plan, home=store.home,
+                          folder=staging, job_id=run.job_id,
+                          custom_tags=request.get("tags") or {}, verbose=False,
+                          **request["distributed"])
     else:
         with _warm_start(warm, run):
             meta = fit_training_job(graph, table, plan, staging, run.job_id, verbose=False,

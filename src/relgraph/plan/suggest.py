@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 from relgraph.errors import PlanError
+from relgraph.plan.metric_names import default_metrics, default_tune_metric
 from relgraph.plan.model_plan import (
     INFERRED,
     ActivationType,
@@ -50,7 +51,6 @@ from relgraph.plan.model_plan import (
     WeightMode,
 )
 from relgraph.task import QueryType, TaskType
-from relgraph.training.metrics import default_metrics, default_tune_metric
 
 __all__ = [
     "default_loss",

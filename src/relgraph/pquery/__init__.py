@@ -33,17 +33,13 @@ from relgraph.pquery.generation_plan import (
     PredictionTableGenerationPlan,
     TrainingTableGenerationPlan,
 )
+
+# stored jobs, defined in relgraph.jobs.handles (see relgraph.pquery.jobs)
+from relgraph.pquery.jobs import __getattr__
 from relgraph.pquery.parser import parse_query
 from relgraph.pquery.prediction_table import PredictionTable
 from relgraph.pquery.predictive_query import PredictiveQuery
 from relgraph.pquery.training_table import TrainingTable
-
-# stored jobs, defined in relgraph.jobs.handles (see relgraph.pquery.jobs)
-__getattr__ = lazy_getattr(__name__, dict.fromkeys(["PredictionTableJob", "TrainingTableJob"],
-                                                   "relgraph.jobs.handles"))
-
-if TYPE_CHECKING:
-    from relgraph.jobs.handles import PredictionTableJob, TrainingTableJob
 
 __all__ = [
     "PredictionTable",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from relgraph import hooks
 from relgraph.errors import (
     EmptyTrainingTableError,
     NonFiniteTargetError,
@@ -463,18 +464,16 @@ class PredictiveQuery:
                 f"-- {self.query}\n")
         return head + label_sql.explain()
 
-    # -- training (delegated to relgraph.trainer) -----------------------------------------
+    # -- training (delegated to relgraph.trainer through relgraph.hooks) ------------
     def fit(self, training_table_plan: TrainingTableGenerationPlan | None = None,
             model_plan: Any = None, *, non_blocking: bool = False,
             custom_tags: Any = None, verbose: bool = True) -> tuple[Any, Any]:
         """Generate the training table, suggest a model plan (unless ``model_plan`` is
         given) and train: ``(trainer, TrainingJobResult)``, or ``(trainer, TrainingJob)``
         with ``non_blocking``. ``trainer.predict(graph)`` then predicts at the latest time."""
-        from relgraph.trainer.trainer import fit_predictive_query
-
-        return fit_predictive_query(self, training_table_plan, model_plan,
-                                    non_blocking=non_blocking, custom_tags=custom_tags,
-                                    verbose=verbose)
+        return hooks.call("fit_predictive_query", self, training_table_plan,  # type: ignore[no-any-return]
+                          model_plan, non_blocking=non_blocking, custom_tags=custom_tags,
+                          verbose=verbose)
 
     def generate_baseline(self, metrics: list[str] | None = None, train_table: Any = None, *,
                           non_blocking: bool = False, custom_tags: Any = None,
@@ -482,21 +481,19 @@ class PredictiveQuery:
         """Majority/mean and LightGBM baselines on ``train_table`` (default: the last
         generated one, else a new one): a ``BaselineJobResult`` (``BaselineJob`` with
         ``non_blocking``)."""
-        from relgraph.trainer.baseline_trainer import BaselineTrainer
-
         if train_table is None:
             train_table = self.train_table if self.train_table is not None else \
                 self.generate_training_table()
-        return BaselineTrainer(metrics, verbose=verbose).run(
-            self.graph, train_table, non_blocking=non_blocking, custom_tags=custom_tags)
+        return hooks.call("generate_baseline", self, metrics, train_table,
+                          non_blocking=non_blocking, custom_tags=custom_tags, verbose=verbose)
 
     # -- templates -------------------------------------------------------------------
     def save(self, name: str | None = None) -> str:
         """Save the query with its graph (a snapshot of every table) under the home as a
         template; returns ``name``, or an id derived from the content."""
         from relgraph.config import get_settings
-        from relgraph.jobs.saved import save_object
-        from relgraph.jobs.snapshot import snapshot_graph
+        from relgraph.graph.saved import save_object
+        from relgraph.graph.snapshot import snapshot_graph
 
         self._bind()
         graph = snapshot_graph(get_settings().home, self.graph)
@@ -511,8 +508,8 @@ class PredictiveQuery:
     def load(pq_id_or_template: str) -> PredictiveQuery:
         """A query saved by :meth:`save`, bound to its saved graph."""
         from relgraph.config import get_settings
-        from relgraph.jobs.saved import load_object
-        from relgraph.jobs.snapshot import load_graph
+        from relgraph.graph.saved import load_object
+        from relgraph.graph.snapshot import load_graph
 
         body = load_object("pquery", pq_id_or_template)
         return PredictiveQuery(load_graph(get_settings().home, body["graph"]), body["query"])
@@ -521,9 +518,8 @@ class PredictiveQuery:
     def load_from_training_job(job_id: str, graph: Graph | None = None) -> PredictiveQuery:
         """The query a training job was trained on, bound to ``graph`` (default: the job's
         graph snapshot)."""
-        from relgraph.trainer.trainer import predictive_query_from_training_job
-
-        return predictive_query_from_training_job(job_id, graph)  # type: ignore[no-any-return]
+        query: PredictiveQuery = hooks.call("predictive_query_from_training_job", job_id, graph)
+        return query
 
     # -- tables ----------------------------------------------------------------------
     def compute_labels(self, anchor_times: Any, *, with_target: bool = True) -> pd.DataFrame:
@@ -628,13 +624,7 @@ class PredictiveQuery:
         return table
 
     def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
-        from relgraph.jobs.handles import PredictionTableJob, TrainingTableJob
-        from relgraph.jobs.store import JobKind
-        from relgraph.jobs.table_jobs import run_table_job
-
-        job_id = run_table_job(self, JobKind(kind), options, non_blocking=True, tags=tags)
-        cls = TrainingTableJob if kind == "training_table" else PredictionTableJob
-        return cls(job_id)
+        return hooks.call("run_table_job", self, kind, options, tags)
 
     def _check_splits(self, out: pd.DataFrame, anchor_splits: dict[int, str]) -> None:
         """:class:`EmptyTrainingTableError` when the table or its train split is empty, a

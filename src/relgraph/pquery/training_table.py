@@ -273,9 +273,9 @@ class TrainingTable:
 
 def _from_job(job_id: str, kind: str) -> Any:
     """The table of finished table-generation job ``job_id`` (a stored job)."""
-    from relgraph.jobs import handles as jobs
+    from relgraph import hooks
 
-    return getattr(jobs, kind)(job_id).result()
+    return hooks.call("table_job_result", job_id, kind)
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

@@ -1,30 +1,24 @@
 """Model plans, the Trainer, jobs and their results.
 
-Plans import without torch; the trainer and results load on first use.
+The public façade (DESIGN §3, the top layer below the CLI): every name a Kumo user imports
+from ``kumoai.trainer`` is importable here, re-exported from the package that defines it and
+loaded on first use. Importing it registers the callbacks of :mod:`relgraph.hooks`.
 """
 
 from typing import TYPE_CHECKING
 
 from relgraph._lazy import lazy_getattr
-from relgraph.plan.model_plan import (
-    ColumnProcessingPlan,
-    EarlyStoppingConfig,
-    GNNModelPlan,
-    GraphTransformerModelPlan,
-    HopConfig,
-    LRSchedulerConfig,
-    ModelArchitecturePlan,
-    ModelPlan,
-    NeighborSamplingPlan,
-    NumNeighborsConfig,
-    OptimizationPlan,
-    PruningConfig,
-    RunMode,
-    TrainingJobPlan,
-)
-from relgraph.plan.suggest import suggest_model_plan
+from relgraph.trainer._callbacks import register_all
+
+register_all()
+
+_PLANS = ["ColumnProcessingPlan", "EarlyStoppingConfig", "GNNModelPlan",
+          "GraphTransformerModelPlan", "HopConfig", "LRSchedulerConfig", "ModelArchitecturePlan",
+          "ModelPlan", "NeighborSamplingPlan", "NumNeighborsConfig", "OptimizationPlan",
+          "PruningConfig", "RunMode", "TrainingJobPlan", "suggest_model_plan"]
 
 _LAZY = {
+    **dict.fromkeys(_PLANS, "relgraph.plan"),
     "OutputConfig": "relgraph.connector.output",
     "DuckDBOutput": "relgraph.connector.output",
     "SQLiteOutput": "relgraph.connector.output",
@@ -67,6 +61,23 @@ if TYPE_CHECKING:
         TrainingJobResult,
     )
     from relgraph.jobs.store import JobStatus
+    from relgraph.plan import (
+        ColumnProcessingPlan,
+        EarlyStoppingConfig,
+        GNNModelPlan,
+        GraphTransformerModelPlan,
+        HopConfig,
+        LRSchedulerConfig,
+        ModelArchitecturePlan,
+        ModelPlan,
+        NeighborSamplingPlan,
+        NumNeighborsConfig,
+        OptimizationPlan,
+        PruningConfig,
+        RunMode,
+        TrainingJobPlan,
+        suggest_model_plan,
+    )
     from relgraph.trainer.baseline_trainer import BaselineTrainer
     from relgraph.trainer.trainer import Trainer
     from relgraph.training.explain import EntityExplanation, GlobalExplanation

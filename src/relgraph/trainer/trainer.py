@@ -77,14 +77,14 @@ def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: di
     """Create a job (request, input files, graph snapshot) and start or run it.
 
     The inputs are written without pickle (Parquet and JSON, see
-    :mod:`relgraph.jobs.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
+    :mod:`relgraph.graph.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
     are started in a worker process, with ``env`` added to its environment (secrets such
     as a database password: never written to the job folder, the job store or the logs);
     blocking ones run here with a progress bar (errors are raised after being recorded).
     """
+    from relgraph.graph.snapshot import SnapshotError
     from relgraph.jobs import worker
     from relgraph.jobs.progress import ProgressBar
-    from relgraph.jobs.snapshot import SnapshotError
 
     store = JobStore.current()
     request = dict(request)

@@ -27,6 +27,8 @@ from relgraph.training.examples import Examples, Seeds, TargetInfo
 from relgraph.training.features import gather
 from relgraph.training.losses import check_targets, compute_loss, decode_outputs
 from relgraph.training.metrics import compute_metrics, higher_is_better
+from relgraph.training.parallel import ParallelStrategy
+from relgraph.training.parallel import current as current_strategy
 from relgraph.training.schedule import make_scheduler
 from relgraph.training.settings import TrialSettings
 
@@ -293,16 +295,14 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 val_split: str | None = "val", fixed_epochs: int | None = None, seed: int = 0,
                 progress: ProgressFn | None = None,
                 should_prune: Callable[[list[float]], bool] | None = None,
-                dist: Any = None) -> TrialResult:
+                dist: ParallelStrategy | None = None) -> TrialResult:
     """Train one model; keep the weights of the best validation epoch.
 
-    ``dist`` (default: :func:`relgraph.distributed.current`, set inside a DDP worker): wraps
+    ``dist`` (default: :func:`relgraph.training.parallel.current`, set in a DDP worker): wraps
     the model in DDP, trains on this rank's shard of the seeds, validates on all ranks.
     """
     if dist is None:
-        from relgraph.distributed.context import current
-
-        dist = current()
+        dist = current_strategy()
     start = time.perf_counter()
     info = info.for_loss(settings.loss)
     if info.task_type.is_regression:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from relgraph import hooks
 from relgraph.aggregates import feature_names
 from relgraph.config import get_settings
 from relgraph.connector.output import OutputConfig, write_frame_atomic
@@ -378,10 +379,8 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     if getattr(tj, "enable_baselines", False) is True:
         emit({"event": "stage", "stage": "baselines"})
         say(f"[{job_id}] computing baselines (enable_baselines=True)")
-        from relgraph.baselines.run import run_baselines
-
-        meta["baselines"] = run_baselines(graph, train_table, metrics=metrics, seed=seed,
-                                          cache_dir=get_settings().home / "features")
+        meta["baselines"] = hooks.call("run_baselines", graph, train_table, metrics=metrics,
+                                       seed=seed, cache_dir=get_settings().home / "features")
     write_json_atomic(meta, folder / "meta.json")
     test_str = ", ".join(f"{k}={v:.4f}" for k, v in all_metrics.get("test", {}).items()
                          if isinstance(v, float))
@@ -496,7 +495,7 @@ class Predictor:
     @classmethod
     def load(cls, graph: Graph, training_job_id: str) -> Predictor:
         """The model of finished training job ``training_job_id``, on ``graph``."""
-        from relgraph.jobs.store import check_job_id
+        from relgraph.integrity import check_job_id
 
         train_dir = get_settings().home / "jobs" / check_job_id(training_job_id)
         state, features, spec, info, extra = load_model(train_dir)

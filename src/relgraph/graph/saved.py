@@ -4,7 +4,7 @@
 ``<home>/saved/<kind>/<name>/`` with ``object.json`` (the definition: columns, keys, time
 columns, edges, query text, and the snapshot file of each table's rows) and a
 ``manifest.json`` of its checksums; the rows themselves are Parquet snapshots under
-``<home>/snapshots/`` named by their SHA-256 (:mod:`relgraph.jobs.snapshot`). Loading
+``<home>/snapshots/`` named by their SHA-256 (:mod:`relgraph.graph.snapshot`). Loading
 checks the manifest and every snapshot file's checksum before parsing; nothing is
 unpickled. Without a name, an object is saved under an id derived from its content
 (``table-…``, ``graph-…``, ``pquery-…``), so saving the same object twice gives the same id.
@@ -104,7 +104,7 @@ def saved_names(kind: str) -> list[str]:
 
 def saved_snapshot_files(home: Path) -> set[str]:
     """Snapshot file names that saved objects use (kept by ``relgraph.gc``)."""
-    from relgraph.jobs.snapshot import snapshot_files
+    from relgraph.graph.snapshot import snapshot_files
 
     out: set[str] = set()
     for folder in KINDS.values():
@@ -123,7 +123,7 @@ def saved_snapshot_files(home: Path) -> set[str]:
 # ---------------------------------------------------------------------- tables
 def snapshot_table(table: Any) -> dict[str, Any]:
     """Write ``table``'s rows as a snapshot under the home; its spec (with the source)."""
-    from relgraph.jobs.snapshot import snapshot_table as write
+    from relgraph.graph.snapshot import snapshot_table as write
 
     spec = write(_home(), table.name, table)
     source = getattr(table, "_source", None)
@@ -141,6 +141,6 @@ def table_spec(table: Any) -> dict[str, Any]:
 
 
 def load_table(name: str, spec: dict[str, Any]) -> Any:
-    from relgraph.jobs.snapshot import load_table_snapshot
+    from relgraph.graph.snapshot import load_table_snapshot
 
     return load_table_snapshot(_home(), name, spec)
