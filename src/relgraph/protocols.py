@@ -35,6 +35,17 @@ class SqlEngine(Protocol):
         """Run ``query`` with bound ``params``; an Arrow table."""
         ...
 
+    def columns(self, query: str, params: list[Any] | dict[str, Any] | None = None
+                ) -> list[str]:
+        """The column names ``query`` returns (nothing is computed)."""
+        ...
+
+    def write_parquet(self, query: str, params: list[Any] | dict[str, Any] | None, path: str,
+                      partition_by: list[str]) -> None:
+        """Write ``query``'s rows as Parquet files in the folder ``path`` (hive partitions by
+        ``partition_by`` when given)."""
+        ...
+
     def temp_relation(self, frame: pd.DataFrame) -> AbstractContextManager[str]:
         """``frame`` as a relation for the duration of a ``with`` block; yields its name."""
         ...

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from relgraph.protocols import SqlEngine
 from relgraph.task import QueryType
 
 __all__ = ["read_table", "training_table_sql", "write_prediction_table",
@@ -53,10 +54,8 @@ def training_table_sql(pq: Any, plan: Any = None) -> tuple[str, list[Any]]:
     return sql, list(label_sql.params)
 
 
-def _columns(engine: Any, sql: str, params: list[Any]) -> list[str]:
-    if hasattr(engine, "dataframe"):  # Spark: columns of the lazy plan, nothing runs
-        return list(engine.dataframe(sql, params).columns)
-    return list(engine.arrow(f"SELECT * FROM ({sql}) __c LIMIT 0", params).column_names)
+def _columns(engine: SqlEngine, sql: str, params: list[Any]) -> list[str]:
+    return engine.columns(sql, params)
 
 
 #: Written last into every table folder: the files relgraph put there.
@@ -111,28 +110,14 @@ def _atomic_folder(path: Path, fill: Callable[[Path], None]) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _write(engine: Any, sql: str, params: list[Any], path: Path,
+def _write(engine: SqlEngine, sql: str, params: list[Any], path: Path,
            partition_by: list[str]) -> None:
     _atomic_folder(path, lambda tmp: _write_to(engine, sql, params, tmp, partition_by))
 
 
-def _write_to(engine: Any, sql: str, params: list[Any], path: Path,
+def _write_to(engine: SqlEngine, sql: str, params: list[Any], path: Path,
               partition_by: list[str]) -> None:
-    if hasattr(engine, "dataframe"):
-        writer = engine.dataframe(sql, params).write.mode("overwrite")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        writer.parquet(str(path))
-        return
-    path.mkdir(parents=True)
-    target = str(path).replace("'", "''")
-    options = "FORMAT PARQUET, OVERWRITE_OR_IGNORE"
-    if partition_by:
-        options += ", PARTITION_BY (" + ", ".join(f'"{c}"' for c in partition_by) + ")"
-    else:
-        options += ", PER_THREAD_OUTPUT"
-    with engine._lock:
-        engine.con.execute(f"COPY ({sql}) TO '{target}' ({options})", params)
+    engine.write_parquet(sql, params, str(path), partition_by)
 
 
 def _write_frame(df: pd.DataFrame, path: Path, partition_by: list[str]) -> None:
