@@ -110,6 +110,12 @@ class PredictiveQuery:
             self._bound = bound
         return self._bound
 
+    def static_target_columns(self) -> set[tuple[str, str]]:
+        """``(table, column)`` pairs a static target reads (a model must not see them: they
+        are the label); empty for a temporal query, whose target lies after the anchor."""
+        bound = self._bind()
+        return set() if bound.is_temporal else bound.target_columns()
+
     @property
     def task(self) -> TaskInfo:
         self._bind()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from relgraph.encoder import TableFeatures, fit_table_encoders
 from relgraph.errors import PlanError
 from relgraph.graph import Graph, Stype
 from relgraph.graph.visibility import visible_rows
+from relgraph.pquery.predictive_query import PredictiveQuery
 
 
 def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
@@ -22,24 +22,8 @@ def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
     """
     out = set(getattr(train_table, "excluded_columns", set()) or set())
     query = getattr(train_table, "query", None)
-    if query is None or not hasattr(query, "_bind"):
-        return out
-    bound = query._bind()
-    if getattr(bound, "is_temporal", True):
-        return out
-    stack: list[Any] = [bound.target]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or node is None:
-            continue
-        seen.add(id(node))
-        if hasattr(node, "join") and hasattr(node, "column") and isinstance(node.column, str):
-            out.add((node.join.table, node.column))
-        if dataclasses.is_dataclass(node) and not isinstance(node, type):
-            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
+    if isinstance(query, PredictiveQuery):
+        out |= query.static_target_columns()
     return out
 
 
