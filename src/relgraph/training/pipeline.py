@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,8 @@ from relgraph.config import get_settings
 from relgraph.connector.output import OutputConfig, write_frame_atomic
 from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
-from relgraph.pquery import PredictiveQuery
+from relgraph.plan.model_plan import ModelPlan, NeighborSamplingPlan
+from relgraph.pquery import PredictiveQuery, TrainingTable
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.training.artifacts import (
@@ -70,6 +71,9 @@ from relgraph.training.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.training.metrics import higher_is_better
 from relgraph.training.settings import TrialSettings
 
+if TYPE_CHECKING:
+    from relgraph.training.automl import TrialConfig
+
 #: The global explanation of a training job (``GlobalExplanation.to_dict``).
 EXPLANATIONS = "explanations.json"
 
@@ -79,7 +83,8 @@ def _pkeys(graph: Graph) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- training job
-def _settings_from_trial(trial: Any, sampling: Any) -> TrialSettings:
+def _settings_from_trial(trial: TrialConfig, sampling: NeighborSamplingPlan | None
+                         ) -> TrialSettings:
     """Map a plan ``TrialConfig`` onto the trainer's concrete settings."""
     base = TrialSettings()
     values: dict[str, Any] = {}
@@ -129,21 +134,20 @@ def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
     return out
 
 
-def _resolve_plan(plan: Any, task_type: TaskType, num_train: int, is_temporal: bool,
-                  top_k: int | None) -> Any:
+def _resolve_plan(plan: ModelPlan | None, task_type: TaskType, num_train: int,
+                  is_temporal: bool, top_k: int | None) -> ModelPlan:
     from relgraph.plan.suggest import suggest_model_plan
 
     if plan is None:
         return suggest_model_plan(task_type, num_train_examples=num_train,
                                   is_temporal=is_temporal, top_k=top_k)
-    if hasattr(plan, "fill_missing"):
-        suggested = suggest_model_plan(task_type, num_train_examples=num_train,
-                                       is_temporal=is_temporal, top_k=top_k)
-        return plan.fill_missing(suggested)
-    return plan
+    suggested = suggest_model_plan(task_type, num_train_examples=num_train,
+                                   is_temporal=is_temporal, top_k=top_k)
+    return plan.fill_missing(suggested)
 
 
-def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, job_id: str, *,
+def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan | None,
+                     folder: Path, job_id: str, *,
                      verbose: bool = True, custom_tags: dict[str, str] | None = None,
                      log: Any = None, events: Any = None) -> dict[str, Any]:
     """Run a whole training job and write its artifacts into ``folder``.
@@ -168,10 +172,9 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
     top_k = getattr(train_table, "top_k", None)
     n_train = int((df["SPLIT"] == "train").sum()) if "SPLIT" in df.columns else len(df)
     plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
-    if hasattr(plan, "validate_for"):
-        plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
+    plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
     tj = plan.training_job
-    seed = tj.manual_seed if isinstance(getattr(tj, "manual_seed", None), int) else 0
+    seed = tj.manual_seed if isinstance(tj.manual_seed, int) else 0
     torch.manual_seed(seed)
     metrics = list(tj.metrics)
     tune_metric = str(tj.tune_metric)
@@ -359,7 +362,7 @@ def fit_training_job(graph: Graph, train_table: Any, plan: Any, folder: Path, jo
                  for m, sp, st in zip(members[1:], specs[1:], states[1:])],
         gbdt=None if gbdt_part is None else (gbdt_part[0], gbdt_part[1]),
         hybrid=None if hybrid is None else hybrid.to_dict())
-    (folder / "plan.json").write_text(plan.as_json() if hasattr(plan, "as_json") else "{}")
+    (folder / "plan.json").write_text(plan.as_json())
     meta = {
         "job_id": job_id, "task_type": task_type.value, "entity_table": entity_table,
         "metrics": all_metrics, "tune_metric": tune_metric,
