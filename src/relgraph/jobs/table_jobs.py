@@ -23,6 +23,7 @@ from typing import Any
 from relgraph.errors import JobError
 from relgraph.integrity import write_manifest
 from relgraph.jobs.store import STAGING, JobKind, JobStatus, JobStore
+from relgraph.pquery.predictive_query import PredictiveQuery
 
 __all__ = ["TABLE", "load_table_result", "run_table_job"]
 
@@ -32,7 +33,7 @@ TABLE = "table"
 _LIVE: dict[str, Any] = {}
 
 
-def run_table_job(pq: Any, kind: JobKind, options: Mapping[str, Any], *,
+def run_table_job(pq: PredictiveQuery, kind: JobKind, options: Mapping[str, Any], *,
                   non_blocking: bool, tags: Mapping[str, str] | None = None,
                   snapshot: bool = True) -> str:
     """Create a table-generation job for ``pq`` and run it (in a thread when
@@ -64,8 +65,8 @@ def _json(value: Any) -> Any:
     return to_dict() if callable(to_dict) else repr(value)
 
 
-def _run(store: JobStore, job_id: str, pq: Any, kind: JobKind, options: Mapping[str, Any],
-         claimed: bool = False) -> None:
+def _run(store: JobStore, job_id: str, pq: PredictiveQuery, kind: JobKind,
+         options: Mapping[str, Any], claimed: bool = False) -> None:
     """Generate, stage, commit; failures are recorded (and raised when not threaded)."""
     from relgraph.jobs.worker import complete_commit
     from relgraph.pquery.snapshot import save_table

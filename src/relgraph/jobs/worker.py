@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from relgraph.graph.graph import Graph
 from relgraph.graph.snapshot import SnapshotError
 from relgraph.integrity import (
     private_dir,
@@ -138,7 +139,7 @@ def _graph(run: _Runner, request: dict[str, Any]) -> Any:
     return load_graph(run.store.home, request["graph_snapshot"])
 
 
-def snapshot_graph(store: JobStore, graph: Any) -> dict[str, Any]:
+def snapshot_graph(store: JobStore, graph: Graph) -> dict[str, Any]:
     """Write ``graph`` as a Parquet snapshot under the home; returns its descriptor."""
     from relgraph.graph.snapshot import snapshot_graph as write
 

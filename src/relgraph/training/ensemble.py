@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from relgraph.nn.model import ModelSpec
+from relgraph.nn.model import ModelSpec, RelGraphModel
+from relgraph.sampling import NeighborSampler
 from relgraph.training.examples import Seeds, TargetInfo
 from relgraph.training.fitting import (
     GraphContext,
@@ -117,8 +118,8 @@ class Member:
     """One trained trial of an ensemble, ready to predict."""
 
     settings: TrialSettings
-    model: Any  # RelGraphModel
-    sampler: Any  # NeighborSampler
+    model: RelGraphModel
+    sampler: NeighborSampler
     info: TargetInfo  # the member's output head, without the recalibration
 
 

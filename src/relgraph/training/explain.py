@@ -48,7 +48,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,12 +57,13 @@ from torch import Tensor
 
 from relgraph.aggregates import TIME as TIME_COLUMN
 from relgraph.aggregates import FeatureSpec, feature_sources
+from relgraph.encoder.table import TableEncoder
 from relgraph.graph.visibility import visible
 from relgraph.nn.batch import Batch
 from relgraph.nn.layers import module_key
 from relgraph.task import TaskType
 from relgraph.training.ensemble import Ensemble, Member
-from relgraph.training.examples import STATIC_ANCHOR, Examples, Seeds
+from relgraph.training.examples import STATIC_ANCHOR, Examples, Seeds, TargetInfo
 from relgraph.training.fitting import GraphContext, prediction_metrics
 from relgraph.training.gbdt import GBDTModel
 from relgraph.training.losses import decode_outputs
@@ -251,7 +252,7 @@ def _prepare(ctx: GraphContext, member: Member, seeds: Seeds, idx: Tensor) -> _P
     return _Prepared(member, batches)
 
 
-def _metric(ex: Examples, idx: Tensor, pred: Tensor, info: Any, metric: str) -> float:
+def _metric(ex: Examples, idx: Tensor, pred: Tensor, info: TargetInfo, metric: str) -> float:
     value = prediction_metrics(ex, idx, pred, info, [metric]).get(metric)
     return math.nan if value is None else float(value)
 
@@ -482,7 +483,8 @@ def _references(ctx: GraphContext, member: Member, anchor: int) -> dict[str, Ten
                 rows = rows[torch.randperm(len(rows), generator=gen)[:REFERENCE_ROWS]]
             rows = rows.to(ctx.device)
             x = {c: ctx.tensors[t][c][rows] for c in f.columns}
-            out[t] = model.encoders[module_key(t)].column_vectors(x, len(rows)).mean(0)
+            encoder = cast(TableEncoder, model.encoders[module_key(t)])
+            out[t] = encoder.column_vectors(x, len(rows)).mean(0)
     return out
 
 

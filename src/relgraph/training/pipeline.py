@@ -149,7 +149,8 @@ def _resolve_plan(plan: ModelPlan | None, task_type: TaskType, num_train: int,
 def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan | None,
                      folder: Path, job_id: str, *,
                      verbose: bool = True, custom_tags: dict[str, str] | None = None,
-                     log: Any = None, events: Any = None) -> dict[str, Any]:
+                     log: Callable[[str], None] | None = None,
+                     events: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run a whole training job and write its artifacts into ``folder``.
 
     ``log(str)`` receives human-readable lines (default: print when ``verbose``);
@@ -241,7 +242,7 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
         prune: Callable[[list[float]], bool] | None = None
         if pruner is not None and best_scores:
             def prune(scores: list[float], ref: list[float] = best_scores,
-                      pruner: Any = pruner) -> bool:
+                      pruner: Pruner = pruner) -> bool:
                 return bool(pruner.should_prune(scores, ref))
         res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
                           progress=progress, should_prune=prune)
