@@ -39,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     import relgraph as rg
+    from relgraph.plan.model_plan import RunMode
+    from relgraph.plan.suggest import suggest_model_plan
     from relgraph.pquery.prediction_table import PredictionTable
     from relgraph.task import TaskType
-    from relgraph.trainer.plan import RunMode
-    from relgraph.trainer.suggest import suggest_model_plan
 
     rg.init(home=args.home or tempfile.mkdtemp(prefix="rg-explain-"))
     conn = rg.LocalFileConnector(DATA)

@@ -188,7 +188,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
 
 def bench_fuzz(n: int, seed: int) -> dict[str, Any]:
-    from relgraph.pquery.fuzz import fuzz_parser
+    from relgraph.testing.pql_fuzz import fuzz_parser
 
     t0 = time.perf_counter()
     counts = collections.Counter(outcome for _, outcome in fuzz_parser(n, seed=seed))

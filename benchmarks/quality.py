@@ -4,7 +4,7 @@ For each task (a predictive query over one of the four datasets in ``../shared/d
 script generates the training table once, then in the same run and on that same table:
 
 * trains relgraph with ``pq.suggest_model_plan(run_mode)`` (FAST by default, unedited);
-* computes the baselines of ``relgraph.trainer.baseline.run_baselines``: majority / training
+* computes the baselines of ``relgraph.baselines.run.run_baselines``: majority / training
   mean, LightGBM on the entity table's own columns, and LightGBM on aggregated features of the
   linked tables over the 7/30/90/365 days before each anchor time;
 * for link prediction, global popularity and past interactions (computed here with pandas).
@@ -364,7 +364,7 @@ def run_task(task: Task, graph: Any, args: argparse.Namespace,
              row: dict[str, Any]) -> dict[str, Any]:
     """Fill ``row`` (baselines first, then relgraph, so an interrupted task keeps them)."""
     import relgraph as rg
-    from relgraph.trainer.baseline import run_baselines
+    from relgraph.baselines.run import run_baselines
 
     pq = rg.PredictiveQuery(graph, task.query)
     try:

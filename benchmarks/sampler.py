@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from relgraph.sampling import NeighborSampler, SubgraphLoader
-from relgraph.sampling.reference import adjacency_from_store, reference_sample
 from relgraph.store import GraphStore
-from relgraph.store.synthetic import T_END, T_START, retail_arrays
+from relgraph.testing.reference_sampler import adjacency_from_store, reference_sample
+from relgraph.testing.synthetic_arrays import T_END, T_START, retail_arrays
 
 FANOUTS = ([16, 16], [128, 64])
 STRATEGIES = ("uniform", "last")

@@ -139,7 +139,7 @@ def _load_graph(data: Path) -> Any:
 
 
 def _plan(steps: int, batch: int) -> Any:
-    from relgraph.trainer.suggest import suggest_model_plan
+    from relgraph.plan.suggest import suggest_model_plan
 
     plan = suggest_model_plan("binary_classification", "fast", num_train_examples=100_000)
     plan.training_job.num_experiments = 1
@@ -154,15 +154,15 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
     p = _paths(work, size)
     out: dict[str, Any] = {}
     if phase == "gen":
-        from relgraph.distributed.synthetic import write_retail_parquet
+        from relgraph.testing.retail import write_retail_parquet
 
         write_retail_parquet(p["data"], size)
         out["bytes_on_disk"] = sum(f.stat().st_size for f in p["data"].rglob("*.parquet"))
         return out
 
     import relgraph
-    from relgraph.distributed.synthetic import RETAIL_CHURN
     from relgraph.pquery import PredictiveQuery
+    from relgraph.testing.retail import RETAIL_CHURN
 
     # DuckDB (the ``duckdb`` phase) spills to disk past ``memory_limit`` instead of failing
     relgraph.init(p["home"], device="auto", duckdb_memory_limit=memory_limit,
@@ -172,8 +172,8 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
 
         from relgraph.engine import use_engine
         from relgraph.engine.spark import SparkEngine, local_spark_session
-        from relgraph.engine.tables import write_training_table
         from relgraph.graph import Edge, Graph, Stype, Table
+        from relgraph.pquery.export import write_training_table
 
         t0 = time.perf_counter()
         spark = local_spark_session({"spark.driver.memory": "6g",
@@ -219,7 +219,7 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
     if phase == "duckdb":
         import pyarrow.dataset as ds
 
-        from relgraph.engine.tables import write_training_table
+        from relgraph.pquery.export import write_training_table
 
         graph.engine.con.execute("SET preserve_insertion_order = false")
         t1 = time.perf_counter()
@@ -244,10 +244,10 @@ def child(phase: str, size: int, work: Path, memory_limit: str, steps: int,
             if hasattr(store, "num_edges") else None
         return out
     if phase in ("epoch1", "epoch2"):
-        from relgraph.engine.tables import read_table
         from relgraph.pquery import TrainingTable
+        from relgraph.pquery.export import read_table
         from relgraph.task import QueryType, TaskType
-        from relgraph.trainer.pipeline import fit_training_job
+        from relgraph.training.pipeline import fit_training_job
 
         df = read_table(p["table_duckdb"])[["ENTITY", "ANCHOR_TIMESTAMP", "TARGET", "SPLIT"]]
         df["TARGET"] = df["TARGET"].astype(bool)

@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/store_memory.py --sizes 1M,10M [--chunk-rows N]
 
 For each size a fresh process builds the synthetic retail graph
-(:func:`relgraph.distributed.synthetic.retail_graph`: customers, products, transactions with
+(:func:`relgraph.testing.retail.retail_graph`: customers, products, transactions with
 two foreign keys), then runs :func:`relgraph.store.from_graph.build_store` with a cache folder
 (fingerprint, build, save) and prints one JSON line: the resident memory of the loaded graph
 (``graph_rss_gb``), the peak resident memory *above* it during the build (``build_peak_gb``,
@@ -59,10 +59,10 @@ def _gb(n: float) -> float:
 def child(size: int, chunk_rows: int | None, phases: bool) -> dict[str, Any]:
     import gc
 
-    from relgraph.distributed.synthetic import retail_graph
     from relgraph.store import from_graph
     from relgraph.store.from_graph import build_store
     from relgraph.store.graph_store import GraphStore
+    from relgraph.testing.retail import retail_graph
 
     if chunk_rows:
         from_graph.CHUNK_ROWS = chunk_rows

@@ -32,6 +32,15 @@ def restore_settings() -> Iterator[None]:
         config._settings = saved
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh relgraph home (job store and artifacts) under ``tmp_path``."""
+    import relgraph as rg
+
+    rg.init(home=tmp_path / "home")
+    return tmp_path
+
+
 def make_retail(seed: int = 0) -> dict[str, pd.DataFrame]:
     """A small retail database with known quirks.
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 import relgraph as rg
+from relgraph.baselines.run import run_baselines
+from relgraph.plan.model_plan import RunMode
+from relgraph.plan.suggest import suggest_model_plan
 from relgraph.task import TaskType
-from relgraph.trainer.baseline import run_baselines
-from relgraph.trainer.plan import RunMode
-from relgraph.trainer.suggest import suggest_model_plan
 
 pytestmark = [pytest.mark.dataset, pytest.mark.slow]
 

@@ -45,11 +45,12 @@ _LAZY = {
     **dict.fromkeys(["BatchPredictionJob", "BatchPredictionJobResult", "JobStatus",
                      "ModelEvaluationMetrics", "ModelPlan", "OutputConfig", "RunMode", "Trainer",
                      "TrainingJob", "TrainingJobResult"], "relgraph.trainer"),
-    "gc": "relgraph.trainer.gc",
+    "gc": "relgraph.jobs.gc",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:
+    from relgraph.jobs.gc import gc
     from relgraph.pquery import (
         PredictionTable,
         PredictionTableGenerationPlan,
@@ -71,7 +72,6 @@ if TYPE_CHECKING:
         TrainingJob,
         TrainingJobResult,
     )
-    from relgraph.trainer.gc import gc
 
 __version__ = "0.1.0"
 
@@ -124,3 +124,8 @@ __all__ = [
     "gc",
     "init",
 ]
+
+# The façade registers the callbacks of relgraph.hooks (light: its names load on first use).
+from relgraph import trainer as _trainer  # noqa: E402
+
+del _trainer

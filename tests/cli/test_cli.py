@@ -11,8 +11,8 @@ import pytest
 
 import relgraph as rg
 from relgraph.cli.main import main
-from relgraph.trainer.job_store import JobStatus, JobStore
-from relgraph.trainer.output import SQLiteOutput
+from relgraph.connector.output import SQLiteOutput
+from relgraph.jobs.store import JobStatus, JobStore
 
 QUERY = "PREDICT COUNT(orders.*, 0, 30, days) > 0 FOR EACH customers.customer_id"
 

@@ -17,11 +17,11 @@ from dbhelpers import KINDS, SHOP_DDL, load_database, make_shop, pg_uri
 
 import relgraph as rg
 from relgraph.connector import DatabaseConnector
+from relgraph.jobs.store import JobStatus
+from relgraph.jobs.worker import wait_gone
+from relgraph.plan.model_plan import RunMode
+from relgraph.plan.suggest import suggest_model_plan
 from relgraph.testing.postgres import TemporaryPostgres
-from relgraph.trainer.job_store import JobStatus
-from relgraph.trainer.plan import RunMode
-from relgraph.trainer.suggest import suggest_model_plan
-from relgraph.trainer.worker import wait_gone
 
 CHURN = "PREDICT COUNT(orders.*, 0, 30, days) = 0 FOR EACH customers.customer_id"
 
@@ -148,7 +148,7 @@ def test_job_failing_before_its_commit_leaves_previous_table(
         monkeypatch: pytest.MonkeyPatch, restore_settings: None) -> None:
     """A prediction job that fails after staging its tables but before its commit point
     (OVERWRITE or APPEND): the previous table is untouched and its temporaries dropped."""
-    from relgraph.trainer import exports
+    from relgraph.connector import exports
 
     conn = load_database(request, kind, tmp_path, make_shop(), SHOP_DDL)
     graph, pq, trainer = _fit(conn, tmp_path / "home")

@@ -10,15 +10,15 @@ import numpy as np
 import torch
 
 from relgraph.distributed.context import init_from_env, shutdown
-from relgraph.distributed.synthetic import RETAIL_CHURN, retail_graph
 from relgraph.pquery import PredictiveQuery
 from relgraph.store.from_graph import build_store
 from relgraph.task import TaskType
-from relgraph.trainer.examples import fit_target_info, make_examples
-from relgraph.trainer.features import fit_graph_features
-from relgraph.trainer.fitting import GraphContext, make_sampler, model_spec
-from relgraph.trainer.losses import compute_loss
-from relgraph.trainer.settings import TrialSettings
+from relgraph.testing.retail import RETAIL_CHURN, retail_graph
+from relgraph.training.examples import fit_target_info, make_examples
+from relgraph.training.features import fit_graph_features
+from relgraph.training.fitting import GraphContext, make_sampler, model_spec
+from relgraph.training.losses import compute_loss
+from relgraph.training.settings import TrialSettings
 
 
 def main(out_path: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,10 @@ import psutil
 import pytest
 
 import relgraph as rg
+from relgraph.jobs.store import JobStatus, pid_alive, process_tree, wait_procs_gone
+from relgraph.plan.model_plan import EarlyStoppingConfig
 from relgraph.task import TaskType
-from relgraph.trainer.job_store import JobStatus, pid_alive, process_tree, wait_procs_gone
-from relgraph.trainer.plan import EarlyStoppingConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
-from test_trainer import CHURN, make_activity_db, small_plan
+from relgraph.testing.graphs import CHURN, make_activity_db, small_plan
 
 pytestmark = pytest.mark.distributed
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from relgraph.distributed import launch, launch_prediction, shard_indices, torchrun_command
-from relgraph.distributed.synthetic import RETAIL_CHURN, retail_graph
 from relgraph.pquery import PredictiveQuery
+from relgraph.testing.retail import RETAIL_CHURN, retail_graph
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src"
@@ -66,8 +66,8 @@ def test_parameters_identical_across_ranks_after_a_step(tmp_path: Path) -> None:
 def test_two_process_training_matches_single_process(tmp_path: Path) -> None:
     import relgraph
     from relgraph import config
-    from relgraph.trainer.pipeline import fit_training_job
-    from relgraph.trainer.suggest import suggest_model_plan
+    from relgraph.plan.suggest import suggest_model_plan
+    from relgraph.training.pipeline import fit_training_job
 
     saved = config._settings
     try:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 import relgraph as rg
 from relgraph.task import TaskType
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
-from test_trainer import CHURN, make_activity_db, small_plan
+from relgraph.testing.graphs import CHURN, make_activity_db, small_plan
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 

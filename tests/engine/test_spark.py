@@ -14,13 +14,13 @@ pytest.importorskip("sqlglot")
 
 from relgraph.engine import DuckDBEngine, use_engine
 from relgraph.engine.spark import SparkEngine
-from relgraph.engine.tables import (
+from relgraph.graph import Edge, Graph, Table
+from relgraph.pquery import PredictiveQuery
+from relgraph.pquery.export import (
     read_table,
     write_prediction_table,
     write_training_table,
 )
-from relgraph.graph import Edge, Graph, Table
-from relgraph.pquery import PredictiveQuery
 
 pytestmark = pytest.mark.spark
 

@@ -14,13 +14,13 @@ pytest.importorskip("sqlglot")
 pytest.importorskip("lightgbm")
 
 import relgraph
+from relgraph.baselines.run import aggregated_features, run_baselines
 from relgraph.engine import DuckDBEngine, use_engine
 from relgraph.engine.spark import SparkEngine
 from relgraph.errors import GraphError
 from relgraph.graph import Edge, Graph, Table
 from relgraph.pquery import PredictiveQuery
-from relgraph.trainer.baseline import aggregated_features, run_baselines
-from relgraph.trainer.examples import make_seeds
+from relgraph.training.examples import make_seeds
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

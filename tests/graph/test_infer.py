@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from relgraph.graph import Dtype, Stype, Table
-from relgraph.graph.infer import infer_dtype, infer_primary_key, infer_stype, to_epoch_seconds
-from relgraph.graph.types import ALLOWED_DTYPES, default_stype
+from relgraph.type_inference import infer_dtype, infer_primary_key, infer_stype, to_epoch_seconds
+from relgraph.types import ALLOWED_DTYPES, default_stype
 
 
 def _stype(values: list | np.ndarray | pd.Series, name: str) -> Stype:

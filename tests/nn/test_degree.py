@@ -8,7 +8,7 @@ import torch
 
 from relgraph.nn.degree import DAY, NUM_FEATURES, WINDOWS_DAYS, degree_edge_types, visible_degree
 from relgraph.store import GraphStore
-from relgraph.store.synthetic import T_START, random_arrays
+from relgraph.testing.synthetic_arrays import T_START, random_arrays
 
 SPREAD_DAYS = 800  # neighbor times spread over 800 days, so every window cuts somewhere
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from relgraph.errors import PQLError
 from relgraph.pquery import ast, parse_query
-from relgraph.pquery.fuzz import fuzz_parser, random_query
+from relgraph.testing.pql_fuzz import fuzz_parser, random_query
 
 
 def test_full_query_structure() -> None:

@@ -410,7 +410,7 @@ def test_weight_column(graph: Graph) -> None:
 def test_non_blocking_and_explain(graph: Graph, tmp_path: Path,
                                   restore_settings: None) -> None:
     import relgraph as rg
-    from relgraph.trainer.job_store import JobStatus
+    from relgraph.jobs.store import JobStatus
 
     rg.init(home=tmp_path / "home")
     pq = PredictiveQuery(graph, "PREDICT SUM(orders.amount WHERE orders.status = 'paid', "
@@ -535,3 +535,15 @@ def test_link_prediction_leaves_out_dangling_keys(retail: dict[str, pd.DataFrame
     want = tx.groupby("customer_id")["stock_code"].agg(lambda s: sorted(set(s)))
     got = df.set_index("ENTITY")["TARGET"]
     assert got.sort_index().tolist() == [want[int(c)] for c in sorted(got.index)]
+
+
+def test_static_target_columns_name_what_the_label_reads(graph: Graph) -> None:
+    """A static target's columns are the label (a model must not see them); a temporal
+    target lies after the anchor and reads none."""
+    assert PredictiveQuery(graph, "PREDICT users.tier FOR EACH users.user_id"
+                           ).static_target_columns() == {("users", "tier")}
+    assert PredictiveQuery(graph, "PREDICT profiles.score FOR EACH users.user_id"
+                           ).static_target_columns() == {("profiles", "score")}
+    temporal = PredictiveQuery(graph, "PREDICT COUNT(orders.*, 0, 30, days) > 0 "
+                                      "FOR EACH users.user_id")
+    assert temporal.static_target_columns() == set()

@@ -8,7 +8,7 @@ import torch
 from relgraph.errors import GraphError
 from relgraph.sampling import NeighborSampler, SubgraphLoader
 from relgraph.store import GraphStore
-from relgraph.store.synthetic import T_START, random_arrays
+from relgraph.testing.synthetic_arrays import T_START, random_arrays
 
 
 @pytest.fixture(scope="module")

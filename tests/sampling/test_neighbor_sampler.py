@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from relgraph.errors import GraphError
 from relgraph.sampling import NeighborSampler, SampledSubgraph, kernels, resolve_num_neighbors
-from relgraph.sampling.reference import (
+from relgraph.store import GraphStore, reverse_edge_type
+from relgraph.testing.reference_sampler import (
     adjacency_from_arrays,
     reference_paths,
     reference_sample,
     subgraph_paths,
 )
-from relgraph.store import GraphStore, reverse_edge_type
-from relgraph.store.synthetic import T_START, random_arrays
+from relgraph.testing.synthetic_arrays import T_START, random_arrays
 
 T_MID = T_START + 500_000
 

@@ -10,7 +10,7 @@ import pytest
 from relgraph.errors import GraphError
 from relgraph.sampling import edge_type_key, resolve_num_neighbors
 from relgraph.store import GraphStore
-from relgraph.store.synthetic import random_arrays
+from relgraph.testing.synthetic_arrays import random_arrays
 
 PKEYS = {"users": "user_id", "items": "item_id", "transactions": "txn_id", "reviews": "review_id"}
 U2T = ("users", "rev_user_id", "transactions")

@@ -12,7 +12,7 @@ from store_checks import assert_same_store
 
 from relgraph.errors import GraphError
 from relgraph.store import GraphStore, fingerprint_arrays
-from relgraph.store.synthetic import random_arrays
+from relgraph.testing.synthetic_arrays import random_arrays
 
 
 @pytest.mark.parametrize("mmap", [True, False])

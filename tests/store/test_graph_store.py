@@ -8,7 +8,7 @@ import torch
 
 from relgraph.errors import GraphError
 from relgraph.store import NEVER_VISIBLE, EdgeArrays, GraphStore, TableArrays
-from relgraph.store.synthetic import random_arrays, retail_arrays
+from relgraph.testing.synthetic_arrays import random_arrays, retail_arrays
 
 EDGE_TYPES = [
     ("users", "referrer_id", "users"),

@@ -12,47 +12,7 @@ import torch
 import relgraph as rg
 from relgraph.errors import JobError, TrainingError
 from relgraph.task import TaskType
-from relgraph.trainer.plan import RunMode
-from relgraph.trainer.suggest import suggest_model_plan
-
-CHURN = "PREDICT COUNT(events.*, 0, 14, days) = 0 FOR EACH users.user_id"
-SPEND = "PREDICT SUM(events.amount, 0, 14, days) FOR EACH users.user_id"
-
-
-def make_activity_db(seed: int = 0, num_users: int = 300, days: int = 240) -> rg.Graph:
-    """Users whose event rate (and spend) is persistent, so the past predicts the future."""
-    rng = np.random.default_rng(seed)
-    rate = rng.lognormal(mean=-2.0, sigma=1.2, size=num_users)      # events per day
-    tiers = rng.choice(["gold", "silver", "bronze"], num_users)
-    start = pd.Timestamp("2022-01-01")
-    rows = []
-    for u in range(num_users):
-        n = rng.poisson(rate[u] * days)
-        t = np.sort(rng.uniform(0, days, n))
-        amounts = rng.gamma(2, 5 + 20 * rate[u], n)
-        rows += [(u, start + pd.Timedelta(days=float(x)), float(a)) for x, a in zip(t, amounts)]
-    events = pd.DataFrame(rows, columns=["user_id", "ts", "amount"])
-    events.insert(0, "event_id", np.arange(len(events)))
-    users = pd.DataFrame({"user_id": np.arange(num_users), "tier": tiers})
-    return rg.Graph(
-        tables={"users": rg.Table.from_dataframe(users, "users", primary_key="user_id"),
-                "events": rg.Table.from_dataframe(events, "events", primary_key="event_id",
-                                                  time_column="ts")},
-        edges=[rg.Edge("events", "user_id", "users")],
-    )
-
-
-def small_plan(task_type: TaskType, epochs: int = 3, seed: int = 0) -> rg.ModelPlan:
-    plan = suggest_model_plan(task_type, RunMode.FAST, num_train_examples=2000)
-    plan.training_job.num_experiments = 1
-    plan.training_job.manual_seed = seed
-    plan.optimization.max_epochs = epochs
-    plan.optimization.min_steps_per_epoch = 1
-    plan.optimization.max_steps_per_epoch = 8
-    plan.optimization.batch_size = [128]
-    plan.optimization.base_lr = [5e-3]
-    plan.neighbor_sampling.num_neighbors = [[8, 4]]
-    return plan
+from relgraph.testing.graphs import CHURN, SPEND, make_activity_db, make_purchase_db, small_plan
 
 
 @pytest.fixture(scope="module")
@@ -160,33 +120,6 @@ def test_torch_generator_is_not_global(graph, home):
     assert a == b
 
 
-def make_purchase_db(seed: int = 0, num_users: int = 200, num_items: int = 40,
-                     days: int = 180) -> rg.Graph:
-    """Users who keep buying from their own small favourite set of items."""
-    rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2023-01-01")
-    rows = []
-    for u in range(num_users):
-        favourites = rng.choice(num_items, 3, replace=False)
-        n = rng.poisson(days / 6)
-        for x in np.sort(rng.uniform(0, days, n)):
-            item = rng.choice(favourites) if rng.random() < 0.8 else rng.integers(num_items)
-            rows.append((u, int(item), start + pd.Timedelta(days=float(x))))
-    buys = pd.DataFrame(rows, columns=["user_id", "item_id", "ts"])
-    buys.insert(0, "buy_id", np.arange(len(buys)))
-    return rg.Graph(
-        tables={"users": rg.Table.from_dataframe(pd.DataFrame({"user_id": range(num_users)}),
-                                                 "users", primary_key="user_id"),
-                "items": rg.Table.from_dataframe(
-                    pd.DataFrame({"item_id": range(num_items),
-                                  "price": rng.uniform(1, 50, num_items)}),
-                    "items", primary_key="item_id"),
-                "buys": rg.Table.from_dataframe(buys, "buys", primary_key="buy_id",
-                                                time_column="ts")},
-        edges=[rg.Edge("buys", "user_id", "users"), rg.Edge("buys", "item_id", "items")],
-    )
-
-
 def test_temporal_link_prediction_learns_preferences(home):
     graph = make_purchase_db()
     pq = rg.PredictiveQuery(graph, "PREDICT LIST_DISTINCT(buys.item_id, 0, 14, days) "
@@ -205,7 +138,7 @@ def test_temporal_link_prediction_learns_preferences(home):
 
 
 def test_graph_transformer_plan_trains_a_transformer(graph, home):
-    from relgraph.trainer.plan import GraphTransformerModelPlan
+    from relgraph.plan.model_plan import GraphTransformerModelPlan
 
     plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=2)
     plan.model_architecture.model = [GraphTransformerModelPlan(
@@ -219,7 +152,7 @@ def test_graph_transformer_plan_trains_a_transformer(graph, home):
 
 
 def test_pruning_stops_a_lagging_trial(home):
-    from relgraph.trainer.plan import PruningConfig
+    from relgraph.plan.model_plan import PruningConfig
 
     graph = make_activity_db(num_users=120, days=120)
     plan = small_plan(TaskType.BINARY_CLASSIFICATION, epochs=3)
@@ -235,7 +168,7 @@ def test_pruning_stops_a_lagging_trial(home):
 
 def test_static_target_column_is_not_a_feature(graph, home):
     """``PREDICT users.tier`` must not see ``tier`` itself among the inputs."""
-    from relgraph.trainer.features import excluded_target_columns
+    from relgraph.training.features import excluded_target_columns
 
     table = rg.PredictiveQuery(graph, "PREDICT users.tier FOR EACH users.user_id"
                                ).generate_training_table()
@@ -301,7 +234,7 @@ def test_predicting_on_a_graph_without_a_trained_column_names_it(graph, home):
 def test_prefetching_the_next_batch_does_not_change_results(graph, home, monkeypatch):
     """Sampling ahead in a background thread consumes the sampler's generator in the same
     order, so metrics are identical with and without it."""
-    import relgraph.trainer.fitting as fitting
+    import relgraph.training.fitting as fitting
 
     table = rg.PredictiveQuery(graph, CHURN).generate_training_table()
     runs = []
@@ -313,7 +246,7 @@ def test_prefetching_the_next_batch_does_not_change_results(graph, home, monkeyp
 
 
 def test_prefetched_yields_items_in_order_and_propagates_errors():
-    from relgraph.trainer.fitting import prefetched
+    from relgraph.training.fitting import prefetched
 
     assert list(prefetched(lambda x: x * x, [1, 2, 3])) == [(1, 1), (2, 4), (3, 9)]
     assert list(prefetched(lambda x: x, [], True)) == []
@@ -336,7 +269,7 @@ def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, mon
                                                                  column):
     """An ensemble of trials is saved member by member: batch prediction at a test anchor
     reproduces the holdout predictions, and the loaded job predicts the same."""
-    import relgraph.trainer.ensemble as ensemble
+    import relgraph.training.ensemble as ensemble
 
     monkeypatch.setattr(ensemble, "WORSE_SHARE", 1.01)  # admit every trial with the best's head
     pq = rg.PredictiveQuery(graph, query)
@@ -371,8 +304,8 @@ def test_averaged_trials_are_saved_and_predict_like_the_holdout(graph, home, mon
 
 def test_trials_without_kept_validation_outputs_are_not_averaged(graph, home, monkeypatch):
     """Validation outputs over the size cap are not kept, so the best trial stands alone."""
-    import relgraph.trainer.ensemble as ensemble
-    import relgraph.trainer.fitting as fitting
+    import relgraph.training.ensemble as ensemble
+    import relgraph.training.fitting as fitting
 
     monkeypatch.setattr(ensemble, "WORSE_SHARE", 1.01)
     monkeypatch.setattr(fitting, "MAX_KEPT_OUTPUTS", 0)

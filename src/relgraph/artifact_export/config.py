@@ -1,5 +1,5 @@
 """``relgraph.artifact_export.config.OutputConfig`` (the reference's import path)."""
 
-from relgraph.trainer.output import OutputConfig
+from relgraph.connector.output import OutputConfig
 
 __all__ = ["OutputConfig"]

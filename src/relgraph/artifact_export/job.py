@@ -1,5 +1,5 @@
 """Export jobs of batch predictions (the reference's ``kumoai.artifact_export.job``)."""
 
-from relgraph.trainer.results import ArtifactExportJob, ArtifactExportResult
+from relgraph.jobs.results import ArtifactExportJob, ArtifactExportResult
 
 __all__ = ["ArtifactExportJob", "ArtifactExportResult"]

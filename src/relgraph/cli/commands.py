@@ -100,7 +100,7 @@ def add_explain_parser(sub: argparse._SubParsersAction) -> None:
 def explain(args: argparse.Namespace) -> int:
     import relgraph as rg
     from relgraph.errors import JobError
-    from relgraph.trainer.results import TrainingJobResult
+    from relgraph.jobs.results import TrainingJobResult
 
     spec = load_spec(args.spec) if args.spec else None
     init_home(args, spec)
@@ -215,7 +215,7 @@ def train(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     import relgraph as rg
-    from relgraph.trainer.output import OutputConfig
+    from relgraph.connector.output import OutputConfig
     from relgraph.trainer.trainer import predictive_query_from_training_job
 
     spec = load_spec(args.spec) if args.spec else None

@@ -56,7 +56,7 @@ def add_gc_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def gc_command(args: argparse.Namespace) -> int:
-    from relgraph.trainer.gc import gc
+    from relgraph.jobs.gc import gc
 
     init_home(args)
     print(gc(keep_last=args.keep_last, older_than=args.older_than, dry_run=args.dry_run))
@@ -68,7 +68,7 @@ def _when(ts: float | None) -> str:
 
 
 def jobs_list(args: argparse.Namespace) -> int:
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
     init_home(args)
     store = JobStore.current()
@@ -90,7 +90,7 @@ def jobs_list(args: argparse.Namespace) -> int:
 
 
 def _show_dict(job_id: str, n_events: int) -> dict[str, Any]:
-    from relgraph.trainer.job_store import JobStore
+    from relgraph.jobs.store import JobStore
 
     store = JobStore.current()
     r = store.get(job_id)
@@ -138,7 +138,7 @@ def jobs_show(args: argparse.Namespace) -> int:
 
 
 def jobs_cancel(args: argparse.Namespace) -> int:
-    from relgraph.trainer.jobs import job_for
+    from relgraph.jobs.handles import job_for
 
     init_home(args)
     job = job_for(args.job_id)
@@ -149,7 +149,7 @@ def jobs_cancel(args: argparse.Namespace) -> int:
 
 def jobs_attach(args: argparse.Namespace) -> int:
     from relgraph.errors import JobError
-    from relgraph.trainer.jobs import job_for
+    from relgraph.jobs.handles import job_for
 
     init_home(args)
     job = job_for(args.job_id)
@@ -168,7 +168,7 @@ def jobs_attach(args: argparse.Namespace) -> int:
 
 
 def jobs_report(args: argparse.Namespace) -> int:
-    from relgraph.trainer.results import TrainingJobResult
+    from relgraph.jobs.results import TrainingJobResult
 
     init_home(args)
     path = TrainingJobResult(args.job_id).report_path()

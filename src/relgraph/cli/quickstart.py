@@ -96,7 +96,7 @@ def comparison(model: dict[str, Any], baselines: dict[str, dict[str, Any]],
                shown: tuple[str, ...] | None = None) -> str:
     """The model's test metrics beside each baseline's, and a one-line verdict on the
     first metric (relative to the best baseline)."""
-    from relgraph.trainer.metrics import higher_is_better
+    from relgraph.training.metrics import higher_is_better
 
     names = [m for m in (shown or tuple(model)[:3]) if m in model]
     rows = [("relgraph (GNN + GBDT)", model)] + [

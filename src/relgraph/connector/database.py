@@ -16,9 +16,9 @@ A :class:`DatabaseConnector` is both a source of tables and an output connector:
   ``WriteMode.APPEND`` the rows are added to the existing table (created if missing). A
   failed or killed write rolls back, leaving the previous table as it was. Like every
   relgraph output it honours the home's output registry
-  (:mod:`relgraph.trainer.exports`): ``OVERWRITE`` never replaces a table relgraph did not
+  (:mod:`relgraph.connector.exports`): ``OVERWRITE`` never replaces a table relgraph did not
   write.
-* **staged writes** (a job's exports, :mod:`relgraph.trainer.exports`): before the job's
+* **staged writes** (a job's exports, :mod:`relgraph.connector.exports`): before the job's
   commit point :meth:`~DatabaseConnector.stage_table` fills a temporary table (the
   destination is untouched); at the commit :meth:`~DatabaseConnector.publish_table` swaps
   it in (``OVERWRITE``) or moves its rows into the destination (``APPEND``) in one
@@ -51,7 +51,7 @@ from relgraph.errors import ConnectorError, OutputTableNameError, TableNotFoundE
 #: Prefix of the temporary tables an overwrite fills before swapping them in.
 TMP_PREFIX = "__rg_tmp_"
 #: The one rule for output names, files and database tables alike (also
-#: :func:`relgraph.trainer.output.check_output_name`): letters, digits and underscores, not
+#: :func:`relgraph.connector.output.check_output_name`): letters, digits and underscores, not
 #: starting with a digit, at most 128 characters (less where a database allows less).
 OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SAMPLE_ROWS = 1000
@@ -151,7 +151,7 @@ class DatabaseConnector(Connector):
     batch_size: int = 1 << 16
     read_batch_rows: int = 1 << 16
 
-    #: URL scheme of :meth:`location`; the key of ``relgraph.trainer.exports.DATABASE_OUTPUTS``.
+    #: URL scheme of :meth:`location`; the key of ``relgraph.connector.exports.DATABASE_OUTPUTS``.
     scheme: str = "db"
     #: The longest table name the database keeps (PostgreSQL cuts names to 63 bytes).
     max_identifier_length: int = 128
@@ -290,13 +290,13 @@ class DatabaseConnector(Connector):
         registry of the home's job store): a user's table raises
         :class:`~relgraph.errors.OutputExistsError`. ``APPEND`` adds rows to any table.
         """
-        from relgraph.trainer.exports import export_frame
+        from relgraph.connector.exports import export_frame
 
         return export_frame(df, self, self.check_name(table), WriteMode(str(mode).upper()))
 
     def write_now(self, df: pd.DataFrame, table: str, mode: WriteMode) -> None:
         """Write ``df`` as ``table`` in one transaction, bypassing the output registry
-        (callers check it: :func:`relgraph.trainer.exports.export_frame`)."""
+        (callers check it: :func:`relgraph.connector.exports.export_frame`)."""
         self._write(df, self.check_name(table), mode)
 
     def check_name(self, table: str) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from relgraph.errors import ConnectorError
 
 if TYPE_CHECKING:
-    from relgraph.graph.types import Dtype, Stype
+    from relgraph.types import Dtype, Stype
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ class SourceTable:
 
     @property
     def column_dict(self) -> dict[str, SourceColumn]:
-        from relgraph.graph.infer import infer_dtype
-        from relgraph.graph.types import default_stype
+        from relgraph.type_inference import infer_dtype
+        from relgraph.types import default_stype
 
         df = self._sample()
         out = {}

@@ -1,5 +1,5 @@
 """The per-process view of a DDP job: rank, world size, device; model wrapping, seed
-sharding and metric reduction used by :func:`relgraph.trainer.fitting.train_trial`."""
+sharding and metric reduction used by :func:`relgraph.training.fitting.train_trial`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from relgraph.training import parallel
+
 if TYPE_CHECKING:
     from relgraph.sampling import NeighborSampler
-    from relgraph.trainer.examples import Examples, TargetInfo
-    from relgraph.trainer.fitting import GraphContext
-    from relgraph.trainer.settings import TrialSettings
+    from relgraph.training.examples import Examples, TargetInfo
+    from relgraph.training.fitting import GraphContext
+    from relgraph.training.settings import TrialSettings
 
 __all__ = ["DistContext", "current", "init_from_env", "set_current", "shard_indices"]
-
-_current: DistContext | None = None
 
 
 def shard_indices(idx: Tensor, rank: int, world_size: int, *, pad: bool) -> Tensor:
@@ -68,7 +68,7 @@ class DistContext:
         """Metrics on ``idx`` computed from all ranks' outputs: each rank predicts its
         shard, predictions and positions are gathered, every rank computes the same
         metrics on the union. Returns the union's positions and raw outputs."""
-        from relgraph.trainer.fitting import metrics_from_outputs, predict_outputs
+        from relgraph.training.fitting import metrics_from_outputs, predict_outputs
 
         info = info.for_loss(settings.loss)
         mine = self.shard(idx, pad=False)
@@ -103,12 +103,14 @@ class DistContext:
 
 def current() -> DistContext | None:
     """The context of this process when it is a rank of a DDP job, else ``None``."""
-    return _current
+    strategy = parallel.current()
+    return strategy if isinstance(strategy, DistContext) else None
 
 
 def set_current(ctx: DistContext | None) -> None:
-    global _current
-    _current = ctx
+    """Make ``ctx`` the :class:`~relgraph.training.parallel.ParallelStrategy` of this
+    process (read by :func:`relgraph.training.fitting.train_trial`)."""
+    parallel.set_current(ctx)
 
 
 def init_from_env(backend: str | None = None) -> DistContext:

@@ -44,9 +44,10 @@ def write_spec(graph: Any, train_table: Any, plan: Any, folder: str | Path, *,
                backend: str | None = None, custom_tags: dict[str, str] | None = None,
                mode: str = "train", extra: dict[str, Any] | None = None) -> Path:
     """Write the inputs every rank reads (Parquet and JSON); returns the spec folder."""
-    from relgraph.trainer.features import excluded_target_columns
-    from relgraph.trainer.integrity import private_dir, write_bytes_atomic, write_manifest
-    from relgraph.trainer.snapshot import save_table, snapshot_graph
+    from relgraph.graph.snapshot import snapshot_graph
+    from relgraph.integrity import private_dir, write_bytes_atomic, write_manifest
+    from relgraph.pquery.snapshot import save_table
+    from relgraph.training.features import excluded_target_columns
 
     spec = Path(spec_dir) if spec_dir is not None else Path(home) / "distributed" / job_id
     private_dir(spec)
@@ -108,7 +109,7 @@ def launch(graph: Any, train_table: Any, plan: Any = None, *, nproc_per_node: in
     _run(cmd, timeout, verbose, env, spec / "torchrun.log")
     meta = _finish(out, t0)
     if folder is None:  # a job folder of its own: make it loadable (checksummed)
-        from relgraph.trainer.integrity import write_manifest
+        from relgraph.integrity import write_manifest
 
         write_manifest(out)
     return meta
@@ -168,7 +169,7 @@ def _run(cmd: list[str], timeout: float | None, verbose: bool,
 def stop_tree(proc: subprocess.Popen[Any], grace: float = _GRACE_S) -> None:
     """Stop torchrun and all its descendants (ranks run in sessions of their own, so a
     process group does not reach them): SIGTERM, then SIGKILL after ``grace`` seconds."""
-    from relgraph.trainer.job_store import process_tree, signal_procs, wait_procs_gone
+    from relgraph.jobs.store import process_tree, signal_procs, wait_procs_gone
 
     tree = process_tree(proc.pid)
     signal_procs(tree, signal.SIGTERM)

@@ -2,7 +2,7 @@
 
 Reads the spec written by :func:`relgraph.distributed.launch.write_spec` (Parquet and JSON,
 every file checked against the spec's manifest; nothing is unpickled), joins the process
-group, and runs the regular training job (:func:`relgraph.trainer.pipeline.fit_training_job`)
+group, and runs the regular training job (:func:`relgraph.training.pipeline.fit_training_job`)
 with :func:`relgraph.distributed.current` set, so every trial trains with DDP on this rank's
 shard of the seeds. Rank 0 writes the artifacts; the other ranks write into a scratch folder
 that is removed.
@@ -20,20 +20,21 @@ from typing import Any
 
 
 def _config(spec: Path) -> dict[str, Any]:
-    from relgraph.trainer.integrity import read_verified
+    from relgraph.integrity import read_verified
 
     config: dict[str, Any] = json.loads(read_verified(spec, "config.json"))
     return config
 
 
 def _load(spec: Path) -> tuple[dict[str, Any], Any, Any, Any]:
-    from relgraph.trainer.snapshot import load_graph, load_table
+    from relgraph.graph.snapshot import load_graph
+    from relgraph.pquery.snapshot import load_table
 
     config = _config(spec)
     graph = load_graph(spec, config["graph"])
     plan = None
     if config.get("plan") is not None:
-        from relgraph.trainer.plan import ModelPlan
+        from relgraph.plan.model_plan import ModelPlan
 
         plan = ModelPlan.from_json(json.dumps(config["plan"]))
     table = load_table(spec, "table", graph)
@@ -57,9 +58,9 @@ def _predict(dctx: Any, config: dict[str, Any], graph: Any, table: _Frame) -> No
     """Rank r predicts the r-th contiguous slice into ``folder/part-r``."""
     import numpy as np
 
-    from relgraph.trainer.artifacts import write_json_atomic
-    from relgraph.trainer.output import OutputConfig
-    from relgraph.trainer.pipeline import run_batch_prediction
+    from relgraph.connector.output import OutputConfig
+    from relgraph.training.artifacts import write_json_atomic
+    from relgraph.training.pipeline import run_batch_prediction
 
     folder = Path(config["folder"])
     part = folder / f"part-{dctx.rank:05d}"
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             shutdown()
         return 0
     from relgraph.store.from_graph import build_store
-    from relgraph.trainer.pipeline import fit_training_job
+    from relgraph.training.pipeline import fit_training_job
 
     if dctx.is_main:  # build (or find) the store once; the other ranks memory-map it
         build_store(graph, cache_dir=settings.home / "stores")
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             meta["distributed"] = {"world_size": dctx.world_size, "backend": dctx.backend,
                                    "device": str(dctx.device),
                                    "worker_seconds": time.perf_counter() - t0}
-            from relgraph.trainer.artifacts import write_json_atomic
+            from relgraph.training.artifacts import write_json_atomic
 
             write_json_atomic(meta, folder / "meta.json")
     finally:

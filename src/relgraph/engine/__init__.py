@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from relgraph.engine.duckdb import ROW_COLUMN, TIME_COLUMN, DuckDBEngine, quote_ident
+from relgraph.protocols import SqlEngine
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph
 
-__all__ = ["ROW_COLUMN", "TIME_COLUMN", "DuckDBEngine", "create_engine", "quote_ident",
-           "use_engine"]
+__all__ = ["ROW_COLUMN", "TIME_COLUMN", "DuckDBEngine", "SqlEngine", "create_engine",
+           "quote_ident", "use_engine"]
 
 
-def create_engine(graph: Graph, name: str | None = None, **options: Any) -> Any:
+def create_engine(graph: Graph, name: str | None = None, **options: Any) -> SqlEngine:
     """The engine for ``graph``: ``name`` or the one chosen by ``relgraph.init(engine=...)``.
 
     ``"duckdb"`` (default) or ``"spark"`` (options: ``spark`` session, ``sources``,

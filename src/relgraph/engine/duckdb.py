@@ -6,6 +6,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -14,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from relgraph.errors import GraphError
-from relgraph.graph.types import Dtype
+from relgraph.types import Dtype
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph
@@ -133,6 +134,24 @@ class DuckDBEngine:
         finally:
             with self._lock:
                 self.con.unregister(name)
+
+    def columns(self, query: str, params: list | dict | None = None) -> list[str]:
+        """The column names ``query`` returns (nothing is computed)."""
+        return list(self.arrow(f"SELECT * FROM ({query}) __c LIMIT 0", params).column_names)
+
+    def write_parquet(self, query: str, params: list | dict | None, path: str,
+                      partition_by: list[str]) -> None:
+        """Write ``query``'s rows as Parquet files in the new folder ``path`` (hive
+        partitions by ``partition_by`` when given)."""
+        Path(path).mkdir(parents=True)
+        target = str(path).replace("'", "''")
+        options = "FORMAT PARQUET, OVERWRITE_OR_IGNORE"
+        if partition_by:
+            options += ", PARTITION_BY (" + ", ".join(f'"{c}"' for c in partition_by) + ")"
+        else:
+            options += ", PER_THREAD_OUTPUT"
+        with self._lock:
+            self.con.execute(f"COPY ({query}) TO '{target}' ({options})", params)
 
     def register_all(self) -> None:
         for name in self.graph.tables:

@@ -193,6 +193,19 @@ class SparkEngine:
         """The (lazy) Spark DataFrame of a DuckDB-dialect statement."""
         return self.spark.sql(self.translate(query, params))
 
+    def columns(self, query: str, params: list | dict | None = None) -> list[str]:
+        """The column names ``query`` returns: those of the lazy plan, nothing runs."""
+        return list(self.dataframe(query, params).columns)
+
+    def write_parquet(self, query: str, params: list | dict | None, path: str,
+                      partition_by: list[str]) -> None:
+        """Write ``query``'s rows as Parquet files in the folder ``path`` (Spark writes the
+        partitions in parallel; hive partitions by ``partition_by`` when given)."""
+        writer = self.dataframe(query, params).write.mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(str(path))
+
     def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run ``query`` (DuckDB dialect, ``$n`` parameters); return a DataFrame."""
         return self.arrow(query, params).to_pandas()

@@ -4,6 +4,6 @@ from relgraph.graph.column import Column
 from relgraph.graph.edge import Edge
 from relgraph.graph.graph import Graph
 from relgraph.graph.table import Table
-from relgraph.graph.types import Dtype, Stype
+from relgraph.types import Dtype, Stype
 
 __all__ = ["Column", "Dtype", "Edge", "Graph", "Stype", "Table"]

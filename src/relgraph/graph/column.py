@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relgraph.errors import GraphError
-from relgraph.graph.types import ALLOWED_DTYPES, Dtype, Stype
+from relgraph.types import ALLOWED_DTYPES, Dtype, Stype
 
 
 @dataclass

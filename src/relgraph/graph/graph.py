@@ -14,11 +14,11 @@ from relgraph.errors import GraphError
 from relgraph.graph.edge import Edge, EdgeLike
 from relgraph.graph.links import key_set, match_count
 from relgraph.graph.table import Table
-from relgraph.graph.types import Dtype, Stype
+from relgraph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.base import Connector
-    from relgraph.engine.duckdb import DuckDBEngine
+    from relgraph.protocols import SqlEngine
 
 
 class Graph:
@@ -38,7 +38,7 @@ class Graph:
     ) -> None:
         self._tables: dict[str, Table] = {}
         self._edges: list[Edge] = []
-        self._engine: DuckDBEngine | None = None
+        self._engine: SqlEngine | None = None
         for name, table in (tables or {}).items():
             self.add_table(name, table)
         for edge in edges or []:
@@ -259,13 +259,14 @@ class Graph:
 
     # ------------------------------------------------------------------ engine and identity
     @property
-    def engine(self) -> DuckDBEngine:
+    def engine(self) -> SqlEngine:
         """The engine holding this graph's tables (created on first use; DuckDB unless
         ``relgraph.init(engine=...)`` chose another)."""
         if self._engine is None:
-            from relgraph.engine import create_engine
+            from relgraph import hooks
 
-            self._engine = create_engine(self)
+            engine: SqlEngine = hooks.call("create_engine", self)
+            self._engine = engine
         return self._engine
 
     def fingerprint(self) -> str:
@@ -320,8 +321,8 @@ class Graph:
         """Save the graph (tables, snapshots of their rows, edges) under the home; returns
         ``name``, or an id derived from its content. ``Graph.load(...)`` reads it back."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import save_object
-        from relgraph.trainer.snapshot import snapshot_graph
+        from relgraph.graph.saved import save_object
+        from relgraph.graph.snapshot import snapshot_graph
 
         if not skip_validation:
             self.validate(verbose=False)
@@ -336,8 +337,8 @@ class Graph:
     def load(cls, graph_id_or_template: str) -> Graph:
         """A graph saved by :meth:`save` (rows from its snapshots, checked by SHA-256)."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import load_object
-        from relgraph.trainer.snapshot import load_graph
+        from relgraph.graph.saved import load_object
+        from relgraph.graph.snapshot import load_graph
 
         body = load_object("graph", graph_id_or_template)
         graph: Graph = load_graph(get_settings().home, body["graph"])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from relgraph.graph.edge import Edge
-from relgraph.graph.infer import preferred_key_names
-from relgraph.graph.types import Dtype, Stype
+from relgraph.type_inference import preferred_key_names
+from relgraph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.graph.graph import Graph

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from relgraph.errors import GraphError
-from relgraph.graph.types import Stype
+from relgraph.types import Stype
 
 __all__ = ["WAIT_FOR", "column_stats"]
 

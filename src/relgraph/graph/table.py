@@ -10,7 +10,7 @@ import pandas as pd
 
 from relgraph.errors import GraphError, ReservedColumnError
 from relgraph.graph.column import Column
-from relgraph.graph.infer import (
+from relgraph.type_inference import (
     check_time_range,
     infer_dtype,
     infer_primary_key,
@@ -18,7 +18,7 @@ from relgraph.graph.infer import (
     infer_time_column,
     to_epoch_seconds,
 )
-from relgraph.graph.types import Dtype, Stype
+from relgraph.types import Dtype, Stype
 
 if TYPE_CHECKING:
     from relgraph.connector.source_table import SourceTable
@@ -357,7 +357,7 @@ class Table:
         file's SHA-256: unchanged rows give the same id). ``force_refresh`` re-reads a
         connector's source first. ``non_blocking`` is accepted for the reference; local
         snapshots finish at once."""
-        from relgraph.trainer.saved import table_spec
+        from relgraph.graph.saved import table_spec
 
         if force_refresh and self._source is not None:
             self._source._df = None
@@ -374,7 +374,7 @@ class Table:
     def save(self, name: str | None = None) -> str:
         """Save the table (definition and a snapshot of its rows) under the home; returns
         ``name``, or an id derived from its content. ``Table.load(...)`` reads it back."""
-        from relgraph.trainer.saved import save_object, table_spec
+        from relgraph.graph.saved import save_object, table_spec
 
         return save_object("table", {"table_name": self.name, "table": table_spec(self)},
                            name)
@@ -382,7 +382,7 @@ class Table:
     @classmethod
     def load(cls, table_id_or_template: str) -> Table:
         """A table saved by :meth:`save` (rows from its snapshot, checked by SHA-256)."""
-        from relgraph.trainer.saved import load_object, load_table
+        from relgraph.graph.saved import load_object, load_table
 
         body = load_object("table", table_id_or_template)
         table: Table = load_table(str(body["table_name"]), body["table"])

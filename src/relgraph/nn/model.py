@@ -41,7 +41,7 @@ class ModelSpec:
     target_embedding_mode: str = "lookup"  # lookup | feature | shallow_feature | fusion
     embedding_dim: int | None = None     # output_embedding_dim; None = channels
     distance_measure: str = "dot_product"  # or "cosine"
-    # hybrid inputs of the seed node (see relgraph.trainer.hybrid)
+    # hybrid inputs of the seed node (see relgraph.training.hybrid)
     seed_features: int = 0               # width of the seeds' relational features
     past_steps: int = 0                  # past targets per seed
     past_encoder: str | None = None      # decomposed | normalized | mlp | transformer
@@ -196,7 +196,7 @@ class RelGraphModel(nn.Module):
               row_gates: Mapping[str, Tensor] | None = None) -> Tensor:
         """Seed embeddings ``[B, channels]`` of a batch (see :class:`Batch`).
 
-        Explanations (:mod:`relgraph.trainer.explain`) pass ``column_vectors`` (replacing
+        Explanations (:mod:`relgraph.training.explain`) pass ``column_vectors`` (replacing
         :meth:`column_vectors` of those tables) and ``row_gates`` (``{table: [rows]}``
         factors on each sampled row's input state: 1 keeps the row, 0 blanks it).
         """

@@ -8,7 +8,7 @@ line/column), :mod:`~relgraph.pquery.ast`, :mod:`~relgraph.pquery.binder` (names
 types), :mod:`~relgraph.pquery.task_type`, :mod:`~relgraph.pquery.planner` (anchors, splits),
 :mod:`~relgraph.pquery.sql` (label SQL), :mod:`~relgraph.pquery.generation_plan`,
 :mod:`~relgraph.pquery.training_table`, :mod:`~relgraph.pquery.prediction_table`,
-:mod:`~relgraph.pquery.jobs` (stored table-generation jobs), :mod:`~relgraph.pquery.fuzz`
+:mod:`~relgraph.pquery.jobs` (stored table-generation jobs), :mod:`~relgraph.testing.pql_fuzz`
 (parser fuzzing).
 
 Semantics in brief:
@@ -33,17 +33,13 @@ from relgraph.pquery.generation_plan import (
     PredictionTableGenerationPlan,
     TrainingTableGenerationPlan,
 )
+
+# stored jobs, defined in relgraph.jobs.handles (see relgraph.pquery.jobs)
+from relgraph.pquery.jobs import __getattr__
 from relgraph.pquery.parser import parse_query
 from relgraph.pquery.prediction_table import PredictionTable
 from relgraph.pquery.predictive_query import PredictiveQuery
 from relgraph.pquery.training_table import TrainingTable
-
-# stored jobs, defined in relgraph.trainer.jobs (see relgraph.pquery.jobs)
-__getattr__ = lazy_getattr(__name__, dict.fromkeys(["PredictionTableJob", "TrainingTableJob"],
-                                                   "relgraph.trainer.jobs"))
-
-if TYPE_CHECKING:
-    from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
 
 __all__ = [
     "PredictionTable",

@@ -11,6 +11,7 @@ a table it references, or columns of the entity table).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import warnings
 from dataclasses import dataclass, field
@@ -149,6 +150,24 @@ class BoundQuery:
                 out.append(agg.table)
         if isinstance(self.target, BCol) and self.target.table not in out:
             out.append(self.target.table)
+        return out
+
+    def target_columns(self) -> set[tuple[str, str]]:
+        """``(table, column)`` of every column the target reads through a join."""
+        out: set[tuple[str, str]] = set()
+        stack: list[Any] = [self.target]
+        seen: set[int] = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen or node is None:
+                continue
+            seen.add(id(node))
+            if hasattr(node, "join") and hasattr(node, "column") and isinstance(node.column, str):
+                out.add((node.join.table, node.column))
+            if dataclasses.is_dataclass(node) and not isinstance(node, type):
+                stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
         return out
 
 

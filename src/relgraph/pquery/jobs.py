@@ -1,19 +1,21 @@
 """Table-generation jobs: ``generate_*_table(non_blocking=True)`` returns one.
 
 They are stored jobs of the home's job store, defined with the other job objects in
-:mod:`relgraph.trainer.jobs` (loaded on first use) and importable from here, where a Kumo
-user finds them.
+:mod:`relgraph.jobs.handles` and importable from here, where a Kumo user finds them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from relgraph._lazy import lazy_getattr
+from relgraph import hooks
 
-__all__ = ["PredictionTableJob", "TrainingTableJob"]
+__all__ = ["PredictionTableJob", "TrainingTableJob"]  # noqa: F822 (module __getattr__)
 
-__getattr__ = lazy_getattr(__name__, dict.fromkeys(__all__, "relgraph.trainer.jobs"))
 
-if TYPE_CHECKING:
-    from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
+def __getattr__(name: str) -> Any:
+    """The job classes, from the jobs layer through :mod:`relgraph.hooks` (pquery sits
+    below jobs and does not import it)."""
+    if name in __all__:
+        return hooks.call("table_job_class", name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from relgraph import hooks
 from relgraph.errors import (
-    EmptyTrainingTableError,
-    NonFiniteTargetError,
     PlanError,
     PQLError,
 )
 from relgraph.pquery import ast
 from relgraph.pquery.binder import BAgg, BCol, BoundQuery, Join, bind
+from relgraph.pquery.diagnostics import check_finite_target, check_splits
 from relgraph.pquery.generation_plan import (
     INFERRED,
     MISSING,
@@ -109,6 +109,12 @@ class PredictiveQuery:
             self._task = infer_task(bound, self.graph)
             self._bound = bound
         return self._bound
+
+    def static_target_columns(self) -> set[tuple[str, str]]:
+        """``(table, column)`` pairs a static target reads (a model must not see them: they
+        are the label); empty for a temporal query, whose target lies after the anchor."""
+        bound = self._bind()
+        return set() if bound.is_temporal else bound.target_columns()
 
     @property
     def task(self) -> TaskInfo:
@@ -297,7 +303,7 @@ class PredictiveQuery:
         (counted by SQL, whether or not a table was generated), and weights are used when
         ``train_table_spec.weight_col`` says the table has them.
         """
-        from relgraph.trainer.suggest import suggest_model_plan
+        from relgraph.plan.suggest import suggest_model_plan
 
         has_weight = bool(getattr(train_table_spec, "weight_col", None) or (
             isinstance(train_table_spec, dict) and train_table_spec.get("weight_col")))
@@ -463,18 +469,16 @@ class PredictiveQuery:
                 f"-- {self.query}\n")
         return head + label_sql.explain()
 
-    # -- training (delegated to relgraph.trainer) -----------------------------------------
+    # -- training (delegated to relgraph.trainer through relgraph.hooks) ------------
     def fit(self, training_table_plan: TrainingTableGenerationPlan | None = None,
             model_plan: Any = None, *, non_blocking: bool = False,
             custom_tags: Any = None, verbose: bool = True) -> tuple[Any, Any]:
         """Generate the training table, suggest a model plan (unless ``model_plan`` is
         given) and train: ``(trainer, TrainingJobResult)``, or ``(trainer, TrainingJob)``
         with ``non_blocking``. ``trainer.predict(graph)`` then predicts at the latest time."""
-        from relgraph.trainer.trainer import fit_predictive_query
-
-        return fit_predictive_query(self, training_table_plan, model_plan,
-                                    non_blocking=non_blocking, custom_tags=custom_tags,
-                                    verbose=verbose)
+        return hooks.call("fit_predictive_query", self, training_table_plan,  # type: ignore[no-any-return]
+                          model_plan, non_blocking=non_blocking, custom_tags=custom_tags,
+                          verbose=verbose)
 
     def generate_baseline(self, metrics: list[str] | None = None, train_table: Any = None, *,
                           non_blocking: bool = False, custom_tags: Any = None,
@@ -482,21 +486,19 @@ class PredictiveQuery:
         """Majority/mean and LightGBM baselines on ``train_table`` (default: the last
         generated one, else a new one): a ``BaselineJobResult`` (``BaselineJob`` with
         ``non_blocking``)."""
-        from relgraph.trainer.baseline_trainer import BaselineTrainer
-
         if train_table is None:
             train_table = self.train_table if self.train_table is not None else \
                 self.generate_training_table()
-        return BaselineTrainer(metrics, verbose=verbose).run(
-            self.graph, train_table, non_blocking=non_blocking, custom_tags=custom_tags)
+        return hooks.call("generate_baseline", self, metrics, train_table,
+                          non_blocking=non_blocking, custom_tags=custom_tags, verbose=verbose)
 
     # -- templates -------------------------------------------------------------------
     def save(self, name: str | None = None) -> str:
         """Save the query with its graph (a snapshot of every table) under the home as a
         template; returns ``name``, or an id derived from the content."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import save_object
-        from relgraph.trainer.snapshot import snapshot_graph
+        from relgraph.graph.saved import save_object
+        from relgraph.graph.snapshot import snapshot_graph
 
         self._bind()
         graph = snapshot_graph(get_settings().home, self.graph)
@@ -511,8 +513,8 @@ class PredictiveQuery:
     def load(pq_id_or_template: str) -> PredictiveQuery:
         """A query saved by :meth:`save`, bound to its saved graph."""
         from relgraph.config import get_settings
-        from relgraph.trainer.saved import load_object
-        from relgraph.trainer.snapshot import load_graph
+        from relgraph.graph.saved import load_object
+        from relgraph.graph.snapshot import load_graph
 
         body = load_object("pquery", pq_id_or_template)
         return PredictiveQuery(load_graph(get_settings().home, body["graph"]), body["query"])
@@ -521,9 +523,8 @@ class PredictiveQuery:
     def load_from_training_job(job_id: str, graph: Graph | None = None) -> PredictiveQuery:
         """The query a training job was trained on, bound to ``graph`` (default: the job's
         graph snapshot)."""
-        from relgraph.trainer.trainer import predictive_query_from_training_job
-
-        return predictive_query_from_training_job(job_id, graph)  # type: ignore[no-any-return]
+        query: PredictiveQuery = hooks.call("predictive_query_from_training_job", job_id, graph)
+        return query
 
     # -- tables ----------------------------------------------------------------------
     def compute_labels(self, anchor_times: Any, *, with_target: bool = True) -> pd.DataFrame:
@@ -613,8 +614,8 @@ class PredictiveQuery:
         cols = [c for c in (ENTITY, ANCHOR, TARGET, SPLIT, "WEIGHT") if c in out.columns]
         cols += [c for c in out.columns if c.startswith("LAG_")]
         out = out[cols].reset_index(drop=True)
-        self._check_splits(out, anchor_splits)
-        _check_finite_target(self, out, task_type)
+        check_splits(self, out, anchor_splits)
+        check_finite_target(self, out, task_type)
         table = TrainingTable(
             out, task_type=task_type, query_type=self.query_type,
             entity_table=self.entity_table, target_table=self.target_table, graph=self.graph,
@@ -628,109 +629,7 @@ class PredictiveQuery:
         return table
 
     def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
-        from relgraph.trainer.job_store import JobKind
-        from relgraph.trainer.jobs import PredictionTableJob, TrainingTableJob
-        from relgraph.trainer.table_jobs import run_table_job
-
-        job_id = run_table_job(self, JobKind(kind), options, non_blocking=True, tags=tags)
-        cls = TrainingTableJob if kind == "training_table" else PredictionTableJob
-        return cls(job_id)
-
-    def _check_splits(self, out: pd.DataFrame, anchor_splits: dict[int, str]) -> None:
-        """:class:`EmptyTrainingTableError` when the table or its train split is empty, a
-        warning for an empty val/test split; each names the condition that removed the rows."""
-        counts = out[SPLIT].value_counts() if len(out) else pd.Series(dtype=int)
-        empty = [s for s in ("train", "val", "test") if int(counts.get(s, 0)) == 0]
-        if not empty:
-            return
-        temporal = self.query_type is QueryType.TEMPORAL
-        for split in empty:
-            if not temporal:
-                anchors = [self._now()]
-            elif len(out) == 0:  # the whole table: every anchor
-                anchors = sorted(anchor_splits)
-            else:
-                anchors = sorted(a for a, s in anchor_splits.items() if s == split)
-            where = f" at its {len(anchors)} anchor time(s) {_span(anchors)}" \
-                if temporal and anchors else ""
-            if len(out) == 0:
-                reason = self._why_no_rows(anchors)
-            elif not temporal:
-                reason = (f"the split assigned none of the {len(out)} rows to it (too few "
-                          "rows for a train/val/test split; set the training table plan's "
-                          "split, e.g. RandomSplit([0.8, 0.2, 0.0])).")
-            elif not anchors:
-                reason = ("the split assigns no anchor time to it (anchors per split: "
-                          f"{_anchor_summary(anchor_splits)}). Widen start_time/end_time or "
-                          "change the split of the training table plan.")
-            else:
-                reason = self._why_no_rows(anchors)
-            if len(out) == 0:
-                raise EmptyTrainingTableError(
-                    f"The training table is empty for query '{self.query}'{where}: {reason}")
-            if split == "train":
-                raise EmptyTrainingTableError(
-                    f"The training table has no 'train' rows for query '{self.query}'{where}: "
-                    f"{reason}")
-            warnings.warn(f"The '{split}' split of the training table is empty{where}: "
-                          f"{reason} Metrics on that split will be missing.", stacklevel=3)
-
-    def _why_no_rows(self, anchors: list[int]) -> str:
-        """Which condition leaves no (entity, anchor) row at ``anchors``, and the fix."""
-        import dataclasses
-        import re
-
-        eng = self.graph.engine
-        ent = self.entity_table
-        table = self.graph.tables[ent]
-        temporal = self.query_type is QueryType.TEMPORAL
-        total = int(eng.sql(f"SELECT count(*) AS n FROM {eng.relation(ent)}")["n"][0])
-        if total == 0:
-            return f"the entity table '{ent}' has no rows."
-        bq = self._bind()
-
-        def count(query: BoundQuery) -> int:
-            label = build_label_sql(query, self.graph, anchors, temporal=temporal,
-                                    mode="predict")
-            return int(eng.sql(f"SELECT count(*) AS n FROM ({label.sql}) __q",
-                               label.params)["n"][0])
-
-        unfiltered = count(dataclasses.replace(bq, entity_filter=None))
-        if unfiltered == 0 and temporal and table.time_column is not None:
-            col = table.time_column
-            first = eng.sql(f"SELECT min(__rg_time) AS t FROM {eng.relation(ent)}")["t"][0]
-            first_text = pd.Timestamp(int(first), unit="s") if not pd.isna(first) else "none"
-            return (f"the entity time column '{ent}.{col}' removed every row. An entity is "
-                    f"used only at anchors at or after its {col}, and every one of the {total} "
-                    f"'{ent}' rows is dated after the latest anchor "
-                    f"{pd.Timestamp(max(anchors), unit='s')} (earliest {col}: {first_text}). "
-                    f"If '{col}' is not when an entity came into existence (e.g. a record "
-                    f"creation or import date), unset it: graph['{ent}'].time_column = None. "
-                    "Otherwise place the anchors after it (start_time/end_time of the "
-                    "training table plan).")
-        if unfiltered == 0 and temporal and table.end_time_column is not None:
-            return (f"the end time column '{ent}.{table.end_time_column}' removed every row: "
-                    f"every '{ent}' row ended before the anchors. Use earlier anchors, or "
-                    f"unset it: graph['{ent}'].end_time_column = None.")
-        if bq.entity_filter is not None and count(bq) == 0:
-            match = re.search(r"\bWHERE\b(.*?)(?:\bASSUMING\b|$)", self.query, re.I | re.S)
-            clause = match.group(1).strip() if match else "the WHERE clause"
-            return (f"the entity filter WHERE {clause} removed every row ({unfiltered} "
-                    "entity/anchor pairs exist, none passes it). Loosen the filter, or "
-                    "check its window against the data's time range.")
-        target = bq.target
-        if isinstance(target, BAgg):
-            days = ((target.start or 0) / 86400, (target.end or 0) / 86400)
-            window = f"in the window ({days[0]:g}, {days[1]:g}] days after the anchor" \
-                if target.windowed else ""
-            return (f"the target removed every row: {target.func} over '{target.table}' "
-                    f"{window} has no value for any of the {count(bq)} entity/anchor "
-                    f"pairs ({target.func} of no rows gives no label; "
-                    f"latest '{target.table}' row: {self._latest(target.table)}). Widen the "
-                    "window, move the anchors (training table plan), or use COUNT/SUM, "
-                    "which are 0 for no rows.")
-        return (f"the target (or ASSUMING clause) gives no label for any of the {count(bq)} "
-                "entity/anchor pairs. Check that the target's values are not all missing.")
+        return hooks.call("run_table_job", self, kind, options, tags)
 
     def _latest(self, table: str) -> Any:
         if self.graph.tables[table].time_column is None:
@@ -811,50 +710,6 @@ class PredictiveQuery:
                                 sql=label_sql.explain())
         self.prediction_table = table
         return table
-
-
-def _span(anchors: list[int]) -> str:
-    lo, hi = pd.Timestamp(min(anchors), unit="s"), pd.Timestamp(max(anchors), unit="s")
-    return f"({lo})" if lo == hi else f"({lo} .. {hi})"
-
-
-def _anchor_summary(anchor_splits: dict[int, str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for split in anchor_splits.values():
-        out[split] = out.get(split, 0) + 1
-    return out
-
-
-def _check_finite_target(pq: PredictiveQuery, out: pd.DataFrame, task_type: TaskType) -> None:
-    """:class:`NonFiniteTargetError` when a regression/forecasting target holds inf."""
-    if not task_type.is_regression or TARGET not in out.columns or out.empty:
-        return
-    target = out[TARGET]
-    if task_type is TaskType.FORECASTING:
-        bad = target.map(lambda v: bool(np.isinf(np.asarray(v, dtype=float)).any())
-                         if v is not None else False).to_numpy(dtype=bool)
-    else:
-        bad = np.isinf(pd.to_numeric(target, errors="coerce").to_numpy(dtype=float))
-    if not bad.any():
-        return
-    first = out[bad].iloc[0]
-    at = f" at {first[ANCHOR]}" if ANCHOR in out.columns else ""
-    sources = []
-    bq = pq._bind()
-    cols = [(a.table, a.column.column) for a in bq.target_aggregations() if a.column is not None]
-    if isinstance(bq.target, BCol):
-        cols.append((bq.target.table, bq.target.column))
-    for table, col in dict.fromkeys(cols):
-        values = pd.to_numeric(pq.graph.tables[table].data[col], errors="coerce")
-        n = int(np.isinf(values.to_numpy(dtype=float)).sum())
-        if n:
-            sources.append(f"'{table}.{col}' holds {n} infinite values")
-    where = "; ".join(sources) or "the target expression overflows"
-    raise NonFiniteTargetError(
-        f"The regression target of '{pq.query}' is infinite in {int(bad.sum())} of {len(out)} "
-        f"training rows (e.g. entity {first[ENTITY]!r}{at}): {where}. Replace them before "
-        "building the graph, e.g. df[col] = df[col].replace([np.inf, -np.inf], np.nan), or "
-        "filter those rows out.")
 
 
 def _encode_target(values: pd.Series, task: TaskType) -> Any:

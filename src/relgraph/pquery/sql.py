@@ -31,17 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from relgraph.engine.duckdb import ROW_COLUMN, TIME_COLUMN, quote_ident
 from relgraph.pquery.binder import BAgg, BBool, BCmp, BCol, BCond, BNot, BoundQuery, Join
 
 __all__ = ["LabelSql", "Params", "build_label_sql", "quote_ident"]
 
-ROW = "__rg_row"
-TIME = "__rg_time"
-
-
-def quote_ident(name: str) -> str:
-    """Quote a SQL identifier: wrap in double quotes, double embedded quotes."""
-    return '"' + str(name).replace('"', '""') + '"'
+ROW = ROW_COLUMN
+TIME = TIME_COLUMN
 
 
 class Params:

@@ -122,7 +122,7 @@ class TrainingTable:
     # -- plans ---------------------------------------------------------------------------
     def suggest_model_plan(self, run_mode: str = "fast") -> Any:
         """A :class:`~relgraph.trainer.ModelPlan` suited to this table."""
-        from relgraph.trainer.suggest import suggest_model_plan
+        from relgraph.plan.suggest import suggest_model_plan
 
         num_nodes = None
         if self.graph is not None:
@@ -273,9 +273,9 @@ class TrainingTable:
 
 def _from_job(job_id: str, kind: str) -> Any:
     """The table of finished table-generation job ``job_id`` (a stored job)."""
-    from relgraph.trainer import jobs
+    from relgraph import hooks
 
-    return getattr(jobs, kind)(job_id).result()
+    return hooks.call("table_job_result", job_id, kind)
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

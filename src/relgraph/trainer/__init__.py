@@ -1,65 +1,56 @@
 """Model plans, the Trainer, jobs and their results.
 
-Plans import without torch; the trainer and results load on first use.
+The public façade (DESIGN §3, the top layer below the CLI): every name a Kumo user imports
+from ``kumoai.trainer`` is importable here, re-exported from the package that defines it and
+loaded on first use. Importing it registers the callbacks of :mod:`relgraph.hooks`.
 """
 
 from typing import TYPE_CHECKING
 
 from relgraph._lazy import lazy_getattr
-from relgraph.trainer.plan import (
-    ColumnProcessingPlan,
-    EarlyStoppingConfig,
-    GNNModelPlan,
-    GraphTransformerModelPlan,
-    HopConfig,
-    LRSchedulerConfig,
-    ModelArchitecturePlan,
-    ModelPlan,
-    NeighborSamplingPlan,
-    NumNeighborsConfig,
-    OptimizationPlan,
-    PruningConfig,
-    RunMode,
-    TrainingJobPlan,
-)
-from relgraph.trainer.suggest import suggest_model_plan
+from relgraph.trainer._callbacks import register_all
+
+register_all()
+
+_PLANS = ["ColumnProcessingPlan", "EarlyStoppingConfig", "GNNModelPlan",
+          "GraphTransformerModelPlan", "HopConfig", "LRSchedulerConfig", "ModelArchitecturePlan",
+          "ModelPlan", "NeighborSamplingPlan", "NumNeighborsConfig", "OptimizationPlan",
+          "PruningConfig", "RunMode", "TrainingJobPlan", "suggest_model_plan"]
 
 _LAZY = {
-    "OutputConfig": "relgraph.trainer.output",
-    "DuckDBOutput": "relgraph.trainer.output",
-    "SQLiteOutput": "relgraph.trainer.output",
-    "ArtifactExportJob": "relgraph.trainer.results",
-    "ArtifactExportResult": "relgraph.trainer.results",
-    "BaselineJobResult": "relgraph.trainer.results",
-    "BatchPredictionJobSummary": "relgraph.trainer.results",
+    **dict.fromkeys(_PLANS, "relgraph.plan"),
+    "OutputConfig": "relgraph.connector.output",
+    "DuckDBOutput": "relgraph.connector.output",
+    "SQLiteOutput": "relgraph.connector.output",
+    "ArtifactExportJob": "relgraph.jobs.results",
+    "ArtifactExportResult": "relgraph.jobs.results",
+    "BaselineJobResult": "relgraph.jobs.results",
+    "BatchPredictionJobSummary": "relgraph.jobs.results",
     "BaselineTrainer": "relgraph.trainer.baseline_trainer",
-    "BaselineJob": "relgraph.trainer.jobs",
-    "BatchPredictionJob": "relgraph.trainer.jobs",
-    "JobStatus": "relgraph.trainer.job_store",
-    "JobStatusReport": "relgraph.trainer.jobs",
-    "TrainingJob": "relgraph.trainer.jobs",
-    "BatchPredictionJobResult": "relgraph.trainer.results",
-    "EntityExplanation": "relgraph.trainer.explain",
-    "GlobalExplanation": "relgraph.trainer.explain",
-    "Metric": "relgraph.trainer.results",
-    "ModelEvaluationMetrics": "relgraph.trainer.results",
-    "TrainingJobResult": "relgraph.trainer.results",
+    "BaselineJob": "relgraph.jobs.handles",
+    "BatchPredictionJob": "relgraph.jobs.handles",
+    "JobStatus": "relgraph.jobs.store",
+    "JobStatusReport": "relgraph.jobs.handles",
+    "TrainingJob": "relgraph.jobs.handles",
+    "BatchPredictionJobResult": "relgraph.jobs.results",
+    "EntityExplanation": "relgraph.training.explain",
+    "GlobalExplanation": "relgraph.training.explain",
+    "Metric": "relgraph.jobs.results",
+    "ModelEvaluationMetrics": "relgraph.jobs.results",
+    "TrainingJobResult": "relgraph.jobs.results",
     "Trainer": "relgraph.trainer.trainer",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 if TYPE_CHECKING:
-    from relgraph.trainer.baseline_trainer import BaselineTrainer
-    from relgraph.trainer.explain import EntityExplanation, GlobalExplanation
-    from relgraph.trainer.job_store import JobStatus
-    from relgraph.trainer.jobs import (
+    from relgraph.connector.output import DuckDBOutput, OutputConfig, SQLiteOutput
+    from relgraph.jobs.handles import (
         BaselineJob,
         BatchPredictionJob,
         JobStatusReport,
         TrainingJob,
     )
-    from relgraph.trainer.output import DuckDBOutput, OutputConfig, SQLiteOutput
-    from relgraph.trainer.results import (
+    from relgraph.jobs.results import (
         ArtifactExportJob,
         ArtifactExportResult,
         BaselineJobResult,
@@ -69,7 +60,27 @@ if TYPE_CHECKING:
         ModelEvaluationMetrics,
         TrainingJobResult,
     )
+    from relgraph.jobs.store import JobStatus
+    from relgraph.plan import (
+        ColumnProcessingPlan,
+        EarlyStoppingConfig,
+        GNNModelPlan,
+        GraphTransformerModelPlan,
+        HopConfig,
+        LRSchedulerConfig,
+        ModelArchitecturePlan,
+        ModelPlan,
+        NeighborSamplingPlan,
+        NumNeighborsConfig,
+        OptimizationPlan,
+        PruningConfig,
+        RunMode,
+        TrainingJobPlan,
+        suggest_model_plan,
+    )
+    from relgraph.trainer.baseline_trainer import BaselineTrainer
     from relgraph.trainer.trainer import Trainer
+    from relgraph.training.explain import EntityExplanation, GlobalExplanation
 
 __all__ = [
     "ArtifactExportJob",

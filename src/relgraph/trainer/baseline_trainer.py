@@ -1,6 +1,6 @@
 """``BaselineTrainer``: the reference's baseline job on the same job machinery.
 
-Runs :func:`relgraph.trainer.baseline.run_baselines` (majority / mean, and LightGBM on the
+Runs :func:`relgraph.baselines.run.run_baselines` (majority / mean, and LightGBM on the
 entity table's columns and on automatically aggregated features) on a training table,
 as a job in the store: blocking, or ``non_blocking=True`` in a worker process.
 """
@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from relgraph.graph import Graph
-from relgraph.trainer.job_store import JobKind
-from relgraph.trainer.jobs import BaselineJob
-from relgraph.trainer.results import BaselineJobResult
+from relgraph.jobs.handles import BaselineJob
+from relgraph.jobs.results import BaselineJobResult
+from relgraph.jobs.store import JobKind
 
 __all__ = ["BaselineTrainer"]
 

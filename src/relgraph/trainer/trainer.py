@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from relgraph.connector import DatabaseConnector
+from relgraph.connector.output import OutputConfig, output_table_names
 from relgraph.errors import JobError, RelgraphError, TrainingError
 from relgraph.graph import Graph
-from relgraph.trainer.job_store import JobKind, JobStatus, JobStore
-from relgraph.trainer.jobs import BatchPredictionJob, TrainingJob
-from relgraph.trainer.output import OutputConfig, output_table_names
-from relgraph.trainer.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.jobs.handles import BatchPredictionJob, TrainingJob
+from relgraph.jobs.results import BatchPredictionJobResult, TrainingJobResult
+from relgraph.jobs.store import JobKind, JobStatus, JobStore
 
 if TYPE_CHECKING:
-    from relgraph.trainer.explain import EntityExplanation
+    from relgraph.training.explain import EntityExplanation
 
 __all__ = ["DeprecatedArgumentError", "Trainer", "fit_predictive_query",
            "predictive_query_from_training_job", "submit_job"]
@@ -64,8 +64,8 @@ def _query_text(table: Any) -> str | None:
 
 def generate_table_job(pq: Any, kind: JobKind, **kwargs: Any) -> tuple[Any, str]:
     """Generate a training / prediction table from ``pq`` as a stored inline job (see
-    :mod:`relgraph.trainer.table_jobs`); returns ``(table, job_id)``."""
-    from relgraph.trainer.table_jobs import live_table, run_table_job
+    :mod:`relgraph.jobs.table_jobs`); returns ``(table, job_id)``."""
+    from relgraph.jobs.table_jobs import live_table, run_table_job
 
     job_id = run_table_job(pq, kind, kwargs, non_blocking=False, snapshot=False)
     return live_table(job_id), job_id
@@ -77,14 +77,14 @@ def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: di
     """Create a job (request, input files, graph snapshot) and start or run it.
 
     The inputs are written without pickle (Parquet and JSON, see
-    :mod:`relgraph.trainer.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
+    :mod:`relgraph.graph.snapshot`). Returns ``(job_id, finished)``: non-blocking jobs
     are started in a worker process, with ``env`` added to its environment (secrets such
     as a database password: never written to the job folder, the job store or the logs);
     blocking ones run here with a progress bar (errors are raised after being recorded).
     """
-    from relgraph.trainer import worker
-    from relgraph.trainer.progress import ProgressBar
-    from relgraph.trainer.snapshot import SnapshotError
+    from relgraph.graph.snapshot import SnapshotError
+    from relgraph.jobs import worker
+    from relgraph.jobs.progress import ProgressBar
 
     store = JobStore.current()
     request = dict(request)
@@ -117,7 +117,7 @@ def submit_job(kind: JobKind, graph: Graph, request: dict[str, Any], objects: di
 
 
 class Trainer:
-    """Trains models described by a :class:`~relgraph.trainer.plan.ModelPlan`.
+    """Trains models described by a :class:`~relgraph.plan.model_plan.ModelPlan`.
 
     Example::
 
@@ -272,7 +272,7 @@ class Trainer:
         conn = output.output_connector
         secrets: dict[str, str] = {}
         if isinstance(conn, DatabaseConnector):
-            from relgraph.trainer.exports import database_output
+            from relgraph.connector.exports import database_output
 
             # unreachable server, missing permission: fail now, not after predicting
             database_output(conn).check_writable(output_table_names(output), output.write_mode)
@@ -306,7 +306,7 @@ class Trainer:
         ``anchor_time`` (one time, or one per entity; default: the latest time in
         ``graph``; ignored by static queries).
 
-        Returns one :class:`~relgraph.trainer.explain.EntityExplanation` per entity: the
+        Returns one :class:`~relgraph.training.explain.EntityExplanation` per entity: the
         prediction, the ``top_columns`` columns with their signed contributions and the
         ``top_rows`` related rows (table, primary key, time) that mattered most, every one
         visible at the entity's anchor time. Runs here, without a job.
@@ -318,7 +318,7 @@ class Trainer:
         """
         import pandas as pd
 
-        from relgraph.trainer.pipeline import Predictor
+        from relgraph.training.pipeline import Predictor
 
         job = training_job_id or self._last_job_id
         if job is None:
@@ -371,7 +371,7 @@ class Trainer:
     @staticmethod
     def get_encoders(job_id: str) -> dict[str, Any]:
         """The fitted column encoders of a training job: ``{table: TableFeatures}``."""
-        from relgraph.trainer.artifacts import load_model
+        from relgraph.training.artifacts import load_model
 
         _, features, _, _, _ = load_model(TrainingJobResult(job_id).dir)
         return features
@@ -391,7 +391,7 @@ def _latest_time(graph: Graph) -> Any:
 
 # ---------------------------------------------------------------------- PredictiveQuery.fit
 def excluded_target_columns(train_table: Any) -> set[tuple[str, str]]:
-    from relgraph.trainer.features import excluded_target_columns as columns
+    from relgraph.training.features import excluded_target_columns as columns
 
     return columns(train_table)
 
@@ -424,8 +424,8 @@ def fit_predictive_query(pq: Any, training_table_plan: Any = None, model_plan: A
 def predictive_query_from_training_job(job_id: str, graph: Graph | None = None) -> Any:
     """``PredictiveQuery.load_from_training_job``: the query of a training job, bound to
     ``graph`` (default: the job's graph snapshot)."""
+    from relgraph.jobs.worker import load_graph
     from relgraph.pquery import PredictiveQuery
-    from relgraph.trainer.worker import load_graph
 
     store = JobStore.current()
     request = store.get(job_id, reap=False).request

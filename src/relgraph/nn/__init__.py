@@ -1,0 +1,1 @@
+"""Neural network modules: temporal encoding, the heterogeneous GNN and graph transformer, heads."""

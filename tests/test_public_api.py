@@ -1,0 +1,87 @@
+"""The public surface: ``relgraph.__all__`` and ``relgraph.trainer.__all__`` are pinned (a
+change here is an API change), sorted, and every name resolves, at the import paths a Kumo
+user writes; ``import relgraph`` stays light and fills every callback of relgraph.hooks."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import relgraph
+import relgraph.trainer
+
+RELGRAPH_ALL = [
+    "ArtifactError", "BatchPredictionJob", "BatchPredictionJobResult", "Column", "ConfigError",
+    "ConnectorError", "DataFrameConnector", "DatabaseConnectionError", "DatabaseConnectorConfig",
+    "DatabasePermissionError", "Dtype", "DuckDBConnector", "Edge", "Graph", "GraphError",
+    "JobError", "JobStatus", "LocalFileConnector", "ModelEvaluationMetrics", "ModelPlan",
+    "OutputConfig", "PQLError", "PlanError", "PostgresConnector", "PredictionTable",
+    "PredictionTableGenerationPlan", "PredictionTableJob", "PredictiveQuery", "QueryType",
+    "RelgraphError", "RunMode", "SQLiteConnector", "SourceTable", "Stype", "Table",
+    "TableNotFoundError", "TaskType", "Trainer", "TrainingJob", "TrainingJobResult",
+    "TrainingTable", "TrainingTableGenerationPlan", "TrainingTableJob",
+    "UnsupportedColumnTypeError", "WriteMode", "gc", "init",
+]
+
+TRAINER_ALL = [
+    "ArtifactExportJob", "ArtifactExportResult", "BaselineJob", "BaselineJobResult",
+    "BaselineTrainer", "BatchPredictionJob", "BatchPredictionJobResult",
+    "BatchPredictionJobSummary", "ColumnProcessingPlan", "DuckDBOutput", "EarlyStoppingConfig",
+    "EntityExplanation", "GNNModelPlan", "GlobalExplanation", "GraphTransformerModelPlan",
+    "HopConfig", "JobStatus", "JobStatusReport", "LRSchedulerConfig", "Metric",
+    "ModelArchitecturePlan", "ModelEvaluationMetrics", "ModelPlan", "NeighborSamplingPlan",
+    "NumNeighborsConfig", "OptimizationPlan", "OutputConfig", "PruningConfig", "RunMode",
+    "SQLiteOutput", "Trainer", "TrainingJob", "TrainingJobPlan", "TrainingJobResult",
+    "suggest_model_plan",
+]
+
+#: Other import paths of the reference API (module, name).
+REFERENCE_PATHS = [
+    ("relgraph.artifact_export.config", "OutputConfig"),
+    ("relgraph.artifact_export", "ArtifactExportJob"),
+    ("relgraph.artifact_export", "ArtifactExportResult"),
+    ("relgraph.trainer.config", "OutputConfig"),
+    ("relgraph.pquery", "TrainingTableJob"),
+    ("relgraph.pquery", "PredictionTableJob"),
+    ("relgraph.pquery.jobs", "TrainingTableJob"),
+]
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    pytest.param(relgraph, RELGRAPH_ALL, id="relgraph"),
+    pytest.param(relgraph.trainer, TRAINER_ALL, id="relgraph.trainer"),
+])
+def test_all_is_pinned_sorted_and_resolves(module: object, expected: list[str]) -> None:
+    names = list(module.__all__)  # type: ignore[attr-defined]
+    assert names == expected
+    assert names == sorted(names)
+    for name in names:
+        assert getattr(module, name) is not None, name
+
+
+def test_facade_names_are_the_defining_objects() -> None:
+    """One object per name: the façade re-exports, it does not copy."""
+    from relgraph.jobs.handles import TrainingJob
+    from relgraph.plan.model_plan import ModelPlan
+
+    assert relgraph.trainer.ModelPlan is ModelPlan is relgraph.ModelPlan
+    assert relgraph.trainer.TrainingJob is TrainingJob is relgraph.TrainingJob
+
+
+@pytest.mark.parametrize(("module", "name"), REFERENCE_PATHS)
+def test_reference_import_paths(module: str, name: str) -> None:
+    assert getattr(importlib.import_module(module), name) is not None
+
+
+def test_import_is_light_and_registers_every_callback() -> None:
+    code = ("import sys, relgraph\n"
+            "from relgraph import hooks\n"
+            "assert set(hooks._callbacks) == set(hooks.CALLBACKS), set(hooks.CALLBACKS) - "
+            "set(hooks._callbacks)\n"
+            "heavy = [m for m in ('torch', 'relgraph.training', 'relgraph.jobs.store') "
+            "if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
