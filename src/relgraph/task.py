@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from relgraph.str_enum import StrEnum
 
 
-class TaskType(str, Enum):
+class TaskType(StrEnum):
     """What a predictive query asks the model to predict."""
 
     BINARY_CLASSIFICATION = "binary_classification"
@@ -16,9 +16,6 @@ class TaskType(str, Enum):
     FORECASTING = "forecasting"
     TEMPORAL_LINK_PREDICTION = "temporal_link_prediction"
     STATIC_LINK_PREDICTION = "static_link_prediction"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_link_pred(self) -> bool:
@@ -49,11 +46,8 @@ class TaskType(str, Enum):
         return self in (TaskType.REGRESSION, TaskType.FORECASTING)
 
 
-class QueryType(str, Enum):
+class QueryType(StrEnum):
     """``static``: the target has no time window; ``temporal``: it has one."""
 
     STATIC = "static"
     TEMPORAL = "temporal"
-
-    def __str__(self) -> str:
-        return self.value

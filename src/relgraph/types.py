@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from enum import Enum
+
+from relgraph.str_enum import StrEnum
 
 
-class Stype(str, Enum):
+class Stype(StrEnum):
     """How a column is interpreted by the model."""
 
     numerical = "numerical"
@@ -19,11 +20,8 @@ class Stype(str, Enum):
     image = "image"
     unsupported = "unsupported"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Dtype(str, Enum):
+class Dtype(StrEnum):
     """How a column is stored."""
 
     bool = "bool"
@@ -44,9 +42,6 @@ class Dtype(str, Enum):
     intlist = "intlist"
     stringlist = "stringlist"
     unsupported = "unsupported"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_int(self) -> builtins.bool:

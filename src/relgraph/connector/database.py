@@ -35,7 +35,6 @@ from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -47,6 +46,7 @@ from relgraph.connector.arrow import arrow_to_pandas
 from relgraph.connector.base import Connector, TableSchema
 from relgraph.connector.source_table import SourceTable
 from relgraph.errors import ConnectorError, OutputTableNameError, TableNotFoundError
+from relgraph.str_enum import StrEnum
 
 #: Prefix of the temporary tables an overwrite fills before swapping them in.
 TMP_PREFIX = "__rg_tmp_"
@@ -57,14 +57,11 @@ OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SAMPLE_ROWS = 1000
 
 
-class WriteMode(str, Enum):
+class WriteMode(StrEnum):
     """How an output table is written (reference ``WriteMode``)."""
 
     OVERWRITE = "OVERWRITE"
     APPEND = "APPEND"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from relgraph.encoder._common import STYPES, stype_name
 from relgraph.errors import PlanError
+from relgraph.str_enum import StrEnum
 
 if TYPE_CHECKING:
     from relgraph.encoder.stats import ColumnStats
 
 
-class NAStrategy(str, Enum):
+class NAStrategy(StrEnum):
     """How missing values of a column are handled."""
 
     ZERO = "zero"
@@ -38,29 +39,20 @@ class NAStrategy(str, Enum):
     MOST_FREQUENT = "most_frequent"
     RAISE = "raise"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Scaler(str, Enum):
+class Scaler(StrEnum):
     """Scaling of numerical columns."""
 
     STANDARD = "standard"
     MINMAX = "minmax"
     ROBUST = "robust"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class EmbeddingScaler(str, Enum):
+class EmbeddingScaler(StrEnum):
     """Scaling of sequence (embedding) columns."""
 
     STANDARD = "standard"
     COSINE = "cosine"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: GloVe models of the reference and their allowed embedding dimensions.

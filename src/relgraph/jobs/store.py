@@ -23,12 +23,12 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from relgraph.errors import JobError
 from relgraph.integrity import check_job_id
+from relgraph.str_enum import StrEnum
 
 SCHEMA_VERSION = 1
 HEARTBEAT_S = 2.0
@@ -39,7 +39,7 @@ STAGING = ".staging"
 KEEP_IN_FOLDER = {"request", "worker.log", STAGING}
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """Job states of the reference; DONE, FAILED and CANCELLED are terminal.
 
     ``UNTRAINED`` is the status of a :class:`~relgraph.trainer.Trainer` that has no fit
@@ -60,19 +60,13 @@ class JobStatus(str, Enum):
     def is_terminal(self) -> bool:
         return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class JobKind(str, Enum):
+class JobKind(StrEnum):
     TRAINING = "training"
     BATCH_PREDICTION = "batch_prediction"
     BASELINE = "baseline"
     TRAINING_TABLE = "training_table"
     PREDICTION_TABLE = "prediction_table"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _PREFIX = {JobKind.TRAINING: "trainingjob", JobKind.BATCH_PREDICTION: "bp-job",

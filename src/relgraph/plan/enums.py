@@ -3,19 +3,17 @@ INFERRED sentinels."""
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
+
+from relgraph.str_enum import StrEnum
 
 # ---------------------------------------------------------------------------------------
 # Enums and sentinels
 # ---------------------------------------------------------------------------------------
 
 
-class _StrEnum(str, Enum):
-    """String enum whose ``str()`` is its value."""
-
-    def __str__(self) -> str:
-        return str(self.value)
+class _StrEnum(StrEnum):
+    """String enum whose ``str()`` and ``repr()`` are its value."""
 
     def __repr__(self) -> str:
         return repr(self.value)
