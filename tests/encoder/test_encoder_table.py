@@ -128,6 +128,10 @@ def test_table_encoder_forward_and_grad():
     assert torch.isfinite(out).all()
     out.pow(2).sum().backward()
     assert all(p.grad is not None for p in enc.norm.parameters())
+    # the training path sums as it encodes; explanations pool the column vectors: equal
+    with torch.no_grad():
+        pooled = enc.pool(enc.column_vectors(batch, 5), 5)
+        assert torch.equal(enc(batch, num_rows=5), pooled)
 
 
 def test_table_without_features_gives_constant():

@@ -202,8 +202,19 @@ class TableEncoder(nn.Module):
         self.norm = nn.LayerNorm(channels)
 
     def forward(self, x: Mapping[str, Tensor], num_rows: int) -> Tensor:
-        """Encode ``num_rows`` rows given ``{column: tensor slice [num_rows, ...]}``."""
-        return self.pool(self.column_vectors(x, num_rows), num_rows)
+        """Encode ``num_rows`` rows given ``{column: tensor slice [num_rows, ...]}``: what
+        :meth:`pool` of :meth:`column_vectors` gives, summed as the columns are encoded
+        (no ``[rows, columns, channels]`` tensor)."""
+        if self.const is not None:
+            return self.norm(self.const.expand(num_rows, -1))
+        out: Tensor | None = None
+        for col, mod in zip(self.columns, self.col_modules):
+            if col not in x:
+                raise KeyError(f"TableEncoder input lacks column {col!r}")
+            v = mod(x[col])
+            out = v if out is None else out + v
+        assert out is not None
+        return self.norm(out)
 
     def column_vectors(self, x: Mapping[str, Tensor], num_rows: int) -> Tensor:
         """``[num_rows, num_columns, channels]``: each column's vector before the sum (what

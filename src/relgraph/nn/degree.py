@@ -52,11 +52,13 @@ def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
         if csr.has_end_time:
             counts, has, age = _candidate_counts(csr, rows, anchor)
         elif csr.is_temporal:
-            start, stop = csr.visible_window(rows, anchor)
-            counts = [stop - start] + [
-                stop - csr.visible_window(rows, anchor - days * DAY)[1]
-                for days in WINDOWS_DAYS
-            ]
+            # one search for the anchor and every window start: [1 + windows, n] queries
+            shifts = torch.tensor([0] + [days * DAY for days in WINDOWS_DAYS],
+                                  dtype=anchor.dtype, device=anchor.device)
+            starts, stops = csr.visible_window(
+                rows.repeat(len(shifts)), (anchor.unsqueeze(0) - shifts.unsqueeze(1)).view(-1))
+            start, stop = starts[:rows.numel()], stops[:rows.numel()]
+            counts = [stop - start] + [stop - s for s in stops.view(len(shifts), -1)[1:]]
             has = stop > start
             nbr_time = csr.nbr_time
             assert nbr_time is not None

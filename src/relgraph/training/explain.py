@@ -72,10 +72,11 @@ from relgraph.training.metrics import higher_is_better
 Key = tuple[str, str]
 #: The key of the entity's own past targets (a GNN seed input and ``PAST_j``/``LAG_j``).
 HISTORY: Key = ("(history)", "past targets")
-#: Permutations per column in :func:`global_importance`.
+#: Permutations per column in :func:`global_importance` (the spread is reported as ``std``).
 REPEATS = 3
-#: Validation seeds used by :func:`global_importance`, at most.
-MAX_ROWS = 2048
+#: Validation seeds used by :func:`global_importance`, at most: the step costs one pass
+#: of the whole model per column and repeat, so it is kept to a fraction of training.
+MAX_ROWS = 1024
 #: Integration steps of Integrated Gradients.
 IG_STEPS = 16
 #: Rows per table the attribution baselines are averaged over.
