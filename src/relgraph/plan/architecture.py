@@ -4,74 +4,65 @@ transformer plans and the shared layer settings."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import BeforeValidator, Discriminator, Field, Tag
 
-from relgraph.plan.base import _lst, _PlanBase, _SectionBase, _sub
+from relgraph.plan.base import _lst, _PlanBase, _SectionBase
 from relgraph.plan.checks import (
     _TUNABLE,
-    _V,
     LP_TASKS,
     NODE_TASKS,
+    Bool,
+    Candidates,
+    Float,
+    Int,
     Metadata,
-    _bool,
-    _Checker,
-    _enum,
-    _float,
-    _int,
-    _list_of,
-    _m,
-    _opt,
-    _str,
-    _supported,
-    _tunable,
+    Missable,
+    OneAsList,
+    Text,
+    Tunable,
+    Unique,
+    supported,
 )
 from relgraph.plan.enums import (
     MISSING,
     ActivationType,
     AggregationType,
     DistanceMeasure,
-    MissingType,
     ModuleType,
     NormalizationType,
     PastEncoderType,
     PositionalEncodingType,
     TargetEmbeddingMode,
 )
-from relgraph.plan.optimization import _fixed_name
 from relgraph.task import QueryType, TaskType
-
-
-def _aggregation(v: Any) -> list[AggregationType]:
-    if isinstance(v, (str, Enum)):
-        v = [v]
-    return _list_of(_enum(AggregationType), unique=True)(v)
 
 
 def _agg_is_candidate(v: Any) -> bool:
     return len(v) > 0 and all(isinstance(x, (str, Enum)) for x in v)
 
 
-def _pos_enc(v: Any) -> list[PositionalEncodingType] | None:
-    if v is None:
-        return None
-    if isinstance(v, (str, Enum)):
-        v = [v]
-    return _list_of(_enum(PositionalEncodingType), unique=True)(v)
-
-
-_channels = _int(2, 512, even=True)
+#: Aggregations of one candidate: distinct names (a single name is a one-element list).
+Aggregations = Annotated[list[AggregationType], OneAsList, Field(min_length=1), Unique]
+#: Positional encodings of one candidate: distinct names (a single name is a list).
+PositionalEncodings = Annotated[
+    list[PositionalEncodingType], OneAsList, Field(min_length=1), Unique
+]
+#: Hidden channels: an even number in [2, 512].
+Channels = Annotated[Int, Field(ge=2, le=512, multiple_of=2)]
+#: A dropout rate in [0, 1).
+Dropout = Annotated[Float, Field(ge=0.0, lt=1.0)]
 
 
 class GNNModelPlan(_PlanBase):
     """Heterogeneous message-passing GNN (one layer per sampled hop)."""
 
-    name: Annotated[Literal["GNN"], _V(_fixed_name("GNN"))] = "GNN"
-    channels: Annotated[list[int], _V(_tunable(_channels))] = Field(
-        default_factory=_lst(64, 128, 256)
-    )
-    aggregation: Annotated[list[list[str]], _V(_tunable(_aggregation, _agg_is_candidate))] = Field(
+    name: Literal["GNN"] = "GNN"
+    channels: Missable[Tunable[Channels]] = Field(default_factory=_lst(64, 128, 256))
+    aggregation: Missable[
+        Annotated[list[Aggregations], Candidates(_agg_is_candidate), Field(min_length=1)]
+    ] = Field(
         default_factory=_lst(
             [AggregationType.SUM, AggregationType.MEAN, AggregationType.MAX],
             [
@@ -83,9 +74,7 @@ class GNNModelPlan(_PlanBase):
             ],
         )
     )
-    dropout: Annotated[list[float], _V(_tunable(_float(ge=0.0, lt=1.0)))] = Field(
-        default_factory=_lst(0.0)
-    )
+    dropout: Missable[Tunable[Dropout]] = Field(default_factory=_lst(0.0))
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "channels": _TUNABLE,
@@ -97,19 +86,21 @@ class GNNModelPlan(_PlanBase):
 class GraphTransformerModelPlan(_PlanBase):
     """Graph transformer over the sampled subgraph (node prediction only)."""
 
-    name: Annotated[Literal["GraphTransformer"], _V(_fixed_name("GraphTransformer"))] = (
-        "GraphTransformer"
-    )
-    channels: Annotated[list[int], _V(_tunable(_channels))] = Field(default_factory=_lst(64, 128))
-    num_layers: Annotated[list[int], _V(_tunable(_int(1, 12)))] = Field(
+    name: Literal["GraphTransformer"] = "GraphTransformer"
+    channels: Missable[Tunable[Channels]] = Field(default_factory=_lst(64, 128))
+    num_layers: Missable[Tunable[Annotated[Int, Field(ge=1, le=12)]]] = Field(
         default_factory=_lst(4, 6, 8)
     )
-    num_heads: Annotated[list[int], _V(_tunable(_int(1, 32)))] = Field(default_factory=_lst(8, 16))
-    dropout: Annotated[list[float], _V(_tunable(_float(ge=0.0, lt=1.0)))] = Field(
-        default_factory=_lst(0.1, 0.5)
+    num_heads: Missable[Tunable[Annotated[Int, Field(ge=1, le=32)]]] = Field(
+        default_factory=_lst(8, 16)
     )
-    positional_encodings: Annotated[
-        list[list[str] | None], _V(_tunable(_pos_enc, _agg_is_candidate))
+    dropout: Missable[Tunable[Dropout]] = Field(default_factory=_lst(0.1, 0.5))
+    positional_encodings: Missable[
+        Annotated[
+            list[Optional[PositionalEncodings]],  # noqa: UP045
+            Candidates(_agg_is_candidate),
+            Field(min_length=1),
+        ]
     ] = Field(default_factory=_lst(None))
 
     _meta: ClassVar[dict[str, Metadata]] = {
@@ -127,17 +118,25 @@ _MODELS: dict[str, type[_PlanBase]] = {
 }
 
 
-def _model_elem(v: Any) -> Any:
-    if isinstance(v, str) and v in _MODELS:
-        return _MODELS[v]()
-    return _sub(GNNModelPlan, by_name=_MODELS)(v)
+def _model_by_name(v: Any) -> Any:
+    return _MODELS[v]() if isinstance(v, str) and v in _MODELS else v
 
 
-ModelSpec = Union[GNNModelPlan, GraphTransformerModelPlan]  # noqa: UP007
+def _model_tag(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.get("name")
+    return v.name if isinstance(v, (GNNModelPlan, GraphTransformerModelPlan)) else None
 
 
-def _tunable_field(chk: _Checker) -> Any:
-    return _V(_tunable(chk))
+#: A model: a GNNModelPlan or GraphTransformerModelPlan, its dict form or its name.
+ModelSpec = Annotated[
+    Union[  # noqa: UP007
+        Annotated[GNNModelPlan, Tag("GNN")],
+        Annotated[GraphTransformerModelPlan, Tag("GraphTransformer")],
+    ],
+    Discriminator(_model_tag),
+    BeforeValidator(_model_by_name),
+]
 
 
 class ModelArchitecturePlan(_SectionBase):
@@ -149,59 +148,63 @@ class ModelArchitecturePlan(_SectionBase):
 
     _path: ClassVar[str] = "model_architecture"
 
-    model: Annotated[list[ModelSpec] | MissingType, _V(_tunable(_model_elem))] = Field(
-        default_factory=_lst(GNNModelPlan())
+    model: Missable[Tunable[ModelSpec]] = Field(default_factory=_lst(GNNModelPlan()))
+    channels: Optional[Missable[Tunable[Channels]]] = None  # noqa: UP045
+    num_pre_message_passing_layers: Missable[Tunable[Annotated[Int, Field(ge=0, le=4)]]] = (
+        Field(default_factory=_lst(0, 1, 2))
     )
-    channels: Annotated[list[int] | None, _V(_opt(_tunable(_channels)))] = None
-    num_pre_message_passing_layers: Annotated[
-        list[int] | MissingType, _tunable_field(_int(0, 4))
-    ] = Field(default_factory=_lst(0, 1, 2))
-    num_post_message_passing_layers: Annotated[
-        list[int] | MissingType, _tunable_field(_int(1, 8))
-    ] = Field(default_factory=_lst(1, 2))
-    aggregation: Annotated[
-        list[list[str]] | None,
-        _V(_opt(_tunable(_aggregation, _agg_is_candidate))),
+    num_post_message_passing_layers: Missable[Tunable[Annotated[Int, Field(ge=1, le=8)]]] = (
+        Field(default_factory=_lst(1, 2))
+    )
+    aggregation: Optional[  # noqa: UP045
+        Missable[Annotated[list[Aggregations], Candidates(_agg_is_candidate), Field(min_length=1)]]
     ] = None
-    activation: Annotated[list[str] | MissingType, _tunable_field(_enum(ActivationType))] = Field(
-        default_factory=_lst(*ActivationType)
+    activation: Missable[Tunable[ActivationType]] = Field(default_factory=_lst(*ActivationType))
+    normalization: Missable[Tunable[Optional[NormalizationType]]] = Field(  # noqa: UP045
+        default_factory=_lst(NormalizationType.LAYER_NORM)
     )
-    normalization: Annotated[
-        list[str | None] | MissingType,
-        _tunable_field(_opt(_enum(NormalizationType))),
-    ] = Field(default_factory=_lst(NormalizationType.LAYER_NORM))
-    module: Annotated[str, _V(_m(_enum(ModuleType)))] = MISSING
-    handle_new_target_entities: Annotated[bool, _V(_bool)] = False
-    target_embedding_mode: Annotated[
-        list[str] | MissingType, _tunable_field(_enum(TargetEmbeddingMode))
-    ] = Field(default_factory=_lst(TargetEmbeddingMode.LOOKUP))
-    output_embedding_dim: Annotated[list[int] | MissingType, _tunable_field(_int(1, 256))] = Field(
+    module: Missable[ModuleType] = MISSING
+    handle_new_target_entities: Bool = False
+    target_embedding_mode: Missable[Tunable[TargetEmbeddingMode]] = Field(
+        default_factory=_lst(TargetEmbeddingMode.LOOKUP)
+    )
+    output_embedding_dim: Missable[Tunable[Annotated[Int, Field(ge=1, le=256)]]] = Field(
         default_factory=_lst(32)
     )
-    ranking_embedding_loss_coeff: Annotated[
-        list[float] | MissingType, _tunable_field(_float(ge=0.0))
-    ] = Field(default_factory=_lst(0.0))
-    embedding_norm_reg_coeff: Annotated[
-        list[float] | MissingType, _tunable_field(_float(ge=0.0))
-    ] = Field(default_factory=_lst(0.0))
-    distance_measure: Annotated[list[str] | MissingType, _tunable_field(_enum(DistanceMeasure))] = (
-        Field(default_factory=_lst(DistanceMeasure.DOT_PRODUCT))
+    ranking_embedding_loss_coeff: Missable[Tunable[Annotated[Float, Field(ge=0.0)]]] = Field(
+        default_factory=_lst(0.0)
     )
-    use_seq_id: Annotated[list[bool] | MissingType, _tunable_field(_supported(
-        _bool, lambda v: not v, "must be False: sequence-id features (a preview of the "
-        "reference) are not implemented"))] = Field(
-        default_factory=_lst(False)
+    embedding_norm_reg_coeff: Missable[Tunable[Annotated[Float, Field(ge=0.0)]]] = Field(
+        default_factory=_lst(0.0)
     )
-    prediction_time_encodings: Annotated[list[bool] | MissingType, _tunable_field(_bool)] = Field(
-        default_factory=_lst(False)
+    distance_measure: Missable[Tunable[DistanceMeasure]] = Field(
+        default_factory=_lst(DistanceMeasure.DOT_PRODUCT)
     )
-    past_encoder: Annotated[
-        list[str | None] | MissingType, _tunable_field(_opt(_enum(PastEncoderType)))
-    ] = Field(default_factory=_lst(PastEncoderType.DECOMPOSED))
-    handle_new_entities: Annotated[bool, _V(_supported(
-        _bool, bool, "must be True: relgraph has no entity-specific heads; every entity, "
-        "seen in training or not, is embedded from its columns and neighbors"))] = True
-    forecast_type: Annotated[list[str] | None, _V(_opt(_tunable(_str)))] = None
+    use_seq_id: Missable[
+        Tunable[
+            Annotated[
+                Bool,
+                supported(
+                    lambda v: not v,
+                    "must be False: sequence-id features (a preview of the reference) are "
+                    "not implemented",
+                ),
+            ]
+        ]
+    ] = Field(default_factory=_lst(False))
+    prediction_time_encodings: Missable[Tunable[Bool]] = Field(default_factory=_lst(False))
+    past_encoder: Missable[Tunable[Optional[PastEncoderType]]] = Field(  # noqa: UP045
+        default_factory=_lst(PastEncoderType.DECOMPOSED)
+    )
+    handle_new_entities: Annotated[
+        Bool,
+        supported(
+            bool,
+            "must be True: relgraph has no entity-specific heads; every entity, seen in "
+            "training or not, is embedded from its columns and neighbors",
+        ),
+    ] = True
+    forecast_type: Optional[Missable[Tunable[Text]]] = None  # noqa: UP045
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "model": _TUNABLE,

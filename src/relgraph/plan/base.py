@@ -17,12 +17,8 @@ from relgraph.plan.checks import (
     _DEFAULT_META,
     Metadata,
     PlanFieldError,
-    _as_sub,
-    _Checker,
-    _FieldError,
-    _first_error,
-    _full,
     is_valid_option,
+    plan_field_error,
 )
 from relgraph.task import QueryType, TaskType
 
@@ -32,28 +28,6 @@ _P = TypeVar("_P", bound="_PlanBase")
 def _lst(*items: Any) -> Callable[[], list[Any]]:
     """Default factory returning a fresh deep copy of ``list(items)``."""
     return lambda: copy.deepcopy(list(items))
-
-
-def _sub(cls: type[_P], *, by_name: dict[str, type[_PlanBase]] | None = None) -> _Checker:
-    """Accept an instance of ``cls`` (or of ``by_name`` classes) or its dict form."""
-    classes: tuple[type[_PlanBase], ...] = (cls, *(by_name or {}).values())
-
-    def check(v: Any) -> Any:
-        if isinstance(v, classes):
-            return v
-        if isinstance(v, dict):
-            target: type[_PlanBase] = cls
-            if by_name is not None:
-                name = v.get("name")
-                if name not in by_name:
-                    raise _FieldError(f"'name' must be one of {list(by_name)}", name, ".name")
-                target = by_name[name]
-            return target._parse(v)
-        names = " or ".join(c.__name__ for c in classes)
-        raise _FieldError(f"must be a {names} (or its dict form)", v)
-
-    return check
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,9 +94,7 @@ class _PlanBase(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            rel, reason, value = _first_error(exc, type(self))
-            full = _full(self._prefix(), rel)
-            raise PlanFieldError(full, reason, value, relative=rel) from None
+            raise plan_field_error(type(self), self._prefix(), exc) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -132,28 +104,17 @@ class _PlanBase(BaseModel):
             valid = list(type(self).model_fields)
             close = difflib.get_close_matches(name, valid, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid fields: {valid}"
-            raise PlanFieldError(_full(self._prefix(), name), "unknown field" + hint, value)
+            prefix = self._prefix()
+            raise PlanFieldError(f"{prefix}.{name}" if prefix else name, "unknown field" + hint,
+                                 value)
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
-            rel, reason, bad = _first_error(exc, type(self))
-            rel = rel or name
-            raise PlanFieldError(_full(self._prefix(), rel), reason, bad) from None
+            raise plan_field_error(type(self), self._prefix(), exc) from None
 
     @classmethod
     def _prefix(cls) -> str:
         return cls._path or cls.__name__
-
-    @classmethod
-    def _parse(cls: type[_P], data: dict[str, Any]) -> _P:
-        """Build from a dict inside a checker (errors become ``_FieldError``)."""
-        try:
-            return cls.model_validate(data)
-        except PlanFieldError as exc:
-            raise _FieldError(exc.reason, exc.value, _as_sub(exc.relative)) from None
-        except ValidationError as exc:
-            rel, reason, value = _first_error(exc, cls)
-            raise _FieldError(reason, value, _as_sub(rel)) from None
 
     @classmethod
     def from_dict(cls: type[_P], data: dict[str, Any]) -> _P:

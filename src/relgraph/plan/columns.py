@@ -4,10 +4,12 @@ per-stype NA strategies."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Optional
+
+from pydantic import AfterValidator
 
 from relgraph.plan.base import _SectionBase
-from relgraph.plan.checks import _V, _FieldError
+from relgraph.plan.checks import Broken, Rule
 
 _STYPE_NA: dict[str, set[str]] = {
     "numerical": {"zero", "mean", "separate", "raise"},
@@ -25,39 +27,27 @@ def _enum_value(v: Any) -> Any:
     return v.value if isinstance(v, Enum) else v
 
 
-def _encoder_overrides(v: Any) -> dict[str, Any] | None:
-    if v is None:
-        return None
-    if not isinstance(v, dict):
-        raise _FieldError("must be a dict {'table.column': encoder}", v)
-    out: dict[str, Any] = {}
+def _encoder_overrides(v: dict[Any, Any]) -> dict[str, Any]:
     for key, enc in v.items():
         if not isinstance(key, str) or "." not in key.strip(".") or key != key.strip():
-            raise _FieldError("keys must be 'table.column'", key, f"[{key!r}]")
+            raise Broken("keys must be 'table.column'", key, key)
         if enc is None or (isinstance(enc, str) and not enc.strip()):
-            raise _FieldError("must be an encoder object or its string form", enc, f"[{key!r}]")
-        out[key] = enc
-    return out
+            raise Broken("must be an encoder object or its string form", enc, key)
+    return v
 
 
-def _na_strategy(v: Any) -> dict[str, str] | None:
-    if v is None:
-        return None
-    if not isinstance(v, dict):
-        raise _FieldError("must be a dict {stype: na_strategy}", v)
+def _na_strategy(v: dict[Any, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, strat in v.items():
         k = _enum_value(key)
         stype = _STYPE_LOOKUP.get(str(k).lower()) if isinstance(k, str) else None
         if stype is None:
-            raise _FieldError(f"keys must be stypes {list(_STYPE_NA)}", key, f"[{key!r}]")
+            raise Broken(f"keys must be stypes {list(_STYPE_NA)}", key, key)
         s = _enum_value(strat)
         allowed = _STYPE_NA[stype]
         if not isinstance(s, str) or s.lower() not in allowed:
-            raise _FieldError(
-                f"NA strategy for stype '{stype}' must be one of {sorted(allowed)}",
-                strat,
-                f"[{stype!r}]",
+            raise Broken(
+                f"NA strategy for stype '{stype}' must be one of {sorted(allowed)}", strat, stype
             )
         out[stype] = s.lower()
     return out
@@ -73,5 +63,17 @@ class ColumnProcessingPlan(_SectionBase):
 
     _path: ClassVar[str] = "column_processing"
 
-    encoder_overrides: Annotated[dict[str, Any] | None, _V(_encoder_overrides)] = None
-    na_strategy: Annotated[dict[str, str] | None, _V(_na_strategy)] = None
+    encoder_overrides: Optional[  # noqa: UP045
+        Annotated[
+            dict[Any, Any],
+            Rule("must be a dict {'table.column': encoder}"),
+            AfterValidator(_encoder_overrides),
+        ]
+    ] = None
+    na_strategy: Optional[  # noqa: UP045
+        Annotated[
+            dict[Any, Any],
+            Rule("must be a dict {stype: na_strategy}"),
+            AfterValidator(_na_strategy),
+        ]
+    ] = None

@@ -13,10 +13,18 @@ from relgraph.str_enum import StrEnum
 
 
 class _StrEnum(StrEnum):
-    """String enum whose ``str()`` and ``repr()`` are its value."""
+    """String enum whose ``str()`` and ``repr()`` are its value; parsing ignores case and
+    surrounding blanks (``OptimizerType(" adamw")`` is ``AdamW``)."""
 
     def __repr__(self) -> str:
         return repr(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> _StrEnum | None:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            return next((m for m in cls if m.value.lower() == key), None)
+        return None
 
     @classmethod
     def values(cls) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
 from pydantic import Field
@@ -32,10 +32,8 @@ from relgraph.plan.architecture import (
 from relgraph.plan.base import (
     _jsonable,
     _PlanBase,
-    _sub,
 )
 from relgraph.plan.checks import (
-    _V,
     ALL_QUERIES,
     ALL_TASKS,
     LP_TASKS,
@@ -80,6 +78,7 @@ from relgraph.plan.optimization import (
     OrdinalLogLossConfig,
     PruningConfig,
     QuantileLossConfig,
+    SchedulerKwargs,
     _loss_key,
 )
 from relgraph.plan.rules import (
@@ -144,6 +143,7 @@ __all__ = [
     "RANKING_METRIC_NAMES",
     "RunMode",
     "SchedulerInterval",
+    "SchedulerKwargs",
     "TargetEmbeddingMode",
     "TrainingJobPlan",
     "WeightMode",
@@ -175,21 +175,11 @@ class ModelPlan(_PlanBase):
     shows every section; :meth:`items` yields dotted field names with their metadata.
     """
 
-    training_job: Annotated[TrainingJobPlan, _V(_sub(TrainingJobPlan))] = Field(
-        default_factory=TrainingJobPlan
-    )
-    column_processing: Annotated[ColumnProcessingPlan, _V(_sub(ColumnProcessingPlan))] = Field(
-        default_factory=ColumnProcessingPlan
-    )
-    neighbor_sampling: Annotated[NeighborSamplingPlan, _V(_sub(NeighborSamplingPlan))] = Field(
-        default_factory=NeighborSamplingPlan
-    )
-    optimization: Annotated[OptimizationPlan, _V(_sub(OptimizationPlan))] = Field(
-        default_factory=OptimizationPlan
-    )
-    model_architecture: Annotated[ModelArchitecturePlan, _V(_sub(ModelArchitecturePlan))] = Field(
-        default_factory=ModelArchitecturePlan
-    )
+    training_job: TrainingJobPlan = Field(default_factory=TrainingJobPlan)
+    column_processing: ColumnProcessingPlan = Field(default_factory=ColumnProcessingPlan)
+    neighbor_sampling: NeighborSamplingPlan = Field(default_factory=NeighborSamplingPlan)
+    optimization: OptimizationPlan = Field(default_factory=OptimizationPlan)
+    model_architecture: ModelArchitecturePlan = Field(default_factory=ModelArchitecturePlan)
 
     @classmethod
     def _prefix(cls) -> str:

@@ -4,33 +4,29 @@ stopping, pruning, learning-rate schedulers, optimizers and loss configs."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from typing_extensions import TypedDict
 
-from relgraph.plan.base import _lst, _PlanBase, _SectionBase, _sub
+from relgraph.plan.base import _lst, _PlanBase, _SectionBase
 from relgraph.plan.checks import (
     _TUNABLE,
-    _V,
     LP_TASKS,
+    Broken,
+    Float,
+    Int,
     Metadata,
-    _Checker,
-    _custom,
-    _enum,
-    _FieldError,
-    _float,
-    _int,
-    _m,
-    _opt,
-    _or_inferred,
-    _supported,
-    _tunable,
+    Missable,
+    OrInferred,
+    Rule,
+    Tunable,
+    supported,
 )
 from relgraph.plan.enums import (
     MISSING,
     LossType,
     LRSchedulerType,
-    MissingType,
     OptimizerType,
     SchedulerInterval,
     WeightMode,
@@ -45,17 +41,17 @@ from relgraph.task import TaskType
 class PruningConfig(_PlanBase):
     """Early-kill of unpromising AutoML trials; see :class:`relgraph.training.automl.Pruner`."""
 
-    min_epochs: Annotated[int, _V(_int(1))] = 2
-    k: Annotated[int, _V(_int(1))] = 3
-    min_delta: Annotated[float, _V(_float(ge=0.0))] = 0.0
-    patience: Annotated[int, _V(_int(1))] = 1
+    min_epochs: Annotated[Int, Field(ge=1)] = 2
+    k: Annotated[Int, Field(ge=1)] = 3
+    min_delta: Annotated[Float, Field(ge=0.0)] = 0.0
+    patience: Annotated[Int, Field(ge=1)] = 1
 
 
 class EarlyStoppingConfig(_PlanBase):
     """Stop a trial after ``patience`` epochs without a ``min_delta`` improvement."""
 
-    min_delta: Annotated[float, _V(_float(ge=0.0))] = 0.0
-    patience: Annotated[int, _V(_int(1))] = 3
+    min_delta: Annotated[Float, Field(ge=0.0)] = 0.0
+    patience: Annotated[Int, Field(ge=1)] = 3
 
 
 _SCHED_KWARGS: dict[str, set[str]] = {
@@ -67,12 +63,16 @@ _SCHED_KWARGS: dict[str, set[str]] = {
 }
 
 
-def _sched_kwargs(v: Any) -> dict[str, Any]:
-    if v is None:
-        return {}
-    if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
-        raise _FieldError("must be a dict of keyword arguments", v)
-    return dict(v)
+class SchedulerKwargs(TypedDict, total=False):
+    """Keyword arguments of the learning-rate schedules (which apply: ``_SCHED_KWARGS``)."""
+
+    warmup_ratio_or_steps: Annotated[Float, Field(ge=0.0)]
+    num_cycles: Annotated[Int, Field(ge=1)]
+    num_restarts: Annotated[Int, Field(ge=1)]
+    gamma: Annotated[Float, Field(gt=0.0, le=1.0)]
+
+
+SchedulerKwargs.__pydantic_config__ = {"extra": "allow"}  # type: ignore[attr-defined]
 
 
 class LRSchedulerConfig(_PlanBase):
@@ -83,110 +83,108 @@ class LRSchedulerConfig(_PlanBase):
     for ``cosine_with_warmup_restarts``, ``gamma`` (0 < gamma <= 1) for ``exponential``.
     """
 
-    name: Annotated[str, _V(_enum(LRSchedulerType))]
-    interval: Annotated[str, _V(_enum(SchedulerInterval))] = SchedulerInterval.STEP
-    kwargs: Annotated[dict[str, Any], _V(_sched_kwargs)] = Field(default_factory=dict)
+    name: LRSchedulerType
+    interval: SchedulerInterval = SchedulerInterval.STEP
+    kwargs: Annotated[
+        SchedulerKwargs,
+        BeforeValidator(lambda v: {} if v is None else v),
+        Rule("must be a dict of keyword arguments"),
+    ] = Field(default_factory=SchedulerKwargs)
 
     @model_validator(mode="after")
     def _check_kwargs(self) -> LRSchedulerConfig:
         allowed = _SCHED_KWARGS[str(self.name)]
-        for key, val in self.kwargs.items():
-            sub = f".kwargs.{key}"
+        for key in self.kwargs:
             if key not in allowed:
-                raise _custom(
+                raise Broken(
                     f"unknown keyword for scheduler '{self.name}'; allowed: {sorted(allowed)}",
                     key,
-                    sub,
+                    "kwargs",
+                    key,
                 )
-            try:
-                if key == "warmup_ratio_or_steps":
-                    _float(ge=0.0)(val)
-                elif key in ("num_cycles", "num_restarts"):
-                    _int(1)(val)
-                elif key == "gamma":
-                    _float(gt=0.0, le=1.0)(val)
-            except _FieldError as e:
-                raise _custom(e.reason, val, sub) from None
         return self
 
 
 class OptimizerConfig(_PlanBase):
     """Optimizer for link-prediction lookup embeddings."""
 
-    optimizer: Annotated[str, _V(_enum(OptimizerType))]
-    base_lr: Annotated[float, _V(_float(gt=0.0))]
-
-
-def _fixed_name(name: str) -> _Checker:
-    def check(v: Any) -> str:
-        if v != name:
-            raise _FieldError(f"must be '{name}'", v)
-        return name
-
-    return check
+    optimizer: OptimizerType
+    base_lr: Annotated[Float, Field(gt=0.0)]
 
 
 class FocalLossConfig(_PlanBase):
     """Focal loss (binary / multilabel classification)."""
 
-    name: Annotated[Literal["focal"], _V(_fixed_name("focal"))] = "focal"
-    alpha: Annotated[float, _V(_float(gt=0.0, lt=1.0))] = 0.25
-    gamma: Annotated[float, _V(_float(ge=1.0))] = 2.0
+    name: Literal["focal"] = "focal"
+    alpha: Annotated[Float, Field(gt=0.0, lt=1.0)] = 0.25
+    gamma: Annotated[Float, Field(ge=1.0)] = 2.0
 
 
 class HuberLossConfig(_PlanBase):
     """Huber loss (regression / forecasting)."""
 
-    name: Annotated[Literal["huber"], _V(_fixed_name("huber"))] = "huber"
-    delta: Annotated[float, _V(_float(gt=0.0))] = 1.0
+    name: Literal["huber"] = "huber"
+    delta: Annotated[Float, Field(gt=0.0)] = 1.0
 
 
 class QuantileLossConfig(_PlanBase):
     """Single-quantile (pinball) loss (regression / forecasting)."""
 
-    name: Annotated[Literal["quantile"], _V(_fixed_name("quantile"))] = "quantile"
-    q: Annotated[float, _V(_float(ge=0.0, le=1.0))] = 0.5
+    name: Literal["quantile"] = "quantile"
+    q: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.5
 
 
 class OrdinalLogLossConfig(_PlanBase):
     """Ordinal log loss (multiclass classification / multilabel ranking)."""
 
-    name: Annotated[Literal["ordinal_log"], _V(_fixed_name("ordinal_log"))] = "ordinal_log"
-    alpha: Annotated[float, _V(_float(ge=0.0))] = 1.0
+    name: Literal["ordinal_log"] = "ordinal_log"
+    alpha: Annotated[Float, Field(ge=0.0)] = 1.0
 
 
 LossConfig = Union[  # noqa: UP007
     FocalLossConfig, HuberLossConfig, QuantileLossConfig, OrdinalLogLossConfig
 ]
-LossCandidate = Union[str, LossConfig]  # noqa: UP007
 _LOSS_CONFIGS: dict[str, type[_PlanBase]] = {
     "focal": FocalLossConfig,
     "huber": HuberLossConfig,
     "quantile": QuantileLossConfig,
     "ordinal_log": OrdinalLogLossConfig,
 }
-_loss_name = _enum(LossType)
 
 
-def _loss(v: Any) -> Any:
-    if isinstance(v, (FocalLossConfig, HuberLossConfig, QuantileLossConfig, OrdinalLogLossConfig)):
-        return v
-    if isinstance(v, dict):
-        name = v.get("name")
-        if name in _LOSS_CONFIGS:
-            return _LOSS_CONFIGS[name]._parse(v)
-        if set(v) == {"name"}:
-            return _loss_name(name)
-        raise _FieldError(
-            f"'name' must be one of {list(_LOSS_CONFIGS)} for a loss config", name, ".name"
-        )
+def _loss_name_only(v: Any) -> Any:
+    """``{"name": "mae"}`` is the loss ``"mae"``; ``"quantile"`` needs its ``q``."""
+    if isinstance(v, dict) and set(v) == {"name"} and v["name"] not in _LOSS_CONFIGS:
+        return v["name"]
     if isinstance(v, str) and v.strip().lower() == "quantile":
-        raise _FieldError("use QuantileLossConfig(q=...) for the quantile loss", v)
-    try:
-        return _loss_name(v)
-    except _FieldError as e:
-        e.reason += " or a loss config object"
-        raise
+        raise Broken("use QuantileLossConfig(q=...) for the quantile loss", v)
+    return v
+
+
+def _loss_tag(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.get("name")
+    configs = (FocalLossConfig, HuberLossConfig, QuantileLossConfig, OrdinalLogLossConfig)
+    return v.name if isinstance(v, configs) else "loss"
+
+
+#: A loss: a :class:`LossType` name or a loss config (or its dict form).
+LossCandidate = Annotated[
+    Union[  # noqa: UP007
+        Annotated[
+            LossType,
+            Tag("loss"),
+            Rule(f"must be one of {LossType.values()} or a loss config object"),
+        ],
+        Annotated[FocalLossConfig, Tag("focal")],
+        Annotated[HuberLossConfig, Tag("huber")],
+        Annotated[QuantileLossConfig, Tag("quantile")],
+        Annotated[OrdinalLogLossConfig, Tag("ordinal_log")],
+    ],
+    Discriminator(_loss_tag),
+    BeforeValidator(_loss_name_only),
+    Rule(f"'name' must be one of {list(_LOSS_CONFIGS)} for a loss config"),
+]
 
 
 def _loss_key(loss: Any) -> str:
@@ -196,19 +194,8 @@ def _loss_key(loss: Any) -> str:
     return str(getattr(loss, "name", loss))
 
 
-
-def _early_stop(v: Any) -> Any:
-    return _opt(_sub(EarlyStoppingConfig))(v)
-
-
-def _lr_sched(v: Any) -> Any:
-    if isinstance(v, (str, Enum)):
-        return LRSchedulerConfig(name=_enum(LRSchedulerType)(v))
-    return _opt(_sub(LRSchedulerConfig))(v)
-
-
-def _lookup_opt(v: Any) -> Any:
-    return _or_inferred(_sub(OptimizerConfig))(v)
+def _scheduler_by_name(v: Any) -> Any:
+    return {"name": v} if isinstance(v, (str, Enum)) else v
 
 
 def _default_lr_schedulers() -> list[LRSchedulerConfig | None]:
@@ -232,48 +219,49 @@ class OptimizationPlan(_SectionBase):
 
     _path: ClassVar[str] = "optimization"
 
-    max_epochs: Annotated[int | MissingType, _V(_m(_int(1)))] = MISSING
-    min_steps_per_epoch: Annotated[int | MissingType, _V(_m(_int(1, 4000)))] = MISSING
-    max_steps_per_epoch: Annotated[int | MissingType, _V(_m(_int(1)))] = MISSING
-    max_val_steps: Annotated[int | MissingType, _V(_m(_int(1, 8000)))] = MISSING
-    max_test_steps: Annotated[int | MissingType, _V(_m(_int(1, 8000)))] = MISSING
-    loss: Annotated[list[LossCandidate] | MissingType, _V(_tunable(_loss))] = MISSING
-    optimizer: Annotated[list[str] | MissingType, _V(_tunable(_enum(OptimizerType)))] = Field(
+    max_epochs: Missable[Annotated[Int, Field(ge=1)]] = MISSING
+    min_steps_per_epoch: Missable[Annotated[Int, Field(ge=1, le=4000)]] = MISSING
+    max_steps_per_epoch: Missable[Annotated[Int, Field(ge=1)]] = MISSING
+    max_val_steps: Missable[Annotated[Int, Field(ge=1, le=8000)]] = MISSING
+    max_test_steps: Missable[Annotated[Int, Field(ge=1, le=8000)]] = MISSING
+    loss: Missable[Tunable[LossCandidate]] = MISSING
+    optimizer: Missable[Tunable[OptimizerType]] = Field(
         default_factory=_lst(OptimizerType.ADAM)
     )
-    base_lr: Annotated[list[float] | MissingType, _V(_tunable(_float(gt=0.0)))] = Field(
+    base_lr: Missable[Tunable[Annotated[Float, Field(gt=0.0)]]] = Field(
         default_factory=_lst(1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2)
     )
-    weight_decay: Annotated[list[float] | MissingType, _V(_tunable(_float(ge=0.0)))] = Field(
+    weight_decay: Missable[Tunable[Annotated[Float, Field(ge=0.0)]]] = Field(
         default_factory=_lst(0.0, 5e-8, 5e-7, 5e-6)
     )
-    batch_size: Annotated[list[int] | MissingType, _V(_tunable(_int(1, 2048)))] = Field(
+    batch_size: Missable[Tunable[Annotated[Int, Field(ge=1, le=2048)]]] = Field(
         default_factory=_lst(512, 1024)
     )
-    lookup_optimization: Annotated[
-        list[OptimizerConfig | str] | MissingType, _V(_tunable(_lookup_opt))
-    ] = MISSING
-    early_stopping: Annotated[
-        list[EarlyStoppingConfig | None] | MissingType, _V(_tunable(_early_stop))
-    ] = Field(default_factory=_lst(EarlyStoppingConfig(min_delta=0.0, patience=3)))
-    lr_scheduler: Annotated[
-        list[LRSchedulerConfig | None] | MissingType, _V(_tunable(_lr_sched))
+    lookup_optimization: Missable[Tunable[OrInferred[OptimizerConfig]]] = MISSING
+    early_stopping: Missable[Tunable[Optional[EarlyStoppingConfig]]] = Field(  # noqa: UP045
+        default_factory=_lst(EarlyStoppingConfig(min_delta=0.0, patience=3))
+    )
+    lr_scheduler: Missable[
+        Tunable[Optional[Annotated[LRSchedulerConfig, BeforeValidator(_scheduler_by_name)]]]  # noqa: UP045
     ] = Field(default_factory=_default_lr_schedulers)
-    majority_sampling_ratio: Annotated[
-        list[float | None] | MissingType, _V(_tunable(_opt(_float(gt=0.0))))
+    majority_sampling_ratio: Missable[
+        Tunable[Optional[Annotated[Float, Field(gt=0.0)]]]  # noqa: UP045
     ] = Field(default_factory=_lst(None))
-    weight_mode: Annotated[
-        list[str | None] | MissingType, _V(_tunable(_opt(_enum(WeightMode))))
+    weight_mode: Missable[Tunable[Optional[WeightMode]]] = MISSING  # noqa: UP045
+    target_fraction: Missable[Tunable[Annotated[Float, Field(ge=0.0, le=1.0)]]] = MISSING
+    overlap_ratio: Missable[
+        Tunable[
+            Annotated[
+                Float,
+                Field(ge=0.0, le=1.0),
+                supported(
+                    lambda v: v == 1.0,
+                    "must be 1.0: relgraph always passes messages over every supervision "
+                    "edge of a static link-prediction task (full overlap)",
+                ),
+            ]
+        ]
     ] = MISSING
-    target_fraction: Annotated[list[float] | MissingType, _V(_tunable(_float(ge=0.0, le=1.0)))] = (
-        MISSING
-    )
-    overlap_ratio: Annotated[list[float] | MissingType, _V(_tunable(_supported(
-        _float(ge=0.0, le=1.0), lambda v: v == 1.0,
-        "must be 1.0: relgraph always passes messages over every supervision edge of a "
-        "static link-prediction task (full overlap)")))] = (
-        MISSING
-    )
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "loss": _TUNABLE,

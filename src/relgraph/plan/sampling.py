@@ -3,28 +3,28 @@ neighbor counts."""
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Annotated, Any, ClassVar, Optional, Union
 
-from pydantic import ConfigDict, model_validator
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from relgraph.errors import PlanError
 from relgraph.plan.base import _dump, _PlanBase, _SectionBase
 from relgraph.plan.checks import (
     _TUNABLE,
-    _V,
     NODE_TASKS,
+    Bool,
+    Broken,
+    Candidates,
+    Int,
     Metadata,
-    _bool,
-    _custom,
-    _FieldError,
-    _int,
-    _is_int,
-    _m,
-    _or_inferred,
-    _tunable,
+    Missable,
+    OrInferred,
+    Rule,
+    Tunable,
 )
-from relgraph.plan.enums import MISSING, MissingType
+from relgraph.plan.enums import MISSING
 from relgraph.task import QueryType
 
 # ---------------------------------------------------------------------------------------
@@ -32,6 +32,9 @@ from relgraph.task import QueryType
 # ---------------------------------------------------------------------------------------
 
 _EDGE_KEY = re.compile(r"^[^.>\s][^>]*\.[^>]+->[^.]+\..+$")
+
+#: Neighbors sampled per edge type in one hop: -1 = all, 0 = none.
+HopCount = Annotated[Int, Field(ge=-1, le=128)]
 
 
 class HopConfig(_PlanBase):
@@ -44,21 +47,18 @@ class HopConfig(_PlanBase):
 
     model_config = ConfigDict(validate_assignment=True, extra="allow", arbitrary_types_allowed=True)
 
-    default: Annotated[int, _V(_int(-1, 128))]
+    default: HopCount
+    __pydantic_extra__: dict[str, OrInferred[Annotated[Int, Field(ge=-1, le=512)]]] = Field(
+        init=False
+    )
 
     @model_validator(mode="after")
     def _check_overrides(self) -> HopConfig:
-        extra = self.__pydantic_extra__ or {}
-        for key, val in list(extra.items()):
-            sub = f"[{key!r}]"
+        for key in self.__pydantic_extra__ or {}:
             if "->" not in key:
-                raise _custom(
-                    "override keys must look like 'SRC_TABLE.key->DST_TABLE.key'", key, sub
+                raise Broken(
+                    "override keys must look like 'SRC_TABLE.key->DST_TABLE.key'", key, key
                 )
-            try:
-                extra[key] = _or_inferred(_int(-1, 512))(val)
-            except _FieldError as e:
-                raise _custom(e.reason, val, sub) from None
         return self
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -85,17 +85,17 @@ class HopConfig(_PlanBase):
         return {"default": self.default, **_dump(self.overrides)}
 
 
-def _hop(v: Any) -> Any:
-    if v is None or isinstance(v, HopConfig):
-        return v
-    if _is_int(v):
-        return HopConfig(default=_int(-1, 128)(v))
-    if isinstance(v, dict):
-        return HopConfig._parse(v)
-    raise _FieldError("must be a HopConfig, an int or a dict", v)
+def _hop_shorthand(v: Any) -> Any:
+    return {"default": v} if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
 
 
-_HOP = Annotated[Optional[HopConfig], _V(_hop)]  # noqa: UP045
+_HOP = Optional[  # noqa: UP045
+    Annotated[
+        HopConfig,
+        BeforeValidator(_hop_shorthand),
+        Rule("must be a HopConfig, an int or a dict"),
+    ]
+]
 
 
 class NumNeighborsConfig(_PlanBase):
@@ -112,13 +112,13 @@ class NumNeighborsConfig(_PlanBase):
     def _check_consecutive(self) -> NumNeighborsConfig:
         hops = [getattr(self, f"hop{i}") for i in range(1, 7)]
         if hops[0] is None:
-            raise _custom("hop1 must be set", None, ".hop1")
+            raise Broken("hop1 must be set", None, "hop1")
         seen_gap = False
         for i, h in enumerate(hops, start=1):
             if h is None:
                 seen_gap = True
             elif seen_gap:
-                raise _custom("hops must be consecutive (hop1, hop2, ...)", h.default, f".hop{i}")
+                raise Broken("hops must be consecutive (hop1, hop2, ...)", h.default, f"hop{i}")
         return self
 
     @property
@@ -134,29 +134,16 @@ class NumNeighborsConfig(_PlanBase):
         return {f"hop{i}": h.to_dict() for i, h in enumerate(self.hops, start=1)}
 
 
-_simple_hop = _int(-1, 128)
-
-
-def _num_neighbors_elem(v: Any) -> Any:
-    if isinstance(v, NumNeighborsConfig):
-        return v
-    if isinstance(v, dict):
-        return NumNeighborsConfig._parse(v)
-    if isinstance(v, (list, tuple)):
-        if not 1 <= len(v) <= 6:
-            raise _FieldError("must list 1 to 6 hops", v)
-        out = []
-        for i, x in enumerate(v):
-            try:
-                out.append(_simple_hop(x))
-            except _FieldError as e:
-                raise e.under(f"[{i}]") from None
-        return out
-    raise _FieldError("must be a list of per-hop ints (e.g. [16, 8]) or a NumNeighborsConfig", v)
-
-
 def _nn_is_candidate(v: Any) -> bool:
-    return len(v) > 0 and all(_is_int(x) for x in v)
+    return len(v) > 0 and all(
+        isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in v
+    )
+
+
+def _nn_kind(v: Any) -> str | None:
+    if isinstance(v, (NumNeighborsConfig, dict)):
+        return "config"
+    return "hops" if isinstance(v, (list, tuple)) else None
 
 
 def _hop_counts(scheme: Any) -> list[int | str]:
@@ -171,7 +158,18 @@ def _hop_counts(scheme: Any) -> list[int | str]:
 
 
 
-NumNeighbors = Union[NumNeighborsConfig, list[int]]  # noqa: UP007
+#: One ``num_neighbors`` candidate: per-hop counts (``[16, 8]``) or a NumNeighborsConfig.
+NumNeighbors = Annotated[
+    Union[  # noqa: UP007
+        Annotated[NumNeighborsConfig, Tag("config")],
+        Annotated[
+            list[HopCount], Tag("hops"), Field(min_length=1, max_length=6),
+            Rule("must list 1 to 6 hops"),
+        ],
+    ],
+    Discriminator(_nn_kind),
+    Rule("must be a list of per-hop ints (e.g. [16, 8]) or a NumNeighborsConfig"),
+]
 
 
 class NeighborSamplingPlan(_SectionBase):
@@ -183,13 +181,13 @@ class NeighborSamplingPlan(_SectionBase):
 
     _path: ClassVar[str] = "neighbor_sampling"
 
-    num_neighbors: Annotated[
-        list[NumNeighbors] | MissingType, _V(_tunable(_num_neighbors_elem, _nn_is_candidate))
+    num_neighbors: Missable[
+        Annotated[list[NumNeighbors], Candidates(_nn_is_candidate), Field(min_length=1)]
     ] = MISSING
-    sample_from_entity_table: Annotated[bool | MissingType, _V(_m(_bool))] = MISSING
-    adaptive_sampling: Annotated[bool, _V(_bool)] = False
-    max_target_neighbors_per_entity: Annotated[
-        list[int | str] | MissingType, _V(_tunable(_or_inferred(_int(-1, 512))))
+    sample_from_entity_table: Missable[Bool] = MISSING
+    adaptive_sampling: Bool = False
+    max_target_neighbors_per_entity: Missable[
+        Tunable[OrInferred[Annotated[Int, Field(ge=-1, le=512)]]]
     ] = MISSING
 
     _meta: ClassVar[dict[str, Metadata]] = {
@@ -205,9 +203,10 @@ class NeighborSamplingPlan(_SectionBase):
         if self.adaptive_sampling and isinstance(self.num_neighbors, list):
             for i, scheme in enumerate(self.num_neighbors):
                 if any(isinstance(c, int) and c < 0 for c in _hop_counts(scheme)):
-                    raise _custom(
+                    raise Broken(
                         "adaptive_sampling needs non-negative neighbor counts",
                         scheme if isinstance(scheme, list) else _dump(scheme),
-                        f"num_neighbors[{i}]",
+                        "num_neighbors",
+                        i,
                     )
         return self

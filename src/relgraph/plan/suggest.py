@@ -46,6 +46,7 @@ from relgraph.plan.model_plan import (
     PastEncoderType,
     PruningConfig,
     RunMode,
+    SchedulerKwargs,
     TargetEmbeddingMode,
     TrainingJobPlan,
     WeightMode,
@@ -96,22 +97,22 @@ _WEIGHT_DECAY: dict[RunMode, list[float]] = {
     RunMode.BEST: [0.0, 5e-8, 5e-7, 5e-6],
     RunMode.DEBUG: [0.0],
 }
-_WARMUP = {"warmup_ratio_or_steps": 0.1}
+_WARMUP: SchedulerKwargs = {"warmup_ratio_or_steps": 0.1}
 
 
 def _schedulers(mode: RunMode) -> list[LRSchedulerConfig | None]:
-    cosine = LRSchedulerConfig(name=LRSchedulerType.COSINE_WITH_WARMUP, kwargs=dict(_WARMUP))
+    cosine = LRSchedulerConfig(name=LRSchedulerType.COSINE_WITH_WARMUP, kwargs={**_WARMUP})
     if mode is RunMode.DEBUG:
         return [cosine]
     if mode is RunMode.FAST:
         constant = LRSchedulerConfig(
-            name=LRSchedulerType.CONSTANT_WITH_WARMUP, kwargs=dict(_WARMUP)
+            name=LRSchedulerType.CONSTANT_WITH_WARMUP, kwargs={**_WARMUP}
         )
         return [cosine, constant]
     return [
         cosine,
-        LRSchedulerConfig(name=LRSchedulerType.CONSTANT_WITH_WARMUP, kwargs=dict(_WARMUP)),
-        LRSchedulerConfig(name=LRSchedulerType.LINEAR_WITH_WARMUP, kwargs=dict(_WARMUP)),
+        LRSchedulerConfig(name=LRSchedulerType.CONSTANT_WITH_WARMUP, kwargs={**_WARMUP}),
+        LRSchedulerConfig(name=LRSchedulerType.LINEAR_WITH_WARMUP, kwargs={**_WARMUP}),
         LRSchedulerConfig(
             name=LRSchedulerType.COSINE_WITH_WARMUP_RESTARTS, kwargs={**_WARMUP, "num_cycles": 2}
         ),
@@ -259,8 +260,8 @@ def suggest_model_plan(
         channels = [64]
     else:
         channels = [64, 128]
-    small_agg: list[str] = [AggregationType.SUM, AggregationType.MEAN, AggregationType.MAX]
-    rich_agg: list[str] = [
+    small_agg = [AggregationType.SUM, AggregationType.MEAN, AggregationType.MAX]
+    rich_agg = [
         AggregationType.SUM,
         AggregationType.MEAN,
         AggregationType.MIN,
@@ -269,7 +270,7 @@ def suggest_model_plan(
     ]
     aggregation = [small_agg] if mode in (RunMode.FAST, RunMode.DEBUG) else [small_agg, rich_agg]
     dropout = [0.0, 0.1] if mode is RunMode.BEST else [0.0]
-    activation: list[str]
+    activation: list[ActivationType]
     if mode is RunMode.DEBUG:
         activation, pre_layers, post_layers = [ActivationType.RELU], [1], [1]
     elif mode is RunMode.FAST:

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar, Optional
 
-from relgraph.plan.base import _SectionBase, _sub
-from relgraph.plan.checks import _V, Metadata, _bool, _int, _list_of, _m, _opt, _str, _supported
-from relgraph.plan.enums import MISSING, MissingType
+from pydantic import Field, StringConstraints
+
+from relgraph.plan.base import _SectionBase
+from relgraph.plan.checks import Bool, Int, Metadata, Missable, OneAsList, Unique, supported
+from relgraph.plan.enums import MISSING
 from relgraph.plan.optimization import PruningConfig
 
 # ---------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------
 
-
-def _metric_list(v: Any) -> list[str]:
-    if isinstance(v, str):
-        v = [v]
-    out = _list_of(_str, unique=True)(v)
-    return [m.lower() for m in out]
-
-
-def _metric(v: Any) -> str:
-    return _str(v).lower()
+#: A metric name (``"auroc"``, ``"map@10"``), lower-cased.
+Metric = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, to_lower=True)
+]
 
 
 class TrainingJobPlan(_SectionBase):
@@ -30,24 +26,23 @@ class TrainingJobPlan(_SectionBase):
 
     _path: ClassVar[str] = "training_job"
 
-    num_experiments: Annotated[int | MissingType, _V(_m(_int(1)))] = MISSING
-    metrics: Annotated[list[str] | MissingType, _V(_m(_metric_list))] = MISSING
-    tune_metric: Annotated[str | MissingType, _V(_m(_metric))] = MISSING
-    pruning: Annotated[PruningConfig | MissingType | None, _V(_m(_opt(_sub(PruningConfig))))] = (
-        MISSING
-    )
-    refit_trainval: Annotated[bool, _V(_bool)] = True
-    refit_full: Annotated[bool, _V(_bool)] = False
-    disable_compilation: Annotated[bool, _V(_supported(
-        _bool, bool, "must be True: relgraph trains eager PyTorch models and compiles nothing"))
+    num_experiments: Missable[Annotated[Int, Field(ge=1)]] = MISSING
+    metrics: Missable[Annotated[list[Metric], OneAsList, Field(min_length=1), Unique]] = MISSING
+    tune_metric: Missable[Metric] = MISSING
+    pruning: Missable[Optional[PruningConfig]] = MISSING  # noqa: UP045
+    refit_trainval: Bool = True
+    refit_full: Bool = False
+    disable_compilation: Annotated[
+        Bool,
+        supported(bool, "must be True: relgraph trains eager PyTorch models and compiles nothing"),
     ] = True
-    disable_explain: Annotated[bool, _V(_bool)] = False
-    manual_seed: Annotated[int | None, _V(_opt(_int()))] = None
-    enable_baselines: Annotated[bool, _V(_bool)] = False
+    disable_explain: Bool = False
+    manual_seed: Optional[Int] = None  # noqa: UP045
+    enable_baselines: Bool = False
     #: relgraph: synthesize relational features (relgraph.aggregates), give them to the GNN
     #: as seed inputs, and blend the GNN with a LightGBM learner on them (chosen on
     #: validation). Binary, multiclass, regression and forecasting tasks.
-    hybrid: Annotated[bool, _V(_bool)] = True
+    hybrid: Bool = True
 
     _meta: ClassVar[dict[str, Metadata]] = {
         "disable_compilation": Metadata(hidden=True),

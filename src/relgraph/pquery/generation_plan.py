@@ -1,62 +1,109 @@
 """Training- and prediction-table generation plans (reference §1.7, §1.8).
 
 Fields left at ``"???"`` (MISSING) or ``"inferred"`` are filled when the table is generated.
-Fields are validated on construction and on assignment (``plan.timeframe_step = 7``).
+Fields are validated on construction and on assignment (``plan.timeframe_step = 7``), as
+the model plans are (:mod:`relgraph.plan.checks`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Annotated, Any, Optional, TypeVar, Union
 
 import pandas as pd
+from pydantic import AfterValidator, Discriminator, Field, Strict, Tag
+from typing_extensions import TypeIs
 
 from relgraph.errors import PlanError
+from relgraph.plan.base import _PlanBase
+from relgraph.plan.checks import Bool, Broken, Int, Rule
+from relgraph.plan.enums import (
+    INFERRED,
+    MISSING,
+    InferredType,
+    MissingType,
+    _is_inferred,
+    is_missing,
+)
 
 __all__ = ["INFERRED", "MISSING", "PredictionTableGenerationPlan",
            "TrainingTableGenerationPlan", "is_set"]
 
-MISSING = "???"
-INFERRED = "inferred"
+T = TypeVar("T")
 
 
-def is_set(value: object) -> bool:
+def is_set(value: T | MissingType | InferredType | None) -> TypeIs[T]:
     """Whether a plan field holds a real value (not MISSING / inferred / None)."""
-    return value is not None and not (isinstance(value, str) and value in (MISSING, INFERRED))
+    return value is not None and not is_missing(value) and not _is_inferred(value)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
+def _unset_tag(v: Any) -> str:
+    return "???" if is_missing(v) else "inferred" if _is_inferred(v) else "value"
+
+
+#: A value, or left to table generation: ``"???"``, ``"inferred"`` or ``None``.
+Auto = Optional[  # noqa: UP045
+    Annotated[
+        Union[  # noqa: UP007
+            Annotated[T, Tag("value")],
+            Annotated[MissingType, Tag("???")],
+            Annotated[InferredType, Tag("inferred")],
+        ],
+        Discriminator(_unset_tag),
+    ]
+]
+
+
+def _time(value: Any) -> Any:
+    """A timestamp, or an integer <= 0 (days before the latest usable anchor)."""
     if not is_set(value):
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise PlanError(f"{name} must be an integer >= {minimum} (got {value!r})")
-
-
-def _check_time(name: str, value: Any) -> None:
-    if not is_set(value):
-        return
+        return value
     if isinstance(value, bool):
-        raise PlanError(f"{name} must be a timestamp or an integer <= 0 (got {value!r})")
+        raise Broken("must be a timestamp or an integer <= 0", value)
     if isinstance(value, int):
         if value > 0:
-            raise PlanError(f"{name} as an integer counts days back from the latest data and "
-                            f"must be <= 0 (got {value})")
-        return
+            raise Broken("as an integer counts days back from the latest data and must be "
+                         "<= 0", value)
+        return value
     if isinstance(value, (_dt.datetime, _dt.date, pd.Timestamp)):
-        return
+        return value
     if isinstance(value, str):
         try:
             pd.Timestamp(value)
         except (ValueError, TypeError):
-            raise PlanError(f"{name} must be a timestamp such as '2011-06-01' "
-                            f"(got {value!r})") from None
-        return
-    raise PlanError(f"{name} must be a timestamp or an integer <= 0 (got {value!r})")
+            raise Broken("must be a timestamp such as '2011-06-01'", value) from None
+        return value
+    raise Broken("must be a timestamp or an integer <= 0", value)
 
 
-@dataclass
-class TrainingTableGenerationPlan:
+def _split(value: str) -> str:
+    if is_set(value):
+        from relgraph.pquery.planner import parse_split
+
+        parse_split(value)
+    return value
+
+
+def _table_column(value: str) -> str:
+    if value.count(".") != 1:
+        raise Broken("must be 'table.column'", value)
+    return value
+
+
+def _anchor(value: Any) -> Any:
+    if is_set(value):
+        try:
+            anchor_timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            raise Broken("must be 'inferred', a datetime or ns since the epoch",
+                         value) from None
+    return value
+
+
+Time = Annotated[Any, AfterValidator(_time)]
+
+
+class TrainingTableGenerationPlan(_PlanBase):
     """How a training table is generated from a predictive query.
 
     Args:
@@ -76,62 +123,34 @@ class TrainingTableGenerationPlan:
         weight_col: ``"table.column"``, a numerical column giving each row's ``WEIGHT``.
     """
 
-    split: str = INFERRED
-    train_start_offset: int | str = MISSING
-    train_end_offset: int | str = MISSING
-    start_time: Any = MISSING
-    end_time: Any = MISSING
-    timeframe_step: int | str = MISSING
-    forecast_length: int | str = MISSING
-    lag_timesteps: int | str = MISSING
-    year_over_year: bool | str = MISSING
-    weight_col: str | None = None
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            self._validate(f.name, getattr(self, f.name))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in {f.name for f in fields(self)}:
-            self._validate(name, value)
-        super().__setattr__(name, value)
-
-    @staticmethod
-    def _validate(name: str, value: Any) -> None:
-        if name in ("train_start_offset", "train_end_offset", "lag_timesteps"):
-            _check_int(name, value, 0)
-        elif name in ("timeframe_step", "forecast_length"):
-            _check_int(name, value, 1)
-        elif name in ("start_time", "end_time"):
-            _check_time(name, value)
-        elif name == "split":
-            if not isinstance(value, str):
-                raise PlanError(f"split must be a string such as "
-                                f"'ApproxDateOffsetSplit([0.8, 0.1, 0.1])' (got {value!r})")
-            if is_set(value):
-                from relgraph.pquery.planner import parse_split
-
-                parse_split(value)
-        elif name == "weight_col":
-            if value is not None and (not isinstance(value, str) or value.count(".") != 1):
-                raise PlanError(f"weight_col must be 'table.column' (got {value!r})")
-        elif name == "year_over_year" and is_set(value) and not isinstance(value, bool):
-            raise PlanError(f"year_over_year must be a bool (got {value!r})")
+    split: Annotated[
+        str,
+        Strict(),
+        Rule("must be a string such as 'ApproxDateOffsetSplit([0.8, 0.1, 0.1])'"),
+        AfterValidator(_split),
+    ] = INFERRED
+    train_start_offset: Auto[Annotated[Int, Field(ge=0)]] = MISSING
+    train_end_offset: Auto[Annotated[Int, Field(ge=0)]] = MISSING
+    start_time: Time = MISSING
+    end_time: Time = MISSING
+    timeframe_step: Auto[Annotated[Int, Field(ge=1)]] = MISSING
+    forecast_length: Auto[Annotated[Int, Field(ge=1)]] = MISSING
+    lag_timesteps: Auto[Annotated[Int, Field(ge=0)]] = MISSING
+    year_over_year: Auto[Bool] = MISSING
+    weight_col: Optional[  # noqa: UP045
+        Annotated[str, Strict(), Rule("must be 'table.column'"), AfterValidator(_table_column)]
+    ] = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        """Plain dict form (times as ISO strings)."""
+        out = super().to_dict()
         for key in ("start_time", "end_time"):
             if isinstance(out[key], (_dt.datetime, _dt.date)):
                 out[key] = pd.Timestamp(out[key]).isoformat()
         return out
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainingTableGenerationPlan:
-        return cls(**data)
 
-
-@dataclass
-class PredictionTableGenerationPlan:
+class PredictionTableGenerationPlan(_PlanBase):
     """How a prediction table is generated.
 
     Args:
@@ -140,42 +159,17 @@ class PredictionTableGenerationPlan:
         forecast_length / lag_timesteps / year_over_year: must match the training values.
     """
 
-    anchor_time: Any = INFERRED
-    forecast_length: int | str = MISSING
-    lag_timesteps: int | str = MISSING
-    year_over_year: bool | str = MISSING
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            self._validate(f.name, getattr(self, f.name))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in {f.name for f in fields(self)}:
-            self._validate(name, value)
-        super().__setattr__(name, value)
-
-    @staticmethod
-    def _validate(name: str, value: Any) -> None:
-        if name == "anchor_time" and is_set(value):
-            try:
-                anchor_timestamp(value)
-            except (ValueError, TypeError, OverflowError):
-                raise PlanError(f"anchor_time must be 'inferred', a datetime or ns since the "
-                                f"epoch (got {value!r})") from None
-        elif name == "forecast_length":
-            _check_int(name, value, 1)
-        elif name == "lag_timesteps":
-            _check_int(name, value, 0)
+    anchor_time: Annotated[Any, AfterValidator(_anchor)] = INFERRED
+    forecast_length: Auto[Annotated[Int, Field(ge=1)]] = MISSING
+    lag_timesteps: Auto[Annotated[Int, Field(ge=0)]] = MISSING
+    year_over_year: Auto[Bool] = MISSING
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        """Plain dict form (the anchor time as an ISO string)."""
+        out = super().to_dict()
         if is_set(out["anchor_time"]):
             out["anchor_time"] = anchor_timestamp(out["anchor_time"]).isoformat()
         return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PredictionTableGenerationPlan:
-        return cls(**data)
 
 
 def anchor_timestamp(value: Any) -> pd.Timestamp:
