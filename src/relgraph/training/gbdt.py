@@ -2,7 +2,9 @@
 
 It fits the task's objective on the features of :mod:`relgraph.aggregates` (and the
 entity's past targets where the training table has them), with early stopping on the
-validation split, one model per forecast step. Models are saved as LightGBM's own text
+validation split, one model per forecast step. Each is a bag of :data:`BAG` boosters that
+differ only in their seed (row and feature subsampling), averaged: one booster's choice
+of rows and features is noise that the average removes. Models are saved as LightGBM's own text
 format (no pickle) with a JSON description, and predict decoded values: probabilities
 (binary: ``[n]``; multiclass: ``[n, classes]``), values ``[n]`` or ``[n, horizon]``.
 """
@@ -26,6 +28,8 @@ SUPPORTED = (TaskType.BINARY_CLASSIFICATION, TaskType.MULTICLASS_CLASSIFICATION,
 #: Boosting rounds at most; early stopping on validation picks fewer.
 MAX_ROUNDS = 1000
 EARLY_STOPPING = 50
+#: Boosters per model, averaged (seeds ``seed .. seed + BAG - 1``).
+BAG = 3
 PARAMS: dict[str, Any] = {"learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
                           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
                           "lambda_l2": 1.0, "verbose": -1, "num_threads": 2}
@@ -42,21 +46,23 @@ def objective(task_type: TaskType, tune_metric: str) -> str:
 
 @dataclass
 class GBDTModel:
-    """Fitted boosters (one per forecast step) and the feature columns they read."""
+    """Fitted boosters and the feature columns they read: for each forecast step (one
+    without forecasting), ``bag`` boosters in a row, averaged."""
 
     task_type: TaskType
     objective: str
     columns: list[str]
     boosters: list[Any]
     num_classes: int = 0
+    bag: int = 1
 
     @classmethod
     def fit(cls, task_type: TaskType, x: pd.DataFrame, y: np.ndarray, split: np.ndarray,
             tune_metric: str, *, weight: np.ndarray | None = None, seed: int = 0,
             train_splits: tuple[str, ...] = ("train",), num_classes: int = 0,
-            rounds: list[int] | None = None) -> GBDTModel:
+            rounds: list[int] | None = None, bag: int = BAG) -> GBDTModel:
         """Fit on ``train_splits`` rows with early stopping on ``"val"`` (when present and
-        not trained on); ``rounds`` fixes the boosting rounds per model (refits).
+        not trained on); ``rounds`` fixes the boosting rounds per booster (refits).
 
         ``y`` holds class indices (classification), values ``[n]`` or ``[n, horizon]``
         (forecasting); NaN targets are skipped.
@@ -64,9 +70,6 @@ class GBDTModel:
         import lightgbm as lgb
 
         obj = objective(task_type, tune_metric)
-        params = dict(PARAMS, objective=obj, seed=seed, deterministic=True)
-        if obj == "multiclass":
-            params["num_class"] = num_classes
         targets = y.reshape(len(y), -1) if task_type is TaskType.FORECASTING else y[:, None]
         train = np.isin(split, train_splits)
         val = (split == "val") & ~train
@@ -76,19 +79,24 @@ class GBDTModel:
             known = ~np.isnan(t)
             tr, va = train & known, val & known
             data = lgb.Dataset(x[tr], t[tr], weight=None if weight is None else weight[tr],
-                               free_raw_data=True)
-            if rounds is not None:
-                booster = lgb.train(params, data, num_boost_round=max(1, rounds[j]))
-            elif va.any():
-                valid = lgb.Dataset(x[va], t[va], reference=data)
-                booster = lgb.train(params, data, num_boost_round=MAX_ROUNDS,
-                                    valid_sets=[valid],
-                                    callbacks=[lgb.early_stopping(EARLY_STOPPING,
-                                                                  verbose=False)])
-            else:
-                booster = lgb.train(params, data, num_boost_round=300)
-            boosters.append(booster)
-        return cls(task_type, obj, list(x.columns), boosters, num_classes)
+                               free_raw_data=False)
+            valid = lgb.Dataset(x[va], t[va], reference=data) if va.any() else None
+            for k in range(bag):
+                params = dict(PARAMS, objective=obj, seed=seed + k, deterministic=True)
+                if obj == "multiclass":
+                    params["num_class"] = num_classes
+                if rounds is not None:
+                    booster = lgb.train(params, data,
+                                        num_boost_round=max(1, rounds[j * bag + k]))
+                elif valid is not None:
+                    booster = lgb.train(params, data, num_boost_round=MAX_ROUNDS,
+                                        valid_sets=[valid],
+                                        callbacks=[lgb.early_stopping(EARLY_STOPPING,
+                                                                      verbose=False)])
+                else:
+                    booster = lgb.train(params, data, num_boost_round=300)
+                boosters.append(booster)
+        return cls(task_type, obj, list(x.columns), boosters, num_classes, bag)
 
     @property
     def rounds(self) -> list[int]:
@@ -96,16 +104,19 @@ class GBDTModel:
         return [int(b.best_iteration or b.current_iteration()) for b in self.boosters]
 
     def predict(self, x: pd.DataFrame) -> np.ndarray:
-        """Decoded predictions for the rows of ``x`` (which holds :attr:`columns`)."""
+        """Decoded predictions for the rows of ``x`` (which holds :attr:`columns`): the
+        mean of each step's bag."""
         missing = [c for c in self.columns if c not in x.columns]
         if missing:
             raise ArtifactError(f"The GBDT model needs features {missing[:5]} that the "
                                 "feature table lacks; retrain the model.")
         x = x[self.columns]
         outs = [b.predict(x, num_iteration=b.best_iteration or None) for b in self.boosters]
+        steps = [np.mean(outs[j:j + self.bag], axis=0)
+                 for j in range(0, len(outs), self.bag)]
         if self.task_type is TaskType.FORECASTING:
-            return np.stack(outs, axis=1).astype(np.float32)
-        return np.asarray(outs[0], dtype=np.float32)
+            return np.stack(steps, axis=1).astype(np.float32)
+        return np.asarray(steps[0], dtype=np.float32)
 
     # ------------------------------------------------------------------ disk
     def save(self, folder: Path) -> None:
@@ -115,7 +126,7 @@ class GBDTModel:
         (folder / "gbdt.json").write_text(json.dumps({
             "task_type": self.task_type.value, "objective": self.objective,
             "columns": self.columns, "num_boosters": len(self.boosters),
-            "num_classes": self.num_classes}))
+            "num_classes": self.num_classes, "bag": self.bag}))
 
     @classmethod
     def from_saved(cls, meta: dict[str, Any], models: list[str]) -> GBDTModel:
@@ -124,8 +135,11 @@ class GBDTModel:
 
         try:
             boosters = [lgb.Booster(model_str=text) for text in models]
+            bag = int(meta.get("bag", 1))
+            if bag < 1 or len(boosters) % bag:
+                raise ValueError(f"{len(boosters)} boosters in bags of {bag}")
             return cls(TaskType(meta["task_type"]), meta["objective"], list(meta["columns"]),
-                       boosters, int(meta.get("num_classes", 0)))
+                       boosters, int(meta.get("num_classes", 0)), bag)
         except (ValueError, KeyError, lgb.basic.LightGBMError) as err:
             raise ArtifactError(f"The saved GBDT model is unreadable ({err}); retrain the "
                                 "model.") from err
