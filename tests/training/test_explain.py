@@ -182,9 +182,10 @@ def test_gbdt_contributions_add_up_to_the_probability() -> None:
     split = np.where(np.arange(600) % 5 == 0, "val", "train")
     model = GBDTModel.fit(TaskType.BINARY_CLASSIFICATION, x, y, split, "auroc")
     phi = gbdt_contributions(model, x, None)
-    booster = model.boosters[0]
-    raw = booster.predict(x, num_iteration=booster.best_iteration or None, pred_contrib=True)
-    base = 1.0 / (1.0 + np.exp(-raw[:, -1]))
+    # the model's base probability: its bagged boosters' mean
+    base = np.mean([1.0 / (1.0 + np.exp(-b.predict(x, num_iteration=b.best_iteration or None,
+                                                   pred_contrib=True)[:, -1]))
+                    for b in model.boosters], axis=0)
     np.testing.assert_allclose(phi.sum(1), model.predict(x) - base, atol=1e-5)
     assert np.abs(phi[:, 0]).mean() > 5 * np.abs(phi[:, 1]).mean()
 
