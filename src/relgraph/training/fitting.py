@@ -326,8 +326,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     scheduler = make_scheduler(optimizer, settings.lr_scheduler, epochs * steps_per_epoch,
                                steps_per_epoch)
     use_weight = settings.weight_mode == "weighted_loss" and ex.weight is not None
-    patience = _get(settings.early_stopping, "patience", None)
-    min_delta = float(_get(settings.early_stopping, "min_delta", 0.0) or 0.0)
+    stopping = settings.early_stopping
+    patience = stopping.patience if stopping is not None else None
+    min_delta = float(stopping.min_delta or 0.0) if stopping is not None else 0.0
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     best_score, best_epoch, bad_epochs = -math.inf, 0, 0
     best_state = copy.deepcopy(model.state_dict())
@@ -455,10 +456,3 @@ def _auxiliary_loss(model: RelGraphModel, settings: TrialSettings, info: TargetI
         total = total + settings.embedding_norm_reg_coeff * norms
     return total
 
-
-def _get(config: Any, key: str, default: Any) -> Any:
-    if config is None:
-        return default
-    if isinstance(config, dict):
-        return config.get(key, default)
-    return getattr(config, key, default)
