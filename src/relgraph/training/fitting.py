@@ -28,7 +28,6 @@ from relgraph.training.features import gather
 from relgraph.training.losses import check_targets, compute_loss, decode_outputs
 from relgraph.training.metrics import compute_metrics, higher_is_better
 from relgraph.training.parallel import ParallelStrategy
-from relgraph.training.parallel import current as current_strategy
 from relgraph.training.schedule import make_scheduler
 from relgraph.training.settings import TrialSettings
 
@@ -298,11 +297,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 dist: ParallelStrategy | None = None) -> TrialResult:
     """Train one model; keep the weights of the best validation epoch.
 
-    ``dist`` (default: :func:`relgraph.training.parallel.current`, set in a DDP worker): wraps
-    the model in DDP, trains on this rank's shard of the seeds, validates on all ranks.
+    ``dist`` (a DDP rank's strategy; ``None``: this process trains alone): wraps the model
+    in DDP, trains on this rank's shard of the seeds, validates on all ranks.
     """
-    if dist is None:
-        dist = current_strategy()
     start = time.perf_counter()
     info = info.for_loss(settings.loss)
     if info.task_type.is_regression:

@@ -69,6 +69,7 @@ from relgraph.training.hybrid import (
 )
 from relgraph.training.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.training.metrics import higher_is_better
+from relgraph.training.parallel import ParallelStrategy
 from relgraph.training.settings import TrialSettings
 
 #: The global explanation of a training job (``GlobalExplanation.to_dict``).
@@ -105,14 +106,16 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
                      folder: Path, job_id: str, *,
                      verbose: bool = True, custom_tags: dict[str, str] | None = None,
                      log: Callable[[str], None] | None = None,
-                     events: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                     events: Callable[[dict[str, Any]], None] | None = None,
+                     dist: ParallelStrategy | None = None) -> dict[str, Any]:
     """Run a whole training job and write its artifacts into ``folder``.
 
     ``log(str)`` receives human-readable lines (default: print when ``verbose``);
     ``events(dict)`` receives structured progress: ``{"event": "stage", "stage": ...}``,
     ``{"event": "trial_start", "trial": i, "total_trials": n}`` and ``{"event": "epoch",
     "trial": i, "total_trials": n, "epoch": e, "max_epochs": m, "train_loss": ...,
-    "val": {metric: value}, "seconds": ...}``.
+    "val": {metric: value}, "seconds": ...}``. ``dist``: this process's rank of a
+    data-parallel job, used by every trial (``None``: train alone).
     """
     from relgraph.training.automl import Pruner, sample_trials
 
@@ -199,7 +202,7 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
                       pruner: Pruner = pruner) -> bool:
                 return bool(pruner.should_prune(scores, ref))
         res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
-                          progress=progress, should_prune=prune)
+                          progress=progress, should_prune=prune, dist=dist)
         if res.pruned:
             say(f"  trial {i + 1} pruned after {len(res.history)} epochs")
         results.append(res)
@@ -242,7 +245,7 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
             states.append(train_trial(ctx, ex, member.settings, info, metrics, tune_metric,
                                       train_splits=splits_used, val_split=None,
                                       fixed_epochs=member.best_epoch,
-                                      seed=seed + 1000 + k).state_dict)
+                                      seed=seed + 1000 + k, dist=dist).state_dict)
         ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                                   info, seed=seed + 7)
     if gbdt_part is not None:
