@@ -19,7 +19,7 @@ __all__ = ["CALLBACKS", "call", "register", "registered"]
 
 #: Name -> what it does (the layer that calls it -> the layer that provides it).
 CALLBACKS: dict[str, str] = {
-    "create_engine": "graph -> engine: the SQL engine of a graph (Graph.engine)",
+    "engine_of": "graph -> engine: the SQL engine of a graph (Graph.engine)",
     "output_registry": "connector -> jobs: the home's output registry (JobStore.current())",
     "fit_predictive_query": "pquery -> trainer: PredictiveQuery.fit",
     "generate_baseline": "pquery -> trainer: PredictiveQuery.generate_baseline",

@@ -96,7 +96,8 @@ def test_reregistration_after_change(retail: dict[str, pd.DataFrame]) -> None:
 
 
 def test_bound_parameters_and_arrow(retail: dict[str, pd.DataFrame]) -> None:
-    eng = _graph(retail).engine
+    graph = _graph(retail)
+    eng = graph.engine
     rel = eng.relation("transactions")
     q = f"SELECT line_id FROM {rel} WHERE stock_code = ? AND quantity >= ? ORDER BY line_id"
     out = eng.sql(q, ["P999", -5])

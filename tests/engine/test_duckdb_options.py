@@ -37,7 +37,8 @@ def test_init_options_reach_the_engine(tmp_path: Path) -> None:
     relgraph.init(tmp_path / "home", duckdb_memory_limit="256MB", duckdb_temp_directory=spill,
                   duckdb_threads=1)
     assert spill.is_dir()  # created by init
-    engine = _graph().engine
+    graph = _graph()
+    engine = graph.engine
     assert isinstance(engine, DuckDBEngine)
     assert _setting(engine, "memory_limit") == _duckdb_memory("256MB")
     assert _setting(engine, "temp_directory") == str(spill.resolve())

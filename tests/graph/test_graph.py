@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -196,11 +198,28 @@ def test_print_definition_and_to_dict(retail: dict[str, pd.DataFrame],
 
 def test_pickle_and_copy_drop_engine(retail: dict[str, pd.DataFrame]) -> None:
     graph = _graph(retail).infer_links()
-    graph.engine.relation("customers")
-    for clone in (pickle.loads(pickle.dumps(graph)), copy.deepcopy(graph)):
-        assert clone._engine is None
+    engine = graph.engine
+    engine.relation("customers")
+    assert graph.engine is engine and "engine" not in " ".join(vars(graph))
+    for clone in (pickle.loads(pickle.dumps(graph)), copy.deepcopy(graph), copy.copy(graph)):
+        assert clone.engine is not engine and clone.engine is clone.engine
         assert {tuple(e) for e in clone.edges} == EXPECTED_EDGES
         assert clone.fingerprint() == graph.fingerprint()
+
+
+def test_engine_lives_with_its_graph(retail: dict[str, pd.DataFrame]) -> None:
+    """The engine layer's cache holds a graph's engine, not the graph: dropping the graph
+    drops its engine; an engine outliving its graph says so."""
+    graph = _graph(retail)
+    engine = weakref.ref(graph.engine)
+    held = graph.engine
+    del graph
+    gc.collect()
+    with pytest.raises(GraphError, match="keep a reference to the graph"):
+        held.relation("customers")
+    del held
+    gc.collect()
+    assert engine() is None
 
 
 def test_infer_links_releases_borrowed_primary_key() -> None:

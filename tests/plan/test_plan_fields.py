@@ -907,8 +907,7 @@ def _trial_settings(task: TaskType, query: QueryType, cls_field: str, value: Any
     cls, name = cls_field.split(".")
     setattr(getattr(plan, _SECTION_OF[cls]), name, copy.deepcopy(value))
     plan.validate_for(task, query)
-    trial = sample_trials(plan, 1, 0, task_type=task, query_type=query)[0]
-    return pipeline._settings_from_trial(trial, plan.neighbor_sampling)
+    return sample_trials(plan, 1, 0, task_type=task, query_type=query)[0]
 
 
 @pytest.mark.parametrize("cls_field", sorted(IGNORED_VALUES))

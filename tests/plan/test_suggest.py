@@ -197,7 +197,7 @@ def test_fast_candidates_are_robust() -> None:
     assert arch.normalization == ["layer_norm"]
     assert plan.training_job.pruning == PruningConfig()
     first = sample_trials(plan, 2, seed=123)[0]
-    assert first.base_lr == 5e-3 and first.channels == 64 and first.num_hops == 2
+    assert first.base_lr == 5e-3 and first.channels == 64 and first.num_layers == 2
     assert first.lr_scheduler is not None and first.lr_scheduler.name == "cosine_with_warmup"
 
 

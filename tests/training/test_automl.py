@@ -24,22 +24,15 @@ from relgraph.plan.model_plan import (
     PruningConfig,
 )
 from relgraph.plan.suggest import suggest_model_plan
-from relgraph.training.automl import (
-    HopSpec,
-    LossSpec,
-    LRSchedulerSpec,
-    Pruner,
-    TrialConfig,
-    sample_trials,
-    search_space_size,
-)
+from relgraph.training.automl import Pruner, sample_trials, search_space_size
+from relgraph.training.settings import HopSpec, LossSpec, LRSchedulerSpec, TrialSettings
 
 
 def _plan() -> ModelPlan:
     return suggest_model_plan("regression", "best", num_train_examples=10_000)
 
 
-def _key(t: TrialConfig) -> tuple[object, ...]:
+def _key(t: TrialSettings) -> tuple[object, ...]:
     return tuple(
         getattr(t, f.name)
         for f in dataclasses.fields(t)
@@ -73,7 +66,7 @@ def test_first_trial_uses_first_candidates() -> None:
     assert isinstance(gnn, GNNModelPlan)
     assert first.model == "GNN"
     assert first.channels == gnn.channels[0]
-    assert first.aggregation == tuple(gnn.aggregation[0])
+    assert first.aggr == tuple(gnn.aggregation[0])
     assert first.dropout == gnn.dropout[0]
     assert first.base_lr == opt.base_lr[0]
     assert first.weight_decay == opt.weight_decay[0]
@@ -81,8 +74,8 @@ def test_first_trial_uses_first_candidates() -> None:
     assert first.optimizer == "Adam"
     assert first.activation == arch.activation[0]
     assert first.normalization == "layer_norm"
-    assert first.num_pre_message_passing_layers == arch.num_pre_message_passing_layers[0]
-    assert first.num_post_message_passing_layers == arch.num_post_message_passing_layers[0]
+    assert first.num_pre_layers == arch.num_pre_message_passing_layers[0]
+    assert first.num_post_layers == arch.num_post_message_passing_layers[0]
     assert first.num_neighbors_spec() == plan.neighbor_sampling.num_neighbors[0]
     assert first.loss == LossSpec("huber", delta=1.0)
     assert first.max_epochs == opt.max_epochs
@@ -164,7 +157,7 @@ def test_resolved_specs() -> None:
         num_cycles=4,
     )
     assert t.lr_scheduler.warmup_steps(1000) == 50
-    assert t.lookup_optimization is not None and t.lookup_optimization.optimizer == "AdamW"
+    assert (t.lookup_optimizer, t.lookup_lr) == ("adamw", 0.01)
     assert t.num_neighbors == (
         HopSpec.of(16, {"a.x->b.y": 64, "b.y->a.x": 16}),
         HopSpec.of(4),
@@ -177,7 +170,7 @@ def test_resolved_specs() -> None:
         {"default": 16, "a.x->b.y": 64, "b.y->a.x": 16},
         {"default": 4},
     ]
-    assert json.loads(json.dumps(t.to_dict()))["num_neighbors"][1] == 4
+    assert json.loads(json.dumps(t.to_dict()))["num_neighbors"][1] == {"default": 4}
     assert t.lr_scheduler.kwargs == {
         "warmup_ratio_or_steps": 50.0,
         "num_cycles": 4,
@@ -185,9 +178,8 @@ def test_resolved_specs() -> None:
     }
     assert dict(t.num_neighbors[0]) == {"default": 16, "a.x->b.y": 64, "b.y->a.x": 16}
     assert t.num_neighbors_spec() == [{"default": 16, "a.x->b.y": 64, "b.y->a.x": 16}, 4]
-    assert t.num_layers == 2 and t.num_hops == 2
-    d = t.to_dict()
-    assert d["num_neighbors"] == t.num_neighbors_spec()
+    assert t.num_layers == 2
+    assert [dict(h) for h in t.num_neighbors] == t.to_dict()["num_neighbors"]
     assert "trial 0" in t.describe()
     hash(t)  # frozen and hashable
     assert pickle.loads(pickle.dumps(t)) == t
@@ -214,7 +206,7 @@ def test_graph_transformer_trials() -> None:
     trials = sample_trials(plan, 100, seed=3)
     assert trials and all(t.model == "GraphTransformer" for t in trials)
     assert all(t.num_heads is not None and t.channels % t.num_heads == 0 for t in trials)
-    assert all(t.aggregation == () and t.num_layers == 2 for t in trials)
+    assert all(t.transformer_layers == 2 for t in trials)
     # deprecated architecture-level channels override the per-model lists
     plan.model_architecture.channels = [32]
     plan.model_architecture.model = [GNNModelPlan()]

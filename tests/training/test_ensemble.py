@@ -12,7 +12,7 @@ from relgraph.task import TaskType
 from relgraph.training.ensemble import comparable_trials
 from relgraph.training.examples import fit_target_info
 from relgraph.training.fitting import TrialResult
-from relgraph.training.settings import TrialSettings
+from relgraph.training.settings import LossSpec, TrialSettings
 
 RNG = np.random.default_rng(0)
 N = 400
@@ -25,7 +25,7 @@ def trial(pred: np.ndarray, loss: str = "mae", pruned: bool = False,
     """A finished regression trial whose best-epoch validation predictions are ``pred``."""
     pos = np.arange(N) if order is None else order
     raw = torch.tensor((pred[pos] - INFO.mean) / INFO.std, dtype=torch.float32)[:, None]
-    return TrialResult(replace(TrialSettings(), loss=loss), {}, 1, {}, [], pruned, 0.0,
+    return TrialResult(replace(TrialSettings(), loss=LossSpec(loss)), {}, 1, {}, [], pruned, 0.0,
                        torch.as_tensor(pos), raw)
 
 

@@ -13,7 +13,7 @@ from relgraph.testing.graphs import make_purchase_db, small_plan
 from relgraph.training.examples import TargetInfo
 from relgraph.training.features import fit_graph_features
 from relgraph.training.fitting import GraphContext, model_spec
-from relgraph.training.settings import TrialSettings
+from relgraph.training.settings import HopSpec, TrialSettings
 
 QUERY = "PREDICT LIST_DISTINCT(buys.item_id, 0, 14, days) RANK TOP 5 FOR EACH users.user_id"
 
@@ -32,7 +32,8 @@ def ctx(graph, tmp_path_factory) -> GraphContext:
 
 def _spec(**kw: object) -> ModelSpec:
     info = TargetInfo(TaskType.TEMPORAL_LINK_PREDICTION, classes=list(range(40)))
-    settings = TrialSettings(channels=16, num_neighbors=[4, 4], **kw)  # type: ignore[arg-type]
+    settings = TrialSettings(channels=16, num_neighbors=(HopSpec.of(4), HopSpec.of(4)),
+                             **kw)  # type: ignore[arg-type]
     return model_spec(settings, info, "items")
 
 

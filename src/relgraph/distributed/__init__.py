@@ -5,12 +5,12 @@
   memory-mapped graph store; returns rank 0's job metadata.
 * :func:`launch_prediction` — batch prediction sharded over ranks the same way.
 * :func:`torchrun_command` / :func:`write_spec` — the same for several nodes.
-* :class:`DistContext` / :func:`current` — the hooks ``train_trial`` uses inside a worker.
+* :class:`DistContext` — a rank's hooks, passed to ``fit_training_job`` and every trial.
 """
 
 from __future__ import annotations
 
-from relgraph.distributed.context import DistContext, current, init_from_env, shard_indices
+from relgraph.distributed.context import DistContext, init_from_env, shard_indices
 from relgraph.distributed.launch import (
     launch,
     launch_prediction,
@@ -18,5 +18,5 @@ from relgraph.distributed.launch import (
     write_spec,
 )
 
-__all__ = ["DistContext", "current", "init_from_env", "launch", "launch_prediction",
+__all__ = ["DistContext", "init_from_env", "launch", "launch_prediction",
            "shard_indices", "torchrun_command", "write_spec"]

@@ -12,15 +12,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from relgraph.training import parallel
-
 if TYPE_CHECKING:
     from relgraph.sampling import NeighborSampler
     from relgraph.training.examples import Examples, TargetInfo
     from relgraph.training.fitting import GraphContext
     from relgraph.training.settings import TrialSettings
 
-__all__ = ["DistContext", "current", "init_from_env", "set_current", "shard_indices"]
+__all__ = ["DistContext", "init_from_env", "shard_indices", "shutdown"]
 
 
 def shard_indices(idx: Tensor, rank: int, world_size: int, *, pad: bool) -> Tensor:
@@ -38,7 +36,8 @@ def shard_indices(idx: Tensor, rank: int, world_size: int, *, pad: bool) -> Tens
 
 @dataclass
 class DistContext:
-    """One rank of a ``torch.distributed`` job (process group already initialized)."""
+    """One rank of a ``torch.distributed`` job (process group already initialized): the
+    :class:`~relgraph.training.parallel.ParallelStrategy` its trials train with."""
 
     rank: int
     world_size: int
@@ -101,22 +100,10 @@ class DistContext:
                          ).numpy()
 
 
-def current() -> DistContext | None:
-    """The context of this process when it is a rank of a DDP job, else ``None``."""
-    strategy = parallel.current()
-    return strategy if isinstance(strategy, DistContext) else None
-
-
-def set_current(ctx: DistContext | None) -> None:
-    """Make ``ctx`` the :class:`~relgraph.training.parallel.ParallelStrategy` of this
-    process (read by :func:`relgraph.training.fitting.train_trial`)."""
-    parallel.set_current(ctx)
-
-
 def init_from_env(backend: str | None = None) -> DistContext:
     """Join the process group described by torchrun's environment (``RANK``,
     ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``); NCCL with one GPU
-    per process when CUDA is available, else gloo on CPU. Makes it :func:`current`."""
+    per process when CUDA is available, else gloo on CPU."""
     import torch.distributed as dist
 
     rank = int(os.environ.get("RANK", "0"))
@@ -134,14 +121,12 @@ def init_from_env(backend: str | None = None) -> DistContext:
             os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
             os.environ.setdefault("MASTER_PORT", "29500")
         dist.init_process_group(backend, rank=rank, world_size=world)
-    ctx = DistContext(rank, world, local, device, backend)
-    set_current(ctx)
-    return ctx
+    return DistContext(rank, world, local, device, backend)
 
 
 def shutdown() -> None:
+    """Leave the process group."""
     import torch.distributed as dist
 
-    set_current(None)
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -3,9 +3,9 @@
 Reads the spec written by :func:`relgraph.distributed.launch.write_spec` (Parquet and JSON,
 every file checked against the spec's manifest; nothing is unpickled), joins the process
 group, and runs the regular training job (:func:`relgraph.training.pipeline.fit_training_job`)
-with :func:`relgraph.distributed.current` set, so every trial trains with DDP on this rank's
-shard of the seeds. Rank 0 writes the artifacts; the other ranks write into a scratch folder
-that is removed.
+with this rank's :class:`~relgraph.distributed.context.DistContext`, so every trial trains
+with DDP on this rank's shard of the seeds. Rank 0 writes the artifacts; the other ranks
+write into a scratch folder that is removed.
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda line: print(line, flush=True)) if dctx.is_main else (lambda line: None)
     try:
         meta = fit_training_job(graph, table, plan, folder, config["job_id"], verbose=False,
-                                custom_tags=config.get("custom_tags") or None, log=say)
+                                custom_tags=config.get("custom_tags") or None, log=say,
+                                dist=dctx)
         dctx.barrier()
         if dctx.is_main:
             meta["distributed"] = {"world_size": dctx.world_size, "backend": dctx.backend,

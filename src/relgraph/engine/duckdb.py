@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from relgraph.engine.base import GraphEngine
 from relgraph.errors import GraphError
 from relgraph.types import Dtype
 
@@ -74,7 +75,7 @@ def table_arrow(name: str, table: Table) -> pa.Table:
     return arrow
 
 
-class DuckDBEngine:
+class DuckDBEngine(GraphEngine):
     """Registers the tables of a :class:`Graph` in an in-memory (or file) DuckDB database.
 
     Each relation holds the table's columns (time columns as ``TIMESTAMP``), ``__rg_row``
@@ -86,7 +87,7 @@ class DuckDBEngine:
 
     def __init__(self, graph: Graph, database: str = ":memory:",
                  config: dict[str, Any] | None = None) -> None:
-        self.graph = graph
+        super().__init__(graph)
         self.con = connect(database, config)
         # name -> (table object, its version) at registration. Holding the object (not its
         # id()) means a replaced table can never be mistaken for the old one.

@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from relgraph.engine.base import GraphEngine
 from relgraph.engine.duckdb import ROW_COLUMN, TIME_COLUMN, quote_ident, table_arrow
 from relgraph.engine.transpile import to_spark_sql
 from relgraph.errors import GraphError
@@ -63,7 +64,7 @@ def local_spark_session(conf: dict[str, str] | None = None, app_name: str = "rel
     return builder.getOrCreate()
 
 
-class SparkEngine:
+class SparkEngine(GraphEngine):
     """Holds a graph's tables as Spark temporary views and runs PQL's SQL on them.
 
     Same interface as :class:`~relgraph.engine.DuckDBEngine`: ``relation``, ``sql``,
@@ -76,7 +77,7 @@ class SparkEngine:
                  sources: dict[str, str] | None = None,
                  spark_conf: dict[str, str] | None = None,
                  work_dir: str | Path | None = None) -> None:
-        self.graph = graph
+        super().__init__(graph)
         self.spark = spark if spark is not None else local_spark_session(spark_conf)
         for key, value in REQUIRED_CONF.items():
             self.spark.conf.set(key, value)

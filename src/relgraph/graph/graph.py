@@ -38,7 +38,6 @@ class Graph:
     ) -> None:
         self._tables: dict[str, Table] = {}
         self._edges: list[Edge] = []
-        self._engine: SqlEngine | None = None
         for name, table in (tables or {}).items():
             self.add_table(name, table)
         for edge in edges or []:
@@ -261,13 +260,12 @@ class Graph:
     @property
     def engine(self) -> SqlEngine:
         """The engine holding this graph's tables (created on first use; DuckDB unless
-        ``relgraph.init(engine=...)`` chose another)."""
-        if self._engine is None:
-            from relgraph import hooks
+        ``relgraph.init(engine=...)`` chose another). The engine layer keeps it
+        (:func:`relgraph.engine.engine_of`); the graph itself carries no engine."""
+        from relgraph import hooks
 
-            engine: SqlEngine = hooks.call("create_engine", self)
-            self._engine = engine
-        return self._engine
+        engine: SqlEngine = hooks.call("engine_of", self)
+        return engine
 
     def fingerprint(self) -> str:
         """A hash of the graph's data and metadata; changes whenever either changes."""
@@ -359,11 +357,6 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph(tables={list(self._tables)}, edges={[str(e) for e in self._edges]})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_engine"] = None
-        return state
 
 
 def _edge(src_table: EdgeLike | str, fkey: str | None, dst_table: str | None) -> Edge:

@@ -6,15 +6,19 @@ light (no torch, no pydantic plans until used).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relgraph import hooks
 
+if TYPE_CHECKING:
+    from relgraph.graph import Graph
+    from relgraph.protocols import SqlEngine
 
-def _create_engine(graph: Any) -> Any:
-    from relgraph.engine import create_engine
 
-    return create_engine(graph)
+def _engine_of(graph: Graph) -> SqlEngine:
+    from relgraph.engine import engine_of
+
+    return engine_of(graph)
 
 
 def _output_registry() -> Any:
@@ -79,7 +83,7 @@ def _launch_distributed(*args: Any, **kwargs: Any) -> Any:
 
 def register_all() -> None:
     """Register every callback of :data:`relgraph.hooks.CALLBACKS`."""
-    hooks.register("create_engine", _create_engine)
+    hooks.register("engine_of", _engine_of)
     hooks.register("output_registry", _output_registry)
     hooks.register("fit_predictive_query", _fit_predictive_query)
     hooks.register("generate_baseline", _generate_baseline)

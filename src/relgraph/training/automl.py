@@ -1,9 +1,9 @@
 """AutoML trial sampling and pruning.
 
 :func:`sample_trials` turns a resolved :class:`~relgraph.plan.model_plan.ModelPlan` into
-concrete :class:`TrialConfig` objects by sampling distinct points of the cartesian
-product of its tunable candidate lists, without replacement (the reference's "random
-sampling w/o replacement from the search space"). Trial 0 is always the "most default"
+concrete :class:`~relgraph.training.settings.TrialSettings` by sampling distinct points of
+the cartesian product of its tunable candidate lists, without replacement (the reference's
+"random sampling w/o replacement from the search space"). Trial 0 is always the "most default"
 point: the first candidate of every list (suggested plans put their most robust choice
 first). :class:`Pruner` implements ``PruningConfig`` (early-kill of trials that lag the
 best trial so far).
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -35,221 +35,20 @@ from relgraph.plan.model_plan import (
     is_valid_option,
 )
 from relgraph.task import QueryType, TaskType
+from relgraph.training.settings import (
+    DEFAULT_AGGR,
+    EarlyStoppingSpec,
+    HopSpec,
+    LossSpec,
+    LRSchedulerSpec,
+    TrialSettings,
+)
 
 __all__ = [
-    "EarlyStoppingSpec",
-    "HopSpec",
-    "LRSchedulerSpec",
-    "LossSpec",
-    "OptimizerSpec",
     "Pruner",
-    "TrialConfig",
     "sample_trials",
     "search_space_size",
 ]
-
-
-# ---------------------------------------------------------------------------------------
-# Concrete (frozen) specs
-# ---------------------------------------------------------------------------------------
-
-
-class HopSpec(dict[str, int]):
-    """One sampled hop: a read-only dict ``{"default": 16, "A.x->B.y": 128}``.
-
-    The form :func:`relgraph.sampling.num_neighbors.resolve_num_neighbors` accepts; it
-    survives ``dataclasses.asdict`` and JSON as a plain dict. ``default`` is the count per
-    edge type, the other keys are per-edge overrides (``"inferred"`` overrides in the plan
-    resolve to the hop default). Build one with :meth:`of`.
-    """
-
-    @classmethod
-    def of(cls, default: int, overrides: Mapping[str, int] | None = None) -> HopSpec:
-        return cls({"default": int(default), **{k: int(v) for k, v in (overrides or {}).items()}})
-
-    @property
-    def default(self) -> int:
-        return int(self["default"])
-
-    @property
-    def overrides(self) -> dict[str, int]:
-        return {k: v for k, v in self.items() if k != "default"}
-
-    def to_plain(self) -> int | dict[str, int]:
-        """``default`` alone when there are no overrides, else the dict form."""
-        return self.default if len(self) == 1 else dict(self)
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (dict(self),))
-
-    def _readonly(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("HopSpec is read-only")
-
-    __setitem__ = _readonly  # type: ignore[assignment]
-    __delitem__ = _readonly  # type: ignore[assignment]
-    clear = _readonly  # type: ignore[assignment]
-    pop = _readonly  # type: ignore[assignment]
-    popitem = _readonly  # type: ignore[assignment]
-    setdefault = _readonly  # type: ignore[assignment]
-    update = _readonly  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class LossSpec:
-    """A resolved loss: ``name`` plus the parameters its config defines.
-
-    ``focal``: ``alpha``, ``gamma``; ``huber``: ``delta``; ``quantile``: ``q``;
-    ``ordinal_log``: ``alpha``. Other losses have no parameters (all ``None``).
-    """
-
-    name: str
-    alpha: float | None = None
-    gamma: float | None = None
-    delta: float | None = None
-    q: float | None = None
-
-
-@dataclass(frozen=True)
-class EarlyStoppingSpec:
-    """Stop after ``patience`` epochs without an improvement of more than ``min_delta``."""
-
-    min_delta: float
-    patience: int
-
-
-@dataclass(frozen=True)
-class LRSchedulerSpec:
-    """A resolved learning-rate schedule.
-
-    ``warmup_ratio_or_steps``: < 1 = fraction of the total steps, >= 1 = number of steps
-    (default 0.1 for the ``*_with_warmup*`` schedules, 0 otherwise); ``num_cycles`` for
-    ``cosine_with_warmup_restarts`` (``num_restarts`` r in the plan means r + 1 cycles;
-    default 2); ``gamma`` for ``exponential`` (decay factor per epoch, default 0.95).
-    :attr:`kwargs` gives the same values in the plan's ``LRSchedulerConfig.kwargs`` form.
-    """
-
-    name: str
-    interval: str = "step"
-    warmup_ratio_or_steps: float = 0.0
-    num_cycles: int = 1
-    gamma: float = 1.0
-
-    @property
-    def kwargs(self) -> dict[str, Any]:
-        """``{"warmup_ratio_or_steps", "num_cycles", "gamma"}`` as in ``LRSchedulerConfig``."""
-        return {
-            "warmup_ratio_or_steps": self.warmup_ratio_or_steps,
-            "num_cycles": self.num_cycles,
-            "gamma": self.gamma,
-        }
-
-    def warmup_steps(self, total_steps: int) -> int:
-        """Warmup length in scheduler intervals for ``total_steps`` intervals in all."""
-        w = self.warmup_ratio_or_steps
-        steps = round(w * total_steps) if w < 1 else int(w)
-        return max(0, min(steps, total_steps))
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """Optimizer (``"Adam"``, ``"AdamW"`` or ``"Adagrad"``) and its base learning rate."""
-
-    optimizer: str
-    base_lr: float
-
-
-@dataclass(frozen=True)
-class TrialConfig:
-    """Concrete values of one AutoML trial (one point of the plan's search space).
-
-    Enum values are plain strings as written in the plan (``"Adam"``, ``"layer_norm"``).
-    Fields that do not apply to the task carry the plan's (neutral) value.
-    """
-
-    trial_index: int
-    seed: int
-    # model
-    model: str  # "GNN" | "GraphTransformer"
-    channels: int
-    aggregation: tuple[str, ...]  # GNN aggregations; () for GraphTransformer
-    dropout: float
-    num_layers: int  # GraphTransformer layers; GNN: one layer per hop
-    num_heads: int | None  # GraphTransformer only
-    positional_encodings: tuple[str, ...]  # GraphTransformer only; () = none
-    num_pre_message_passing_layers: int
-    num_post_message_passing_layers: int
-    activation: str
-    normalization: str | None
-    use_seq_id: bool
-    prediction_time_encodings: bool
-    past_encoder: str | None
-    handle_new_entities: bool
-    # sampling
-    num_neighbors: tuple[HopSpec, ...]
-    sample_from_entity_table: bool
-    adaptive_sampling: bool
-    max_target_neighbors_per_entity: int | str  # int or "inferred"
-    # optimization
-    loss: LossSpec
-    optimizer: str
-    base_lr: float
-    weight_decay: float
-    batch_size: int
-    early_stopping: EarlyStoppingSpec | None
-    lr_scheduler: LRSchedulerSpec | None
-    majority_sampling_ratio: float | None
-    weight_mode: str | None
-    max_epochs: int
-    min_steps_per_epoch: int
-    max_steps_per_epoch: int
-    max_val_steps: int
-    max_test_steps: int
-    # link prediction
-    lookup_optimization: OptimizerSpec | None  # None = "inferred"
-    target_fraction: float
-    overlap_ratio: float
-    module: str
-    handle_new_target_entities: bool
-    target_embedding_mode: str
-    output_embedding_dim: int
-    ranking_embedding_loss_coeff: float
-    embedding_norm_reg_coeff: float
-    distance_measure: str
-    # which candidate of every tunable list was picked ("optimization.base_lr" -> index)
-    choices: tuple[tuple[str, int], ...] = field(default=(), compare=False)
-
-    @property
-    def num_hops(self) -> int:
-        return len(self.num_neighbors)
-
-    def num_neighbors_spec(self) -> list[Any]:
-        """Plain per-hop form: ``[16, 8]`` or ``[{"default": 16, "A.x->B.y": 128}, ...]``."""
-        return [h.to_plain() for h in self.num_neighbors]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict (for logs and the "winning configuration" report)."""
-        out = asdict(self)
-        out["num_neighbors"] = self.num_neighbors_spec()
-        out["choices"] = dict(self.choices)
-        for key in ("aggregation", "positional_encodings"):
-            out[key] = list(out[key])
-        return out
-
-    def describe(self) -> str:
-        """One-line summary of the main hyper-parameters."""
-        hops = "x".join(str(h.default) for h in self.num_neighbors)
-        sched = self.lr_scheduler.name if self.lr_scheduler else "none"
-        return (
-            f"trial {self.trial_index}: {self.model}(channels={self.channels}, hops={hops}, "
-            f"pre={self.num_pre_message_passing_layers}, "
-            f"post={self.num_post_message_passing_layers}, act={self.activation}, "
-            f"norm={self.normalization}) loss={self.loss.name} {self.optimizer}"
-            f"(lr={self.base_lr:g}, wd={self.weight_decay:g}) batch={self.batch_size} "
-            f"sched={sched}"
-        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,7 +268,7 @@ def _early_spec(cfg: EarlyStoppingConfig | None) -> EarlyStoppingSpec | None:
     return None if cfg is None else EarlyStoppingSpec(cfg.min_delta, cfg.patience)
 
 
-def _make_trial(space: _Space, index: int, trial_index: int, seed: int) -> TrialConfig:
+def _make_trial(space: _Space, index: int, trial_index: int, seed: int) -> TrialSettings:
     m, picks = space.decode(index)
     model, model_dims = space.models[m]
     vals: dict[str, Any] = {}
@@ -477,47 +276,45 @@ def _make_trial(space: _Space, index: int, trial_index: int, seed: int) -> Trial
         vals[name] = cands[picks[name]]
     s = space.scalars
     is_gnn = isinstance(model, GNNModelPlan)
-    hops = _hop_specs(vals["neighbor_sampling.num_neighbors"])
     lookup = vals["optimization.lookup_optimization"]
     pos = vals.get("model.positional_encodings")
 
     def opt_plain(v: Any) -> Any:
         return None if v is None else str(_plain(v))
 
+    # the cap on other rows of the entity table: "inferred" = none; 0 without that table
     max_tn = vals["neighbor_sampling.max_target_neighbors_per_entity"]
-    return TrialConfig(
+    cap = int(max_tn) if max_tn != INFERRED and int(max_tn) >= 0 else None
+    if not s["neighbor_sampling.sample_from_entity_table"]:
+        cap = 0
+    aggr = tuple(str(_plain(a)) for a in vals["model.aggregation"]) if is_gnn else ()
+    base = TrialSettings()
+    return TrialSettings(
         trial_index=trial_index,
         seed=seed,
         model="GNN" if is_gnn else "GraphTransformer",
         channels=int(vals["model.channels"]),
-        aggregation=tuple(str(_plain(a)) for a in vals["model.aggregation"]) if is_gnn else (),
-        dropout=float(vals["model.dropout"]),
-        num_layers=len(hops) if is_gnn else int(vals["model.num_layers"]),
-        num_heads=None if is_gnn else int(vals["model.num_heads"]),
+        transformer_layers=base.transformer_layers if is_gnn else int(vals["model.num_layers"]),
+        num_heads=base.num_heads if is_gnn else int(vals["model.num_heads"]),
         positional_encodings=tuple(str(_plain(p)) for p in pos) if pos else (),
-        num_pre_message_passing_layers=int(
-            vals["model_architecture.num_pre_message_passing_layers"]
-        ),
-        num_post_message_passing_layers=int(
-            vals["model_architecture.num_post_message_passing_layers"]
-        ),
+        aggr=aggr or DEFAULT_AGGR,
+        dropout=float(vals["model.dropout"]),
+        num_pre_layers=int(vals["model_architecture.num_pre_message_passing_layers"]),
+        num_post_layers=int(vals["model_architecture.num_post_message_passing_layers"]),
         activation=str(_plain(vals["model_architecture.activation"])),
         normalization=opt_plain(vals["model_architecture.normalization"]),
-        use_seq_id=bool(vals["model_architecture.use_seq_id"]),
         prediction_time_encodings=bool(vals["model_architecture.prediction_time_encodings"]),
         past_encoder=opt_plain(vals["model_architecture.past_encoder"]),
-        handle_new_entities=bool(s["model_architecture.handle_new_entities"]),
-        num_neighbors=hops,
-        sample_from_entity_table=bool(s["neighbor_sampling.sample_from_entity_table"]),
+        num_neighbors=_hop_specs(vals["neighbor_sampling.num_neighbors"]),
         adaptive_sampling=bool(s["neighbor_sampling.adaptive_sampling"]),
-        max_target_neighbors_per_entity=str(max_tn) if max_tn == INFERRED else int(max_tn),
+        max_target_neighbors_per_entity=cap,
         loss=_loss_spec(vals["optimization.loss"]),
         optimizer=str(_plain(vals["optimization.optimizer"])),
         base_lr=float(vals["optimization.base_lr"]),
         weight_decay=float(vals["optimization.weight_decay"]),
         batch_size=int(vals["optimization.batch_size"]),
-        early_stopping=_early_spec(vals["optimization.early_stopping"]),
         lr_scheduler=_sched_spec(vals["optimization.lr_scheduler"]),
+        early_stopping=_early_spec(vals["optimization.early_stopping"]),
         majority_sampling_ratio=vals["optimization.majority_sampling_ratio"],
         weight_mode=opt_plain(vals["optimization.weight_mode"]),
         max_epochs=int(s["optimization.max_epochs"]),
@@ -525,20 +322,17 @@ def _make_trial(space: _Space, index: int, trial_index: int, seed: int) -> Trial
         max_steps_per_epoch=int(s["optimization.max_steps_per_epoch"]),
         max_val_steps=int(s["optimization.max_val_steps"]),
         max_test_steps=int(s["optimization.max_test_steps"]),
-        lookup_optimization=(
-            OptimizerSpec(str(_plain(lookup.optimizer)), float(lookup.base_lr))
-            if isinstance(lookup, OptimizerConfig)
-            else None
-        ),
-        target_fraction=float(vals["optimization.target_fraction"]),
-        overlap_ratio=float(vals["optimization.overlap_ratio"]),
-        module=str(_plain(s["model_architecture.module"])),
         handle_new_target_entities=bool(s["model_architecture.handle_new_target_entities"]),
+        target_fraction=float(vals["optimization.target_fraction"]),
+        lp_module=str(_plain(s["model_architecture.module"])),
         target_embedding_mode=str(_plain(vals["model_architecture.target_embedding_mode"])),
         output_embedding_dim=int(vals["model_architecture.output_embedding_dim"]),
+        distance_measure=str(_plain(vals["model_architecture.distance_measure"])),
         ranking_embedding_loss_coeff=float(vals["model_architecture.ranking_embedding_loss_coeff"]),
         embedding_norm_reg_coeff=float(vals["model_architecture.embedding_norm_reg_coeff"]),
-        distance_measure=str(_plain(vals["model_architecture.distance_measure"])),
+        lookup_optimizer=(str(_plain(lookup.optimizer)).lower()
+                          if isinstance(lookup, OptimizerConfig) else None),
+        lookup_lr=float(lookup.base_lr) if isinstance(lookup, OptimizerConfig) else None,
         choices=(*sorted(picks.items()), ("model_architecture.model", m)),
     )
 
@@ -609,7 +403,7 @@ def sample_trials(
     task_type: TaskType | str | None = None,
     query_type: QueryType | str | None = None,
     has_weight_col: bool = False,
-) -> list[TrialConfig]:
+) -> list[TrialSettings]:
     """Sample ``num_trials`` distinct trials from the plan's search space.
 
     * Trial 0 is the first candidate of every tunable list (first model candidate first).
@@ -620,7 +414,7 @@ def sample_trials(
       task are cut to their first candidate so they do not create duplicate trials.
     * GraphTransformer points whose ``channels`` is not divisible by ``num_heads`` are
       skipped.
-    * ``TrialConfig.seed`` = ``training_job.manual_seed`` (else ``seed``, else 0) plus the
+    * ``TrialSettings.seed`` = ``training_job.manual_seed`` (else ``seed``, else 0) plus the
       trial index.
 
     Raises:

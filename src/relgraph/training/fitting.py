@@ -28,7 +28,6 @@ from relgraph.training.features import gather
 from relgraph.training.losses import check_targets, compute_loss, decode_outputs
 from relgraph.training.metrics import compute_metrics, higher_is_better
 from relgraph.training.parallel import ParallelStrategy
-from relgraph.training.parallel import current as current_strategy
 from relgraph.training.schedule import make_scheduler
 from relgraph.training.settings import TrialSettings
 
@@ -298,11 +297,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
                 dist: ParallelStrategy | None = None) -> TrialResult:
     """Train one model; keep the weights of the best validation epoch.
 
-    ``dist`` (default: :func:`relgraph.training.parallel.current`, set in a DDP worker): wraps
-    the model in DDP, trains on this rank's shard of the seeds, validates on all ranks.
+    ``dist`` (a DDP rank's strategy; ``None``: this process trains alone): wraps the model
+    in DDP, trains on this rank's shard of the seeds, validates on all ranks.
     """
-    if dist is None:
-        dist = current_strategy()
     start = time.perf_counter()
     info = info.for_loss(settings.loss)
     if info.task_type.is_regression:
@@ -326,8 +323,9 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     scheduler = make_scheduler(optimizer, settings.lr_scheduler, epochs * steps_per_epoch,
                                steps_per_epoch)
     use_weight = settings.weight_mode == "weighted_loss" and ex.weight is not None
-    patience = _get(settings.early_stopping, "patience", None)
-    min_delta = float(_get(settings.early_stopping, "min_delta", 0.0) or 0.0)
+    stopping = settings.early_stopping
+    patience = stopping.patience if stopping is not None else None
+    min_delta = float(stopping.min_delta or 0.0) if stopping is not None else 0.0
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     best_score, best_epoch, bad_epochs = -math.inf, 0, 0
     best_state = copy.deepcopy(model.state_dict())
@@ -455,10 +453,3 @@ def _auxiliary_loss(model: RelGraphModel, settings: TrialSettings, info: TargetI
         total = total + settings.embedding_norm_reg_coeff * norms
     return total
 
-
-def _get(config: Any, key: str, default: Any) -> Any:
-    if config is None:
-        return default
-    if isinstance(config, dict):
-        return config.get(key, default)
-    return getattr(config, key, default)

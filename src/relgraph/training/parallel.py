@@ -1,9 +1,10 @@
 """How one trial runs across processes: the :class:`ParallelStrategy` that
-:func:`relgraph.training.fitting.train_trial` uses, and the one of this process.
+:func:`relgraph.training.fitting.train_trial` takes.
 
-Training knows no launcher: a DDP rank (:mod:`relgraph.distributed`, a higher layer) makes
-its :class:`~relgraph.distributed.context.DistContext` current with :func:`set_current`;
-a plain process has none and trains on all seeds.
+Training knows no launcher: a DDP rank (:mod:`relgraph.distributed`, a higher layer) passes
+its :class:`~relgraph.distributed.context.DistContext` to
+:func:`relgraph.training.pipeline.fit_training_job`, which hands it to every trial; without
+one a trial trains on all seeds in this process.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from relgraph.training.fitting import GraphContext
     from relgraph.training.settings import TrialSettings
 
-__all__ = ["ParallelStrategy", "current", "set_current"]
+__all__ = ["ParallelStrategy"]
 
 
 class ParallelStrategy(Protocol):
@@ -45,16 +46,3 @@ class ParallelStrategy(Protocol):
         """Metrics on ``idx`` computed from every process's outputs."""
         ...
 
-
-_current: ParallelStrategy | None = None
-
-
-def current() -> ParallelStrategy | None:
-    """The strategy of this process when it is a rank of a parallel job, else ``None``."""
-    return _current
-
-
-def set_current(strategy: ParallelStrategy | None) -> None:
-    """Make ``strategy`` this process's (``None``: not parallel)."""
-    global _current
-    _current = strategy

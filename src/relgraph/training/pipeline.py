@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from relgraph.config import get_settings
 from relgraph.connector.output import OutputConfig, write_frame_atomic
 from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
-from relgraph.plan.model_plan import ModelPlan, NeighborSamplingPlan
+from relgraph.plan.model_plan import ModelPlan
 from relgraph.pquery import PredictiveQuery, TrainingTable
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
@@ -69,10 +69,8 @@ from relgraph.training.hybrid import (
 )
 from relgraph.training.losses import QUANTILES, quantile_column, recalibrate
 from relgraph.training.metrics import higher_is_better
+from relgraph.training.parallel import ParallelStrategy
 from relgraph.training.settings import TrialSettings
-
-if TYPE_CHECKING:
-    from relgraph.training.automl import TrialConfig
 
 #: The global explanation of a training job (``GlobalExplanation.to_dict``).
 EXPLANATIONS = "explanations.json"
@@ -83,48 +81,6 @@ def _pkeys(graph: Graph) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- training job
-def _settings_from_trial(trial: TrialConfig, sampling: NeighborSamplingPlan | None
-                         ) -> TrialSettings:
-    """Map a plan ``TrialConfig`` onto the trainer's concrete settings."""
-    base = TrialSettings()
-    values: dict[str, Any] = {}
-    for field_name in base.__dataclass_fields__:
-        if hasattr(trial, field_name):
-            values[field_name] = getattr(trial, field_name)
-    aliases = {"aggregation": "aggr", "num_pre_message_passing_layers": "num_pre_layers",
-               "num_post_message_passing_layers": "num_post_layers", "module": "lp_module"}
-    for src, dst in aliases.items():
-        if hasattr(trial, src):
-            values[dst] = getattr(trial, src)
-    if "aggr" in values:
-        values["aggr"] = tuple(str(a) for a in values["aggr"]) or ("sum", "mean", "max")
-    cap = values.get("max_target_neighbors_per_entity")
-    values["max_target_neighbors_per_entity"] = cap if isinstance(cap, int) and cap >= 0 \
-        else None
-    if values.get("num_heads") is None:
-        values.pop("num_heads", None)
-    if getattr(trial, "model", "GNN") == "GraphTransformer":
-        values["transformer_layers"] = int(trial.num_layers)
-        values["num_heads"] = int(trial.num_heads or 8)
-        values["positional_encodings"] = tuple(trial.positional_encodings)
-    if getattr(trial, "sample_from_entity_table", True) is False:
-        values["max_target_neighbors_per_entity"] = 0  # no other rows of the entity table
-    if sampling is not None and getattr(sampling, "adaptive_sampling", None) is True:
-        values["adaptive_sampling"] = True
-    lookup = getattr(trial, "lookup_optimization", None)
-    if lookup is not None:
-        values["lookup_optimizer"] = str(lookup.optimizer).lower()
-        values["lookup_lr"] = float(lookup.base_lr)
-    for key in ("optimizer", "activation", "lp_module", "target_embedding_mode",
-                "distance_measure"):
-        if key in values:
-            values[key] = str(getattr(values[key], "value", values[key]))
-    if values.get("normalization") is not None:
-        values["normalization"] = str(getattr(values["normalization"], "value",
-                                              values["normalization"]))
-    return replace(base, **values)
-
-
 def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
     """Per-epoch validation scores of a trial, oriented so that higher is better."""
     out = []
@@ -150,14 +106,16 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
                      folder: Path, job_id: str, *,
                      verbose: bool = True, custom_tags: dict[str, str] | None = None,
                      log: Callable[[str], None] | None = None,
-                     events: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                     events: Callable[[dict[str, Any]], None] | None = None,
+                     dist: ParallelStrategy | None = None) -> dict[str, Any]:
     """Run a whole training job and write its artifacts into ``folder``.
 
     ``log(str)`` receives human-readable lines (default: print when ``verbose``);
     ``events(dict)`` receives structured progress: ``{"event": "stage", "stage": ...}``,
     ``{"event": "trial_start", "trial": i, "total_trials": n}`` and ``{"event": "epoch",
     "trial": i, "total_trials": n, "epoch": e, "max_epochs": m, "train_loss": ...,
-    "val": {metric: value}, "seconds": ...}``.
+    "val": {metric: value}, "seconds": ...}``. ``dist``: this process's rank of a
+    data-parallel job, used by every trial (``None``: train alone).
     """
     from relgraph.training.automl import Pruner, sample_trials
 
@@ -219,23 +177,22 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
     pruning = getattr(tj, "pruning", None)
     pruner = Pruner(pruning, higher_is_better=True) if pruning is not None and not \
         isinstance(pruning, str) else None
-    trials_cfg = sample_trials(plan, int(tj.num_experiments), seed, task_type=task_type,
-                               query_type=QueryType(query_type),
-                               has_weight_col="WEIGHT" in df.columns)
+    trials = sample_trials(plan, int(tj.num_experiments), seed, task_type=task_type,
+                           query_type=QueryType(query_type),
+                           has_weight_col="WEIGHT" in df.columns)
     results: list[TrialResult] = []
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     best: TrialResult | None = None
     best_score = -math.inf
-    for i, cfg in enumerate(trials_cfg):
-        settings = _settings_from_trial(cfg, plan.neighbor_sampling)
-        emit({"event": "trial_start", "trial": i, "total_trials": len(trials_cfg)})
+    for i, settings in enumerate(trials):
+        emit({"event": "trial_start", "trial": i, "total_trials": len(trials)})
 
         def progress(rec: dict[str, Any], i: int = i, settings: TrialSettings = settings) -> None:
-            emit({"event": "epoch", "trial": i, "total_trials": len(trials_cfg),
+            emit({"event": "epoch", "trial": i, "total_trials": len(trials),
                   "max_epochs": settings.max_epochs, **rec})
             val = rec.get("val", {}).get(tune_metric)
             val_s = f" val_{tune_metric}={val:.4f}" if isinstance(val, float) else ""
-            say(f"  trial {i + 1}/{len(trials_cfg)} epoch {rec['epoch']}: "
+            say(f"  trial {i + 1}/{len(trials)} epoch {rec['epoch']}: "
                 f"train_loss={rec['train_loss']:.4f}{val_s} ({rec['seconds']:.1f}s)")
 
         best_scores = _scores(best, tune_metric, sign) if best is not None else []
@@ -245,7 +202,7 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
                       pruner: Pruner = pruner) -> bool:
                 return bool(pruner.should_prune(scores, ref))
         res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
-                          progress=progress, should_prune=prune)
+                          progress=progress, should_prune=prune, dist=dist)
         if res.pruned:
             say(f"  trial {i + 1} pruned after {len(res.history)} epochs")
         results.append(res)
@@ -288,7 +245,7 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
             states.append(train_trial(ctx, ex, member.settings, info, metrics, tune_metric,
                                       train_splits=splits_used, val_split=None,
                                       fixed_epochs=member.best_epoch,
-                                      seed=seed + 1000 + k).state_dict)
+                                      seed=seed + 1000 + k, dist=dist).state_dict)
         ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                                   info, seed=seed + 7)
     if gbdt_part is not None:
