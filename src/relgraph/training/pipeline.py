@@ -20,10 +20,13 @@ from relgraph import hooks
 from relgraph.aggregates import feature_names
 from relgraph.config import get_settings
 from relgraph.connector.output import OutputConfig, write_frame_atomic
+from relgraph.encoder import TableFeatures
 from relgraph.errors import ArtifactError, GraphError, TrainingError
 from relgraph.graph import Graph
+from relgraph.nn.model import ModelSpec
 from relgraph.plan.model_plan import ModelPlan
 from relgraph.pquery import PredictiveQuery, TrainingTable
+from relgraph.store import GraphStore
 from relgraph.store.from_graph import build_store
 from relgraph.task import QueryType, TaskType
 from relgraph.training.artifacts import (
@@ -37,6 +40,7 @@ from relgraph.training.artifacts import (
 from relgraph.training.calibration import fit_recalibration, fit_rounding
 from relgraph.training.ensemble import Ensemble, comparable_trials
 from relgraph.training.examples import (
+    Examples,
     Seeds,
     TargetInfo,
     fit_target_info,
@@ -46,6 +50,7 @@ from relgraph.training.examples import (
 )
 from relgraph.training.explain import (
     EntityExplanation,
+    GlobalExplanation,
     InputSources,
     RowNamer,
     explain_seeds,
@@ -60,6 +65,7 @@ from relgraph.training.fitting import (
     train_trial,
 )
 from relgraph.training.gbdt import SUPPORTED as GBDT_TASKS
+from relgraph.training.gbdt import GBDTModel
 from relgraph.training.hybrid import (
     MIN_TRAIN_ROWS,
     HybridInputs,
@@ -72,6 +78,9 @@ from relgraph.training.metrics import higher_is_better
 from relgraph.training.parallel import ParallelStrategy
 from relgraph.training.settings import TrialSettings
 
+#: Where a training job reports its progress events (``{"event": "stage", ...}``).
+EventSink = Callable[[dict[str, object]], None]
+
 #: The global explanation of a training job (``GlobalExplanation.to_dict``).
 EXPLANATIONS = "explanations.json"
 
@@ -81,34 +90,87 @@ def _pkeys(graph: Graph) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- training job
-def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
-    """Per-epoch validation scores of a trial, oriented so that higher is better."""
-    out = []
-    for rec in result.history:
-        value = rec.get("val", {}).get(tune_metric)
-        out.append(sign * value if value is not None and not math.isnan(value) else -math.inf)
-    return out
+@dataclass
+class TrainingContext:
+    """What every step of a training job reads: the resolved plan, the examples, the
+    graph on the training device (and the relational inputs of a hybrid model)."""
+
+    graph: Graph
+    train_table: TrainingTable
+    plan: ModelPlan
+    folder: Path
+    job_id: str
+    say: Callable[[str], None]
+    emit: EventSink
+    dist: ParallelStrategy | None
+    task_type: TaskType
+    is_temporal: bool
+    has_weight_col: bool
+    seed: int
+    metrics: list[str]
+    tune_metric: str
+    info: TargetInfo
+    ex: Examples
+    counts: dict[str, int]
+    features: dict[str, TableFeatures]
+    store: GraphStore
+    ctx: GraphContext
+    hybrid: HybridInputs | None
+    t_start: float
+
+    def log(self, line: str) -> None:
+        """A line of the job's log, prefixed with the job id."""
+        self.say(f"[{self.job_id}] {line}")
+
+    def stage(self, stage: str) -> None:
+        self.emit({"event": "stage", "stage": stage})
 
 
-def _resolve_plan(plan: ModelPlan | None, task_type: TaskType, num_train: int,
-                  is_temporal: bool, top_k: int | None) -> ModelPlan:
-    from relgraph.plan.suggest import suggest_model_plan
+@dataclass
+class TrainedTrials:
+    """The AutoML trials, in order, and the position of the best one."""
 
-    if plan is None:
-        return suggest_model_plan(task_type, num_train_examples=num_train,
-                                  is_temporal=is_temporal, top_k=top_k)
-    suggested = suggest_model_plan(task_type, num_train_examples=num_train,
-                                   is_temporal=is_temporal, top_k=top_k)
-    return plan.fill_missing(suggested)
+    results: list[TrialResult]
+    best: int
+
+    @property
+    def best_result(self) -> TrialResult:
+        return self.results[self.best]
+
+
+@dataclass
+class FittedModel:
+    """The chosen trials as one ensemble (refitted when the plan says so), with its GBDT
+    part; :func:`_calibration_step` adds the recalibration to ``info``."""
+
+    chosen: list[int]
+    members: list[TrialResult]
+    splits: tuple[str, ...]
+    info: TargetInfo
+    specs: list[ModelSpec]
+    states: list[dict[str, torch.Tensor]]
+    ensemble: Ensemble
+    gbdt: tuple[GBDTModel, float, dict[str, object]] | None
+    recalibration: dict[str, float | bool] | None = None
+    val_pred: torch.Tensor | None = None  # uncalibrated validation predictions (regression)
+
+
+@dataclass
+class Evaluation:
+    """Metrics per split, the test predictions, the global explanation."""
+
+    metrics: dict[str, dict[str, float | None]]
+    holdout: pd.DataFrame
+    explanation: GlobalExplanation | None
 
 
 def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan | None,
                      folder: Path, job_id: str, *,
                      verbose: bool = True, custom_tags: dict[str, str] | None = None,
                      log: Callable[[str], None] | None = None,
-                     events: Callable[[dict[str, Any]], None] | None = None,
+                     events: EventSink | None = None,
                      dist: ParallelStrategy | None = None) -> dict[str, Any]:
-    """Run a whole training job and write its artifacts into ``folder``.
+    """Run a whole training job and write its artifacts into ``folder``; returns its meta.
 
     ``log(str)`` receives human-readable lines (default: print when ``verbose``);
     ``events(dict)`` receives structured progress: ``{"event": "stage", "stage": ...}``,
@@ -117,21 +179,33 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
     "val": {metric: value}, "seconds": ...}``. ``dist``: this process's rank of a
     data-parallel job, used by every trial (``None``: train alone).
     """
-    from relgraph.training.automl import Pruner, sample_trials
+    say = log or (print if verbose else (lambda *_: None))
+    job = _context_step(graph, train_table, plan, folder, job_id, say,
+                        events or (lambda _: None), dist)
+    trials = _automl_step(job)
+    chosen = _selection_step(job, trials)
+    model = _refit_step(job, trials, chosen)
+    _calibration_step(job, model)
+    evaluation = _evaluation_step(job, trials, model)
+    return _artifacts_step(job, trials, model, evaluation, custom_tags or {})
 
+
+def _context_step(graph: Graph, train_table: TrainingTable, plan: ModelPlan | None,
+                  folder: Path, job_id: str, say: Callable[[str], None],
+                  emit: EventSink,
+                  dist: ParallelStrategy | None) -> TrainingContext:
+    """Resolve and check the plan; materialize the graph; encode the examples and fit the
+    column encoders; compute the relational features of a hybrid model."""
     t_start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
-    say = log or (print if verbose else (lambda *_: None))
-    emit = events or (lambda _: None)
     df = train_table.data_df()
     task_type = TaskType(train_table.task_type)
     entity_table = train_table.entity_table
-    query_type = getattr(train_table, "query_type", QueryType.TEMPORAL)
     is_temporal = "ANCHOR_TIMESTAMP" in df.columns
-    top_k = getattr(train_table, "top_k", None)
     n_train = int((df["SPLIT"] == "train").sum()) if "SPLIT" in df.columns else len(df)
-    plan = _resolve_plan(plan, task_type, n_train, is_temporal, top_k)
-    plan.validate_for(task_type, query_type, has_weight_col="WEIGHT" in df.columns)
+    plan = _resolve_plan(plan, task_type, n_train, is_temporal, train_table.top_k)
+    has_weight_col = "WEIGHT" in df.columns
+    plan.validate_for(task_type, train_table.query_type, has_weight_col=has_weight_col)
     tj = plan.training_job
     seed = tj.manual_seed if isinstance(tj.manual_seed, int) else 0
     torch.manual_seed(seed)
@@ -149,23 +223,22 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
     info = fit_target_info(task_type, train_df["TARGET"], _class_labels(graph, train_table))
     constant = _constant_target_warning(task_type, train_df["TARGET"])
     if constant:
-        warnings.warn(constant, stacklevel=2)
+        warnings.warn(constant, stacklevel=3)  # the caller of fit_training_job
         say(f"[{job_id}] warning: {constant}")
-    info.top_k = top_k
+    info.top_k = train_table.top_k
     ex = make_examples(graph, entity_table, df, info)
     counts = {s: int((ex.split == s).sum()) for s in ("train", "val", "test")}
     cp = plan.column_processing
     exclude = excluded_target_columns(train_table)
     fit_time = last_training_anchor(ex) if is_temporal else None
-    features = fit_graph_features(graph, exclude, getattr(cp, "encoder_overrides", None),
-                                  getattr(cp, "na_strategy", None), fit_time=fit_time)
+    features = fit_graph_features(graph, exclude, cp.encoder_overrides, cp.na_strategy,
+                                  fit_time=fit_time)
     ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
-                       getattr(train_table, "target_table", None))
+                       train_table.target_table)
     hybrid = None
-    if bool(getattr(tj, "hybrid", True)) and task_type in GBDT_TASKS and \
-            counts["train"] >= MIN_TRAIN_ROWS:
+    if tj.hybrid and task_type in GBDT_TASKS and counts["train"] >= MIN_TRAIN_ROWS:
         emit({"event": "stage", "stage": "relational_features"})
-        query = getattr(train_table, "query", None)
+        query = train_table.query
         hybrid = prepare_hybrid(graph, entity_table, ex, info,
                                 query if isinstance(query, PredictiveQuery) else None,
                                 fit_time, exclude, temporal=is_temporal,
@@ -173,13 +246,26 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
         ctx.seed_width, ctx.past_steps = hybrid.scaler.width, hybrid.past_steps
         say(f"[{job_id}] relational features: {len(feature_names(hybrid.spec))} per "
             f"example ({len(hybrid.spec.blocks)} paths), {hybrid.past_steps} past targets")
+    return TrainingContext(
+        graph=graph, train_table=train_table, plan=plan, folder=folder, job_id=job_id,
+        say=say, emit=emit, dist=dist, task_type=task_type, is_temporal=is_temporal,
+        has_weight_col=has_weight_col, seed=seed, metrics=metrics, tune_metric=tune_metric,
+        info=info, ex=ex, counts=counts, features=features, store=store, ctx=ctx,
+        hybrid=hybrid, t_start=t_start)
 
-    pruning = getattr(tj, "pruning", None)
+
+def _automl_step(job: TrainingContext) -> TrainedTrials:
+    """Train the plan's trials in order (pruning those that lag the best so far)."""
+    from relgraph.training.automl import Pruner, sample_trials
+
+    tj, tune_metric, emit, say = job.plan.training_job, job.tune_metric, job.emit, job.say
+    pruning = tj.pruning
     pruner = Pruner(pruning, higher_is_better=True) if pruning is not None and not \
         isinstance(pruning, str) else None
-    trials = sample_trials(plan, int(tj.num_experiments), seed, task_type=task_type,
-                           query_type=QueryType(query_type),
-                           has_weight_col="WEIGHT" in df.columns)
+    trials = sample_trials(job.plan, int(tj.num_experiments), job.seed,
+                           task_type=job.task_type,
+                           query_type=QueryType(job.train_table.query_type),
+                           has_weight_col=job.has_weight_col)
     results: list[TrialResult] = []
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     best: TrialResult | None = None
@@ -201,8 +287,9 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
             def prune(scores: list[float], ref: list[float] = best_scores,
                       pruner: Pruner = pruner) -> bool:
                 return bool(pruner.should_prune(scores, ref))
-        res = train_trial(ctx, ex, settings, info, metrics, tune_metric, seed=seed + i,
-                          progress=progress, should_prune=prune, dist=dist)
+        res = train_trial(job.ctx, job.ex, settings, job.info, job.metrics, tune_metric,
+                          seed=job.seed + i, progress=progress, should_prune=prune,
+                          dist=job.dist)
         if res.pruned:
             say(f"  trial {i + 1} pruned after {len(res.history)} epochs")
         results.append(res)
@@ -211,153 +298,215 @@ def fit_training_job(graph: Graph, train_table: TrainingTable, plan: ModelPlan |
         if best is None or score > best_score:
             best, best_score = res, score
     assert best is not None
-    chosen = [results.index(best)]
-    if counts["val"] > 0 and best.val_pos is not None:
-        chosen = comparable_trials(results, chosen[0], info,
-                                   target_values(ex.y[best.val_pos], info), tune_metric,
-                                   seed=seed)
-    members = [results[i] for i in chosen]
-    if len(members) > 1:
-        say(f"[{job_id}] averaging trials {[i + 1 for i in chosen]}: validation cannot tell "
-            f"them apart from the best one")
+    return TrainedTrials(results, results.index(best))
+
+
+def _selection_step(job: TrainingContext, trials: TrainedTrials) -> list[int]:
+    """The trials to average: the best, then those validation cannot tell apart from it."""
+    best = trials.best_result
+    chosen = [trials.best]
+    if job.counts["val"] > 0 and best.val_pos is not None:
+        chosen = comparable_trials(trials.results, trials.best, job.info,
+                                   target_values(job.ex.y[best.val_pos], job.info),
+                                   job.tune_metric, seed=job.seed)
+    if len(chosen) > 1:
+        job.log(f"averaging trials {[i + 1 for i in chosen]}: validation cannot tell them "
+                "apart from the best one")
+    return chosen
+
+
+def _refit_step(job: TrainingContext, trials: TrainedTrials, chosen: list[int]) -> FittedModel:
+    """The ensemble of the chosen trials, with its GBDT part (fitted against the trials'
+    models); with ``refit_trainval``/``refit_full`` every member is retrained on the
+    larger splits for its best number of epochs."""
+    tj, ctx, seed = job.plan.training_job, job.ctx, job.seed
+    members = [trials.results[i] for i in chosen]
     states = [m.state_dict for m in members]
-    splits_used: tuple[str, ...] = ("train",)
-    refit_full = bool(getattr(tj, "refit_full", False))
-    refit_trainval = bool(getattr(tj, "refit_trainval", False))
-    if (refit_full or refit_trainval) and counts["val"] > 0:
-        splits_used = ("train", "val", "test") if refit_full else ("train", "val")
-    info = info.for_loss(best.settings.loss)
+    splits: tuple[str, ...] = ("train",)
+    if (tj.refit_full or tj.refit_trainval) and job.counts["val"] > 0:
+        splits = ("train", "val", "test") if tj.refit_full else ("train", "val")
+    info = job.info.for_loss(trials.best_result.settings.loss)
     specs = [ctx.model_spec(m.settings, info) for m in members]
     ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                               info, seed=seed + 7)
-    gbdt_part = None
-    if hybrid is not None:
-        emit({"event": "stage", "stage": "gbdt"})
-        gbdt_part = fit_gbdt_blend(ctx, ex, ensemble, info, tune_metric, seed=seed,
-                                   train_splits=splits_used,
-                                   say=lambda line: say(f"[{job_id}] {line}"))
-    if splits_used != ("train",):
-        emit({"event": "stage", "stage": "refit"})
+    gbdt = None
+    if job.hybrid is not None:
+        job.stage("gbdt")
+        gbdt = fit_gbdt_blend(ctx, job.ex, ensemble, info, job.tune_metric, seed=seed,
+                              train_splits=splits, say=job.log)
+    if splits != ("train",):
+        job.stage("refit")
         states = []
         for k, member in enumerate(members):
-            say(f"[{job_id}] refitting trial {chosen[k] + 1} on {'+'.join(splits_used)} for "
-                f"{member.best_epoch} epochs")
-            states.append(train_trial(ctx, ex, member.settings, info, metrics, tune_metric,
-                                      train_splits=splits_used, val_split=None,
+            job.log(f"refitting trial {chosen[k] + 1} on {'+'.join(splits)} for "
+                    f"{member.best_epoch} epochs")
+            states.append(train_trial(ctx, job.ex, member.settings, info, job.metrics,
+                                      job.tune_metric, train_splits=splits, val_split=None,
                                       fixed_epochs=member.best_epoch,
-                                      seed=seed + 1000 + k, dist=dist).state_dict)
+                                      seed=seed + 1000 + k, dist=job.dist).state_dict)
         ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                                   info, seed=seed + 7)
-    if gbdt_part is not None:
-        ensemble.attach_gbdt(gbdt_part[0], gbdt_part[1])
-    recalibration = None
+    if gbdt is not None:
+        ensemble.attach_gbdt(gbdt[0], gbdt[1])
+    return FittedModel(chosen, members, splits, info, specs, states, ensemble, gbdt)
+
+
+def _calibration_step(job: TrainingContext, model: FittedModel) -> None:
+    """Regression without refit: fit a linear recalibration (and integer rounding) of the
+    ensemble on validation; updates ``model.info`` and the ensemble's."""
+    if not (job.task_type.is_regression and job.counts["val"] > 0
+            and model.splits == ("train",)):
+        return
+    ex, info, tune_metric = job.ex, model.info, job.tune_metric
     val_idx = ex.index("val")
-    val_pred: torch.Tensor | None = None  # uncalibrated, for regression recalibration
-    if task_type.is_regression and counts["val"] > 0 and splits_used == ("train",):
-        _, val_pred, _ = ensemble.predict(ctx, ex, val_idx, calibrated=False)
-        val_target = target_values(ex.y[val_idx], info)
-        shift, scale = fit_recalibration(recalibrate(info, val_pred).numpy(), val_target,
-                                         tune_metric)
-        if (shift, scale) != (0.0, 1.0):
-            info = replace(info, shift=shift, scale=scale)
-            recalibration = {"shift": shift, "scale": scale}
-            say(f"[{job_id}] recalibrated on validation: prediction = {scale:g} x model "
-                f"{shift:+.4g}")
-        if info.integer and fit_rounding(recalibrate(info, val_pred).numpy(), val_target,
-                                         tune_metric):
-            info = replace(info, rounded=True)
-            recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True}
-            say(f"[{job_id}] integer targets: predictions are rounded (lower validation "
-                "error)")
-        ensemble.info = info
-    all_metrics: dict[str, dict[str, float | None]] = {"validation": best.val_metrics}
-    emit({"event": "stage", "stage": "evaluate"})
+    _, val_pred, _ = model.ensemble.predict(job.ctx, ex, val_idx, calibrated=False)
+    val_target = target_values(ex.y[val_idx], info)
+    shift, scale = fit_recalibration(recalibrate(info, val_pred).numpy(), val_target,
+                                     tune_metric)
+    if (shift, scale) != (0.0, 1.0):
+        info = replace(info, shift=shift, scale=scale)
+        model.recalibration = {"shift": shift, "scale": scale}
+        job.log(f"recalibrated on validation: prediction = {scale:g} x model {shift:+.4g}")
+    if info.integer and fit_rounding(recalibrate(info, val_pred).numpy(), val_target,
+                                     tune_metric):
+        info = replace(info, rounded=True)
+        model.recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True}
+        job.log("integer targets: predictions are rounded (lower validation error)")
+    model.ensemble.info = model.info = info
+    model.val_pred = val_pred
+
+
+def _evaluation_step(job: TrainingContext, trials: TrainedTrials,
+                     model: FittedModel) -> Evaluation:
+    """Metrics of the final model on test (and each part of a hybrid alone), on a sample of
+    train and, for an averaged ensemble, on validation; the global explanation."""
+    ctx, ex, info, ensemble, metrics = job.ctx, job.ex, model.info, model.ensemble, job.metrics
+    best = trials.best_result.settings
+    all_metrics: dict[str, dict[str, float | None]] = {
+        "validation": trials.best_result.val_metrics}
+    job.stage("evaluate")
     test_idx = ex.index("test")
     holdout = pd.DataFrame()
-    want_quantiles = info.head == "multi_quantile"
     if len(test_idx):
-        pos, pred, quant = ensemble.predict(ctx, ex, test_idx, best.settings.max_test_steps,
-                                            quantiles=want_quantiles)
+        pos, pred, quant = ensemble.predict(ctx, ex, test_idx, best.max_test_steps,
+                                            quantiles=info.head == "multi_quantile")
         all_metrics["test"] = prediction_metrics(ex, pos, pred, info, metrics)
-        if gbdt_part is not None:  # each component alone, before recalibration
+        if model.gbdt is not None:  # each component alone, before recalibration
             _, gnn, _ = ensemble.predict(ctx, ex, pos, calibrated=False, blended=False)
             components = {"gnn": gnn, "gbdt": ensemble.gbdt_predict(ex, pos)}
-            gbdt_part[2]["test"] = {name: prediction_metrics(ex, pos, p, info.uncalibrated(),
-                                                             metrics)
-                                    for name, p in components.items()}
+            model.gbdt[2]["test"] = {name: prediction_metrics(ex, pos, p, info.uncalibrated(),
+                                                              metrics)
+                                     for name, p in components.items()}
         rows = ex.frame.iloc[pos.numpy()]
         holdout = _prediction_frame(rows, pred, quant, info, threshold=0.5, top=None,
                                     targets=rows["TARGET"].to_numpy())
     train_idx = ex.index("train")
     if len(train_idx):
         sub = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(
-            seed))[: best.settings.max_val_steps * best.settings.batch_size]]
-        pos, pred, _ = ensemble.predict(ctx, ex, sub, best.settings.max_val_steps)
+            job.seed))[: best.max_val_steps * best.batch_size]]
+        pos, pred, _ = ensemble.predict(ctx, ex, sub, best.max_val_steps)
         all_metrics["training"] = prediction_metrics(ex, pos, pred, info, metrics)
-    if len(members) > 1 and splits_used == ("train",):  # the ensemble's own validation
-        if val_pred is not None:
-            pos, pred = val_idx, recalibrate(info, val_pred)
+    val_idx = ex.index("val")
+    if len(model.members) > 1 and model.splits == ("train",):  # the ensemble's own validation
+        if model.val_pred is not None:
+            pos, pred = val_idx, recalibrate(info, model.val_pred)
         else:
-            pos, pred, _ = ensemble.predict(ctx, ex, val_idx, best.settings.max_val_steps)
+            pos, pred, _ = ensemble.predict(ctx, ex, val_idx, best.max_val_steps)
         all_metrics["validation"] = prediction_metrics(ex, pos, pred, info, metrics)
     explanation = None
-    if not bool(getattr(tj, "disable_explain", False)) and counts["val"] > 0:
-        emit({"event": "stage", "stage": "explain"})
+    if not job.plan.training_job.disable_explain and job.counts["val"] > 0:
+        job.stage("explain")
+        hybrid = job.hybrid
         sources = InputSources.of(hybrid.spec if hybrid is not None else None,
                                   hybrid.scaler.columns if hybrid is not None else [],
                                   ensemble.gbdt if ensemble.gbdt_weight > 0 else None)
-        val_rows = val_idx[: best.settings.max_val_steps * best.settings.batch_size]
-        explanation = global_importance(ctx, ensemble, ex, val_rows, tune_metric, sources,
-                                        seed=seed)
-        write_json_atomic(explanation.to_dict(), folder / EXPLANATIONS)
-        say(f"[{job_id}] most important columns (validation): "
-            f"{', '.join(explanation.top_columns(5))} ({explanation.seconds:.1f}s)")
-    write_frame_atomic(holdout, folder / "holdout.parquet")
-    save_model(folder, states[0], features, specs[0], info, {
-        "entity_table": entity_table, "settings": best.settings.to_dict(),
-        "graph_fingerprint": store.fingerprint},
+        val_rows = val_idx[: best.max_val_steps * best.batch_size]
+        explanation = global_importance(ctx, ensemble, ex, val_rows, job.tune_metric, sources,
+                                        seed=job.seed)
+        write_json_atomic(explanation.to_dict(), job.folder / EXPLANATIONS)
+        job.log(f"most important columns (validation): "
+                f"{', '.join(explanation.top_columns(5))} ({explanation.seconds:.1f}s)")
+    return Evaluation(all_metrics, holdout, explanation)
+
+
+def _artifacts_step(job: TrainingContext, trials: TrainedTrials, model: FittedModel,
+                    evaluation: Evaluation, custom_tags: dict[str, str]) -> dict[str, Any]:
+    """Write the test predictions, the model, the plan and ``meta.json`` (with the
+    baselines when the plan asks for them); returns the meta."""
+    folder, best, explanation = job.folder, trials.best_result, evaluation.explanation
+    write_frame_atomic(evaluation.holdout, folder / "holdout.parquet")
+    save_model(folder, model.states[0], job.features, model.specs[0], model.info, {
+        "entity_table": job.ctx.entity_table, "settings": best.settings.to_dict(),
+        "graph_fingerprint": job.store.fingerprint},
         members=[(st, {"settings": m.settings.to_dict(), "spec": asdict(sp)})
-                 for m, sp, st in zip(members[1:], specs[1:], states[1:])],
-        gbdt=None if gbdt_part is None else (gbdt_part[0], gbdt_part[1]),
-        hybrid=None if hybrid is None else hybrid.to_dict())
-    (folder / "plan.json").write_text(plan.as_json())
+                 for m, sp, st in zip(model.members[1:], model.specs[1:], model.states[1:])],
+        gbdt=None if model.gbdt is None else (model.gbdt[0], model.gbdt[1]),
+        hybrid=None if job.hybrid is None else job.hybrid.to_dict())
+    (folder / "plan.json").write_text(job.plan.as_json())
     meta = {
-        "job_id": job_id, "task_type": task_type.value, "entity_table": entity_table,
-        "metrics": all_metrics, "tune_metric": tune_metric,
-        "best_settings": best.settings.to_dict(), "refit_splits": list(splits_used),
+        "job_id": job.job_id, "task_type": job.task_type.value,
+        "entity_table": job.ctx.entity_table, "metrics": evaluation.metrics,
+        "tune_metric": job.tune_metric,
+        "best_settings": best.settings.to_dict(), "refit_splits": list(model.splits),
         "trials": [{"trial": i, "settings": r.settings.to_dict(), "history": r.history,
                     "val_metrics": r.val_metrics, "best_epoch": r.best_epoch,
-                    "pruned": r.pruned, "seconds": r.seconds} for i, r in enumerate(results)],
-        "row_counts": counts, "recalibration": recalibration, "ensemble_trials": chosen,
-        "gbdt": None if gbdt_part is None else gbdt_part[2],
+                    "pruned": r.pruned, "seconds": r.seconds}
+                   for i, r in enumerate(trials.results)],
+        "row_counts": job.counts, "recalibration": model.recalibration,
+        "ensemble_trials": model.chosen,
+        "gbdt": None if model.gbdt is None else model.gbdt[2],
         "explanations": None if explanation is None else {
             "file": EXPLANATIONS, "top_columns": explanation.top_columns(5),
             "seconds": explanation.seconds},
-        "temporal": is_temporal,
-        "seconds": time.perf_counter() - t_start,
-        "tags": custom_tags or {},
+        "temporal": job.is_temporal,
+        "seconds": time.perf_counter() - job.t_start,
+        "tags": custom_tags,
     }
-    if getattr(tj, "enable_baselines", False) is True:
-        emit({"event": "stage", "stage": "baselines"})
-        say(f"[{job_id}] computing baselines (enable_baselines=True)")
-        meta["baselines"] = hooks.call("run_baselines", graph, train_table, metrics=metrics,
-                                       seed=seed, cache_dir=get_settings().home / "features")
+    if job.plan.training_job.enable_baselines is True:
+        job.stage("baselines")
+        job.log("computing baselines (enable_baselines=True)")
+        meta["baselines"] = hooks.call("run_baselines", job.graph, job.train_table,
+                                       metrics=job.metrics, seed=job.seed,
+                                       cache_dir=get_settings().home / "features")
     write_json_atomic(meta, folder / "meta.json")
-    test_str = ", ".join(f"{k}={v:.4f}" for k, v in all_metrics.get("test", {}).items()
+    test_str = ", ".join(f"{k}={v:.4f}" for k, v in evaluation.metrics.get("test", {}).items()
                          if isinstance(v, float))
-    say(f"[{job_id}] done in {meta['seconds']:.1f}s; test: {test_str}")
+    job.log(f"done in {meta['seconds']:.1f}s; test: {test_str}")
     return meta
 
 
-def _class_labels(graph: Graph, train_table: Any) -> list | None:
+def _scores(result: TrialResult, tune_metric: str, sign: float) -> list[float]:
+    """Per-epoch validation scores of a trial, oriented so that higher is better."""
+    out = []
+    for rec in result.history:
+        value = rec.get("val", {}).get(tune_metric)
+        out.append(sign * value if value is not None and not math.isnan(value) else -math.inf)
+    return out
+
+
+def _resolve_plan(plan: ModelPlan | None, task_type: TaskType, num_train: int,
+                  is_temporal: bool, top_k: int | None) -> ModelPlan:
+    from relgraph.plan.suggest import suggest_model_plan
+
+    if plan is None:
+        return suggest_model_plan(task_type, num_train_examples=num_train,
+                                  is_temporal=is_temporal, top_k=top_k)
+    suggested = suggest_model_plan(task_type, num_train_examples=num_train,
+                                   is_temporal=is_temporal, top_k=top_k)
+    return plan.fill_missing(suggested)
+
+
+def _class_labels(graph: Graph, train_table: TrainingTable) -> list | None:
     """Classes of a classification table; for link prediction, every target-table key."""
     if TaskType(train_table.task_type).is_link_pred:
+        if train_table.target_table is None:
+            raise TrainingError("A link-prediction training table needs its target table.")
         target = graph[train_table.target_table]
         if target.primary_key is None:
             raise TrainingError(f"Link-prediction target table '{target.name}' needs a "
                                 "primary key.")
         return target.data[target.primary_key].tolist()
-    labels = getattr(train_table, "class_labels", None)
+    labels = train_table.class_labels
     return list(labels) if labels else None
 
 
@@ -579,7 +728,7 @@ def run_batch_prediction(graph: Graph, prediction_table: Any, training_job_id: s
     return meta
 
 
-def _check_prediction_graph(graph: Graph, features: dict[str, Any], entity_table: str,
+def _check_prediction_graph(graph: Graph, features: dict[str, TableFeatures], entity_table: str,
                             training_job_id: str) -> None:
     """Raise :class:`GraphError` if ``graph`` lacks a table or feature column the model
     was trained with."""
