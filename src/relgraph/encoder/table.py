@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -208,10 +208,7 @@ class TableEncoder(nn.Module):
         if self.const is not None:
             return self.norm(self.const.expand(num_rows, -1))
         out: Tensor | None = None
-        for col, mod in zip(self.columns, self.col_modules):
-            if col not in x:
-                raise KeyError(f"TableEncoder input lacks column {col!r}")
-            v = mod(x[col])
+        for v in self._vectors(x):
             out = v if out is None else out + v
         assert out is not None
         return self.norm(out)
@@ -221,12 +218,14 @@ class TableEncoder(nn.Module):
         explanations attribute to columns)."""
         if self.const is not None:
             return self.const.new_zeros(num_rows, 0, self.channels)
-        out = []
+        return torch.stack(list(self._vectors(x)), dim=1)
+
+    def _vectors(self, x: Mapping[str, Tensor]) -> Iterator[Tensor]:
+        """Each column's ``[rows, channels]`` vector, in column order."""
         for col, mod in zip(self.columns, self.col_modules):
             if col not in x:
                 raise KeyError(f"TableEncoder input lacks column {col!r}")
-            out.append(mod(x[col]))
-        return torch.stack(out, dim=1)
+            yield mod(x[col])
 
     def pool(self, vectors: Tensor, num_rows: int) -> Tensor:
         """Rows' vectors from their :meth:`column_vectors`: summed, then normalized."""
