@@ -24,6 +24,8 @@ class Batch:
         degree_dict: ``{table: features}``, visible degree and recency of sampled rows.
         seed_features: ``[B, F]`` standardized relational features of the seeds, or None.
         past_targets: ``[B, K]`` the seeds' own past targets (``NaN`` unknown), or None.
+        base_prediction: ``[B, C]`` another learner's decoded prediction that a residual
+            model corrects (:class:`relgraph.nn.offset.OutputOffset`), or None.
     """
 
     x_dict: dict[str, dict[str, Tensor]]
@@ -36,6 +38,7 @@ class Batch:
     degree_dict: dict[str, Tensor]
     seed_features: Tensor | None = None
     past_targets: Tensor | None = None
+    base_prediction: Tensor | None = None
 
     @property
     def num_seeds(self) -> int:

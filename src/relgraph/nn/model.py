@@ -12,6 +12,7 @@ from relgraph.encoder import TableEncoder, TableFeatures
 from relgraph.nn.batch import Batch
 from relgraph.nn.gnn import EdgeType, HeteroGNN
 from relgraph.nn.layers import mlp, module_key
+from relgraph.nn.offset import OutputOffset
 from relgraph.nn.past import PastTargetEncoder
 from relgraph.nn.temporal import RelativeTimeEncoder
 from relgraph.nn.transformer import SubgraphTransformer
@@ -45,6 +46,8 @@ class ModelSpec:
     seed_features: int = 0               # width of the seeds' relational features
     past_steps: int = 0                  # past targets per seed
     past_encoder: str | None = None      # decomposed | normalized | mlp | transformer
+    # residual model: outputs start at another learner's prediction (Batch.base_prediction)
+    offset: OutputOffset | None = None
 
 
 #: Periods (seconds) of the anchor-time calendar encoding: day, week, year.
@@ -136,6 +139,11 @@ class RelGraphModel(nn.Module):
         else:
             self.head = mlp(c, c, spec.out_channels, spec.num_post_layers, spec.act, spec.norm,
                             spec.dropout)
+            if spec.offset is not None:  # the correction starts at zero: outputs = the base
+                last = self.head[-1]
+                assert isinstance(last, nn.Linear)
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
 
     def _init_link_prediction(self, spec: ModelSpec,
                               features: Mapping[str, TableFeatures]) -> None:
@@ -246,6 +254,13 @@ class RelGraphModel(nn.Module):
             out = out + self.past_encoder(batch.past_targets)
         return out
 
+    def _offset(self, batch: Batch) -> Tensor:
+        assert self.spec.offset is not None
+        if batch.base_prediction is None:
+            raise ValueError("This model corrects another learner's predictions, and the "
+                             "batch carries none (Batch.base_prediction).")
+        return self.spec.offset(batch.base_prediction)
+
     def forward(self, batch: Batch, *, column_vectors: Mapping[str, Tensor] | None = None,
                 row_gates: Mapping[str, Tensor] | None = None) -> Tensor:
         """Per-seed predictions ``[B, out_channels]`` (logits or standardized values);
@@ -254,7 +269,7 @@ class RelGraphModel(nn.Module):
         node_dict, batch_dict, hop_dict = batch.node_dict, batch.batch_dict, batch.hop_dict
         table = self.spec.id_table
         if table is None:
-            return out
+            return out if self.spec.offset is None else out + self._offset(batch)
         vec = self.target_vectors()
         if table in node_dict and node_dict[table].numel() > 0:
             # ID pooling: add the (hop-weighted, count-normalized) vectors of the target

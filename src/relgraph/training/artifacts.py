@@ -17,6 +17,7 @@ from relgraph.encoder import TableFeatures
 from relgraph.errors import ArtifactError
 from relgraph.integrity import read_manifest, read_verified
 from relgraph.nn.model import ModelSpec
+from relgraph.nn.offset import OutputOffset
 from relgraph.training.examples import TargetInfo
 from relgraph.training.gbdt import GBDTModel
 
@@ -132,4 +133,6 @@ def spec_from_dict(saved: dict[str, Any]) -> ModelSpec:
     """A :class:`ModelSpec` saved as JSON (``model.json``)."""
     values = dict(saved)
     values["aggr"] = tuple(values["aggr"])
+    if values.get("offset") is not None:
+        values["offset"] = OutputOffset(**values["offset"])
     return ModelSpec(**values)

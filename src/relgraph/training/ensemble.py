@@ -136,6 +136,11 @@ class Ensemble:
         self.gbdt: GBDTModel | None = None
         self.gbdt_weight = 0.0
 
+    @property
+    def residual(self) -> bool:
+        """Whether a member corrects the GBDT learner (reads its predictions)."""
+        return any(m.settings.residual for m in self.members)
+
     def attach_gbdt(self, model: GBDTModel, weight: float) -> None:
         """Blend ``weight * gbdt + (1 - weight) * GNN`` (seeds must carry ``features``)."""
         self.gbdt, self.gbdt_weight = model, float(weight)

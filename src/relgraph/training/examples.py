@@ -102,6 +102,7 @@ class Seeds:
     features: pd.DataFrame | None = None  # relational features per row (GBDT learner)
     seed_x: Tensor | None = None  # [n, F] standardized relational features (GNN input)
     past: Tensor | None = None    # [n, K] standardized past targets (NaN unknown)
+    base: Tensor | None = None    # [n, C] the GBDT learner's decoded predictions (residual)
 
 
 @dataclass

@@ -188,8 +188,10 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
     seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
     past = ex.past[idx] if ex.past is not None else None
     use_gbdt = ensemble.gbdt is not None and ensemble.gbdt_weight > 0
+    residual = ensemble.gbdt is not None and ensemble.residual and not gbdt_alone
     frame = ex.features.iloc[idx.numpy()].reset_index(drop=True) \
-        if use_gbdt and ex.features is not None else None
+        if (use_gbdt or residual) and ex.features is not None else None
+    base_rows = ex.base[idx] if residual and ex.base is not None else None
     keys = model_keys(ctx, sources, past is not None)
     sign = 1.0 if higher_is_better(metric) else -1.0
 
@@ -198,13 +200,15 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         sx = _permute_columns(seed_x, sources.seed, shuffle, perm)
         pt = past[perm] if past is not None and perm is not None and HISTORY in shuffle \
             else past
-        gbdt = None
+        gbdt, bp = None, base_rows
         if frame is not None and ensemble.gbdt is not None:
             shuffled = _permute_frame(frame, ensemble.gbdt.columns, sources.gbdt, shuffle,
                                       perm)
             gbdt = torch.from_numpy(ensemble.gbdt.predict(shuffled)).to(torch.float32)
             if ensemble.gbdt_weight >= 1.0:  # the GNN's weight is 0: skip its passes
                 return ensemble.combine([torch.zeros_like(gbdt)], gbdt)
+            if bp is not None and perm is not None:  # residual GNNs read the same learner
+                bp = gbdt.reshape(len(idx), -1)
         preds = []
         for prep in prepared:
             outs = []
@@ -212,10 +216,11 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
                 for sl, batch in prep.batches:
                     b = _permute_rows(batch, shuffle, g) if g is not None else batch
                     b = replace(b, seed_features=None if sx is None else sx[sl].to(ctx.device),
-                                past_targets=None if pt is None else pt[sl].to(ctx.device))
+                                past_targets=None if pt is None else pt[sl].to(ctx.device),
+                                base_prediction=None if bp is None else bp[sl].to(ctx.device))
                     outs.append(prep.member.model(b).cpu())
             preds.append(decode_outputs(prep.member.info, torch.cat(outs), calibrated=False))
-        return ensemble.combine(preds, gbdt)
+        return ensemble.combine(preds, gbdt if use_gbdt else None)
 
     base_pred = predict(set(), None)
     base = _metric(ex, idx, base_pred, info, metric)
@@ -398,6 +403,10 @@ def explain_seeds(ctx: GraphContext, ensemble: Ensemble, seeds: Seeds, sources: 
     value = _select(pred, cls, info.task_type)
     scale = info.scale if info.task_type.is_regression else 1.0
     w = ensemble.gbdt_weight if use_gbdt else 0.0
+    # residual members start from the GBDT learner's prediction, which the attributions
+    # of their own inputs leave out: it is explained by the learner's contributions
+    carried = (1.0 - w) * sum(m.settings.residual for m in ensemble.members) \
+        / len(ensemble.members) if ensemble.gbdt is not None else 0.0
     contrib: list[dict[Key, float]] = [{} for _ in range(n)]
     rows: list[dict[tuple[str, int], float]] = [{} for _ in range(n)]
     anchor_min = int(seeds.time.min())
@@ -416,12 +425,12 @@ def explain_seeds(ctx: GraphContext, ensemble: Ensemble, seeds: Seeds, sources: 
                 racc = rows[sl.start + i]
                 for r, v in per_rows.items():
                     racc[r] = racc.get(r, 0.0) + v / len(prepared)
-    if use_gbdt and ensemble.gbdt is not None and seeds.features is not None:
+    if (w + carried) > 0 and ensemble.gbdt is not None and seeds.features is not None:
         phi = gbdt_contributions(ensemble.gbdt, seeds.features, cls)
         for i in range(n):
             acc = contrib[i]
             for j, k in enumerate(sources.gbdt):
-                acc[k] = acc.get(k, 0.0) + w * scale * float(phi[i, j])
+                acc[k] = acc.get(k, 0.0) + (w + carried) * scale * float(phi[i, j])
     shown = prediction(pred) if prediction is not None else value.tolist()
     out = []
     for i in range(n):

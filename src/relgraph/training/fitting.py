@@ -25,7 +25,7 @@ from relgraph.store import GraphStore
 from relgraph.task import TaskType
 from relgraph.training.examples import Examples, Seeds, TargetInfo
 from relgraph.training.features import gather
-from relgraph.training.losses import check_targets, compute_loss, decode_outputs
+from relgraph.training.losses import check_targets, compute_loss, decode_outputs, output_offset
 from relgraph.training.metrics import compute_metrics, higher_is_better
 from relgraph.training.parallel import ParallelStrategy
 from relgraph.training.schedule import make_scheduler
@@ -110,7 +110,8 @@ class GraphContext:
                      {et: ei.to(dev) for et, ei in sub.edge_index_dict.items()},
                      {t: d.to(dev) for t, d in degree_dict.items()},
                      None if seeds.seed_x is None else seeds.seed_x[pos].to(dev),
-                     None if seeds.past is None else seeds.past[pos].to(dev))
+                     None if seeds.past is None else seeds.past[pos].to(dev),
+                     None if seeds.base is None else seeds.base[pos].to(dev))
 
     def forward(self, model: Any, sampler: NeighborSampler, seeds: Seeds, pos: Tensor, *,
                 embed: bool = False, inputs: Batch | None = None) -> Tensor:
@@ -182,7 +183,8 @@ def model_spec(settings: TrialSettings, info: TargetInfo, id_table: str | None =
                      norm=settings.normalization, dropout=settings.dropout,
                      out_channels=info.out_channels, seed_features=seed_width,
                      past_steps=past_steps if settings.past_encoder else 0,
-                     past_encoder=settings.past_encoder if past_steps else None)
+                     past_encoder=settings.past_encoder if past_steps else None,
+                     offset=output_offset(info) if settings.residual else None)
 
 
 def make_sampler(ctx: GraphContext, settings: TrialSettings,

@@ -2,9 +2,11 @@
 
 :func:`example_features` computes the features of :mod:`relgraph.aggregates` (plus the
 entity's past targets, ``LAG_j`` columns of the training table) for every example;
-:func:`fit_gbdt_blend` fits the LightGBM candidate on the training split and the blend
-weight on validation (weight 0 keeps the GNN alone, 1 the GBDT alone); attached to the
-ensemble (:meth:`Ensemble.attach_gbdt`), the blend makes every prediction (holdout, batch).
+:func:`fit_base_learner` fits the LightGBM learner on the training split before the GNN
+trials, whose residual members correct its out-of-fold predictions;
+:func:`fit_gbdt_blend` fits the blend weight on validation (weight 0 keeps the GNN alone,
+1 the GBDT alone); attached to the ensemble (:meth:`Ensemble.attach_gbdt`), the blend
+makes every prediction (holdout, batch).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from relgraph.task import TaskType
 from relgraph.training.ensemble import Ensemble, fit_blend
 from relgraph.training.examples import Examples, Seeds, TargetInfo
 from relgraph.training.fitting import GraphContext, target_values
-from relgraph.training.gbdt import GBDTModel
+from relgraph.training.gbdt import BAG, GBDTModel
 
 #: Training rows below which no GBDT learner is fitted (too few to early-stop on).
 MIN_TRAIN_ROWS = 50
@@ -56,18 +58,66 @@ def gbdt_targets(ex: Examples, info: TargetInfo) -> np.ndarray:
     return y.astype(np.float64)
 
 
-def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: TargetInfo,
-                   tune_metric: str, *, seed: int, train_splits: tuple[str, ...],
-                   say: Callable[[str], None]) -> tuple[GBDTModel, float, dict[str, object]]:
-    """Fit the GBDT learner and choose its blend weight on validation against
-    ``ensemble``'s GNN predictions (the ensemble before any refit). With ``train_splits``
-    beyond ``("train",)`` the learner is refitted on them with its early-stopped rounds.
-    Returns the model, its weight and what the job records about them."""
+def fit_gbdt(ex: Examples, info: TargetInfo, tune_metric: str, *, seed: int,
+             train_splits: tuple[str, ...] = ("train",), rounds: list[int] | None = None,
+             bag: int = BAG) -> GBDTModel:
+    """The GBDT learner on ``ex.features``: fitted on ``train_splits`` with early stopping
+    on validation, or for fixed ``rounds``."""
     assert ex.features is not None
-    weight_col = None if ex.weight is None else ex.weight.numpy()
-    model = GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info), ex.split,
-                          tune_metric, weight=weight_col, seed=seed,
-                          num_classes=len(info.classes))
+    return GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info), ex.split,
+                         tune_metric, weight=None if ex.weight is None else ex.weight.numpy(),
+                         seed=seed, train_splits=train_splits,
+                         num_classes=len(info.classes), rounds=rounds, bag=bag)
+
+
+#: Folds of the out-of-fold predictions that residual GNNs correct on their training rows.
+BASE_FOLDS = 4
+
+
+def base_predictions(model: GBDTModel, features: pd.DataFrame) -> torch.Tensor:
+    """``model``'s decoded predictions as residual GNNs read them: ``[n, C]`` float32."""
+    pred = model.predict(features)
+    return torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32)
+                            .reshape(len(features), -1))
+
+
+def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
+                     seed: int) -> GBDTModel:
+    """Fit the GBDT learner on the training split (early-stopped on validation) and set
+    ``ex.base``, the prediction residual GNNs correct: on training rows from
+    :data:`BASE_FOLDS` single boosters that did not train on them (with the learner's
+    rounds), so that a GNN learns the learner's real errors and not its fit to the rows
+    it saw; elsewhere from the learner itself."""
+    assert ex.features is not None
+    model = fit_gbdt(ex, info, tune_metric, seed=seed)
+    base = base_predictions(model, ex.features)
+    train = ex.index("train").numpy()
+    if len(train) >= BASE_FOLDS * MIN_TRAIN_ROWS:
+        rounds = [int(np.mean(model.rounds[j:j + model.bag]))
+                  for j in range(0, len(model.rounds), model.bag)]
+        folds = np.array_split(np.random.default_rng(seed).permutation(train), BASE_FOLDS)
+        for k, fold in enumerate(folds):
+            held_out = ex.split.copy()
+            held_out[fold] = "held_out"
+            part = GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info),
+                                 held_out, tune_metric, seed=seed + 1 + k,
+                                 weight=None if ex.weight is None else ex.weight.numpy(),
+                                 num_classes=len(info.classes), rounds=rounds, bag=1)
+            base[torch.from_numpy(fold)] = base_predictions(part, ex.features.iloc[fold])
+    ex.base = base
+    return model
+
+
+def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: TargetInfo,
+                   tune_metric: str, model: GBDTModel, *, seed: int,
+                   train_splits: tuple[str, ...],
+                   say: Callable[[str], None]) -> tuple[GBDTModel, float, dict[str, object]]:
+    """Choose the blend weight of ``model`` (the GBDT learner fitted on the training split)
+    on validation against ``ensemble``'s GNN predictions (the ensemble before any refit).
+    With ``train_splits`` beyond ``("train",)`` the learner is refitted on them with its
+    early-stopped rounds, and the rows it did not train on get its predictions as the
+    base of residual GNNs. Returns the model, its weight and what the job records."""
+    assert ex.features is not None
     val_idx = ex.index("val")
     weight, scores = 0.5, dict[float, float]()
     if len(val_idx):
@@ -76,10 +126,11 @@ def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: Ta
         weight, scores = fit_blend(gnn, gbdt, target_values(ex.y[val_idx], info),
                                    ensemble.best.info, tune_metric, seed=seed)
     if train_splits != ("train",):  # refit with the early-stopped rounds
-        model = GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info), ex.split,
-                              tune_metric, weight=weight_col, seed=seed,
-                              train_splits=train_splits, num_classes=len(info.classes),
-                              rounds=model.rounds)
+        model = fit_gbdt(ex, info, tune_metric, seed=seed, train_splits=train_splits,
+                         rounds=model.rounds)
+        if ex.base is not None:
+            unseen = torch.from_numpy(~np.isin(ex.split, train_splits))
+            ex.base[unseen] = base_predictions(model, ex.features[unseen.numpy()])
     say(f"GBDT learner: {len(model.columns)} features, rounds {model.rounds}; blend weight "
         f"{weight:g} on validation (0 = GNN alone, 1 = GBDT alone)")
     return model, weight, {"weight": weight, "rounds": model.rounds,
@@ -193,8 +244,10 @@ def prepare_hybrid(graph: Graph, entity_table: str, ex: Examples, info: TargetIn
     return HybridInputs(spec, scaler, past_query, steps)
 
 
-def apply_hybrid(graph: Graph, seeds: Seeds, inputs: HybridInputs, info: TargetInfo) -> None:
-    """Compute a saved model's seed inputs for new seeds (batch prediction)."""
+def apply_hybrid(graph: Graph, seeds: Seeds, inputs: HybridInputs, info: TargetInfo,
+                 base_learner: GBDTModel | None = None) -> None:
+    """Compute a saved model's seed inputs for new seeds (batch prediction); with
+    ``base_learner``, also the base its residual GNNs correct."""
     features = example_features(graph, inputs.spec, seeds, None)
     if inputs.past_query is not None and inputs.past_steps:
         query = PredictiveQuery(graph, inputs.past_query)
@@ -203,6 +256,8 @@ def apply_hybrid(graph: Graph, seeds: Seeds, inputs: HybridInputs, info: TargetI
         seeds.past = encode_past(past, info)
     seeds_with_features(seeds, features)
     seeds.seed_x = inputs.scaler.transform(features)
+    if base_learner is not None:
+        seeds.base = base_predictions(base_learner, features)
 
 
 def seeds_with_features(seeds: Seeds, features: pd.DataFrame) -> Seeds:
@@ -213,6 +268,7 @@ def seeds_with_features(seeds: Seeds, features: pd.DataFrame) -> Seeds:
     return seeds
 
 
-__all__ = ["MIN_TRAIN_ROWS", "PAST_STEPS", "HybridInputs", "SeedScaler", "apply_hybrid",
-           "encode_past", "example_features", "fit_gbdt_blend", "gbdt_targets",
+__all__ = ["BASE_FOLDS", "MIN_TRAIN_ROWS", "PAST_STEPS", "HybridInputs", "SeedScaler",
+           "apply_hybrid", "base_predictions", "encode_past", "example_features",
+           "fit_base_learner", "fit_gbdt", "fit_gbdt_blend", "gbdt_targets",
            "past_columns", "prepare_hybrid", "seeds_with_features"]

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from relgraph.errors import PlanError, TrainingError
+from relgraph.nn.offset import OutputOffset
 from relgraph.task import TaskType
 
 if TYPE_CHECKING:
@@ -273,6 +274,24 @@ def decode_outputs(info: TargetInfo, out: Tensor, *, calibrated: bool = True) ->
     if task_type.is_ranking:
         return torch.softmax(out, dim=-1)
     return torch.sigmoid(out)
+
+
+def output_offset(info: TargetInfo) -> OutputOffset | None:
+    """How a decoded prediction becomes an offset of the outputs of a model with
+    ``info``'s head (the inverse of :func:`decode_outputs` before recalibration), or
+    ``None`` where the head has no point output to shift (distribution heads, ranking and
+    multilabel tasks)."""
+    task_type = info.task_type
+    if task_type is TaskType.BINARY_CLASSIFICATION:
+        return OutputOffset("logit")
+    if task_type is TaskType.MULTICLASS_CLASSIFICATION:
+        return OutputOffset("log_prob")
+    if not task_type.is_regression or info.head not in ("", "multi_quantile"):
+        return None
+    if info.log_space:
+        return OutputOffset("value", info.log_mean, info.log_std, log=True,
+                            repeats=params_per_value(info.head))
+    return OutputOffset("value", info.mean, info.std, repeats=params_per_value(info.head))
 
 
 def _point(info: TargetInfo, p: Tensor) -> Tensor:

@@ -70,6 +70,7 @@ from relgraph.training.hybrid import (
     MIN_TRAIN_ROWS,
     HybridInputs,
     apply_hybrid,
+    fit_base_learner,
     fit_gbdt_blend,
     prepare_hybrid,
 )
@@ -117,6 +118,7 @@ class TrainingContext:
     ctx: GraphContext
     hybrid: HybridInputs | None
     t_start: float
+    gbdt: GBDTModel | None = None   # the GBDT learner on the training split (hybrid models)
 
     def log(self, line: str) -> None:
         """A line of the job's log, prefixed with the job id."""
@@ -235,7 +237,7 @@ def _context_step(graph: Graph, train_table: TrainingTable, plan: ModelPlan | No
                                   fit_time=fit_time)
     ctx = GraphContext(store, features, entity_table, device, _pkeys(graph),
                        train_table.target_table)
-    hybrid = None
+    hybrid, gbdt = None, None
     if tj.hybrid and task_type in GBDT_TASKS and counts["train"] >= MIN_TRAIN_ROWS:
         emit({"event": "stage", "stage": "relational_features"})
         query = train_table.query
@@ -246,12 +248,15 @@ def _context_step(graph: Graph, train_table: TrainingTable, plan: ModelPlan | No
         ctx.seed_width, ctx.past_steps = hybrid.scaler.width, hybrid.past_steps
         say(f"[{job_id}] relational features: {len(feature_names(hybrid.spec))} per "
             f"example ({len(hybrid.spec.blocks)} paths), {hybrid.past_steps} past targets")
+        emit({"event": "stage", "stage": "gbdt"})
+        gbdt = fit_base_learner(ex, info, tune_metric, seed=seed)
+        say(f"[{job_id}] GBDT learner: {len(gbdt.columns)} features, rounds {gbdt.rounds}")
     return TrainingContext(
         graph=graph, train_table=train_table, plan=plan, folder=folder, job_id=job_id,
         say=say, emit=emit, dist=dist, task_type=task_type, is_temporal=is_temporal,
         has_weight_col=has_weight_col, seed=seed, metrics=metrics, tune_metric=tune_metric,
         info=info, ex=ex, counts=counts, features=features, store=store, ctx=ctx,
-        hybrid=hybrid, t_start=t_start)
+        hybrid=hybrid, t_start=t_start, gbdt=gbdt)
 
 
 def _automl_step(job: TrainingContext) -> TrainedTrials:
@@ -266,6 +271,8 @@ def _automl_step(job: TrainingContext) -> TrainedTrials:
                            task_type=job.task_type,
                            query_type=QueryType(job.train_table.query_type),
                            has_weight_col=job.has_weight_col)
+    if job.gbdt is not None:  # AutoML chooses between residual and plain GNNs
+        trials = [replace(t, residual=t.trial_index % 2 == 0) for t in trials]
     results: list[TrialResult] = []
     sign = 1.0 if higher_is_better(tune_metric) else -1.0
     best: TrialResult | None = None
@@ -330,10 +337,10 @@ def _refit_step(job: TrainingContext, trials: TrainedTrials, chosen: list[int]) 
     ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                               info, seed=seed + 7)
     gbdt = None
-    if job.hybrid is not None:
-        job.stage("gbdt")
-        gbdt = fit_gbdt_blend(ctx, job.ex, ensemble, info, job.tune_metric, seed=seed,
-                              train_splits=splits, say=job.log)
+    if job.gbdt is not None:
+        job.stage("blend")
+        gbdt = fit_gbdt_blend(ctx, job.ex, ensemble, info, job.tune_metric, job.gbdt,
+                              seed=seed, train_splits=splits, say=job.log)
     if splits != ("train",):
         job.stage("refit")
         states = []
@@ -417,9 +424,10 @@ def _evaluation_step(job: TrainingContext, trials: TrainedTrials,
     if not job.plan.training_job.disable_explain and job.counts["val"] > 0:
         job.stage("explain")
         hybrid = job.hybrid
+        reads_gbdt = ensemble.gbdt_weight > 0 or ensemble.residual
         sources = InputSources.of(hybrid.spec if hybrid is not None else None,
                                   hybrid.scaler.columns if hybrid is not None else [],
-                                  ensemble.gbdt if ensemble.gbdt_weight > 0 else None)
+                                  ensemble.gbdt if reads_gbdt else None)
         val_rows = val_idx[: best.max_val_steps * best.batch_size]
         explanation = global_importance(ctx, ensemble, ex, val_rows, job.tune_metric, sources,
                                         seed=job.seed)
@@ -636,7 +644,12 @@ class Predictor:
         """The seeds of a prediction-table frame, with their relational inputs."""
         seeds = make_seeds(self.graph, self.entity_table, df)
         if self.hybrid is not None and len(seeds.rows):
-            apply_hybrid(self.graph, seeds, self.hybrid, self.info)
+            residual = self.ensemble.residual
+            if residual and self.ensemble.gbdt is None:
+                raise ArtifactError("The model's residual GNNs correct its GBDT learner, "
+                                    "whose files are missing; retrain the model.")
+            apply_hybrid(self.graph, seeds, self.hybrid, self.info,
+                         self.ensemble.gbdt if residual else None)
         return seeds
 
     def explain(self, seeds: Seeds, *, top_columns: int = 10,

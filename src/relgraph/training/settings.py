@@ -154,6 +154,7 @@ class TrialSettings:
     normalization: str | None = "layer_norm"
     prediction_time_encodings: bool = False  # calendar features of the anchor time
     past_encoder: str | None = None          # encoder of the seed's past targets
+    residual: bool = False                   # corrects the GBDT learner (hybrid models)
     # sampling
     num_neighbors: tuple[HopSpec, ...] = (HopSpec.of(16), HopSpec.of(16))
     sampling_strategy: str = "uniform"
@@ -206,7 +207,8 @@ class TrialSettings:
                 f"hops={hops}, pre={self.num_pre_layers}, post={self.num_post_layers}, "
                 f"act={self.activation}, norm={self.normalization}) loss={loss} "
                 f"{self.optimizer}(lr={self.base_lr:g}, wd={self.weight_decay:g}) "
-                f"batch={self.batch_size} sched={sched}")
+                f"batch={self.batch_size} sched={sched}"
+                + (" residual" if self.residual else ""))
 
     @classmethod
     def from_dict(cls, saved: Mapping[str, Any]) -> TrialSettings:
