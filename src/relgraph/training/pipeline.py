@@ -197,7 +197,8 @@ def _context_step(graph: Graph, train_table: TrainingTable, plan: ModelPlan | No
                   emit: EventSink,
                   dist: ParallelStrategy | None) -> TrainingContext:
     """Resolve and check the plan; materialize the graph; encode the examples and fit the
-    column encoders; compute the relational features of a hybrid model."""
+    column encoders; compute the relational features of a hybrid model and fit its GBDT
+    learner (whose predictions the residual trials correct)."""
     t_start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     df = train_table.data_df()
@@ -323,7 +324,7 @@ def _selection_step(job: TrainingContext, trials: TrainedTrials) -> list[int]:
 
 
 def _refit_step(job: TrainingContext, trials: TrainedTrials, chosen: list[int]) -> FittedModel:
-    """The ensemble of the chosen trials, with its GBDT part (fitted against the trials'
+    """The ensemble of the chosen trials, with its GBDT part (blended against the trials'
     models); with ``refit_trainval``/``refit_full`` every member is retrained on the
     larger splits for its best number of epochs."""
     tj, ctx, seed = job.plan.training_job, job.ctx, job.seed
