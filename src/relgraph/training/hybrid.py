@@ -128,9 +128,9 @@ def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: Ta
     if train_splits != ("train",):  # refit with the early-stopped rounds
         model = fit_gbdt(ex, info, tune_metric, seed=seed, train_splits=train_splits,
                          rounds=model.rounds)
-        if ex.base is not None:
-            unseen = torch.from_numpy(~np.isin(ex.split, train_splits))
-            ex.base[unseen] = base_predictions(model, ex.features[unseen.numpy()])
+        unseen = ~np.isin(ex.split, train_splits)
+        if ex.base is not None and unseen.any():
+            ex.base[torch.from_numpy(unseen)] = base_predictions(model, ex.features[unseen])
     say(f"GBDT learner: {len(model.columns)} features, rounds {model.rounds}; blend weight "
         f"{weight:g} on validation (0 = GNN alone, 1 = GBDT alone)")
     return model, weight, {"weight": weight, "rounds": model.rounds,
