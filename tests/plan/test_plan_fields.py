@@ -458,8 +458,10 @@ def n_linear(module: Any) -> int:
     return sum(isinstance(m, torch.nn.Linear) for m in module.modules())
 
 
-def first_loss(run: Run) -> float:
-    return round(run.first.losses[0], 6)
+def first_loss(run: Run) -> tuple[float, ...]:
+    """The first three training steps' losses: a residual trial starts at the GBDT
+    learner's prediction whatever its inputs, so its first step alone cannot tell them."""
+    return tuple(round(x, 6) for x in run.first.losses[:3])
 
 
 def epochs_run(run: Run) -> int:
