@@ -45,6 +45,8 @@ def run_quality(tree: Path, task: str, home: Path) -> dict[str, Any]:
         lines = (proc.stderr or proc.stdout or "no output").strip().splitlines()
         return {"status": "error", "message": lines[-1], "load": load}
     row = rows[0]
+    if row.get("status") != "ok":
+        row["message"] = row.get("error") or row.get("status")
     row["load"] = load
     return row
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="relgraph-train-time-") as tmp:
         tree = Path(tmp) / "ref"
+        # quality.py reads ../shared/data beside its checkout: the same data for both
+        (Path(tmp) / "shared").symlink_to(ROOT.parent / "shared", target_is_directory=True)
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.ref], cwd=ROOT,
                        capture_output=True, text=True, check=True)
         try:
