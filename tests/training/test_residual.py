@@ -19,11 +19,11 @@ from relgraph.training.hybrid import BASE_FOLDS, fit_base_learner
 from relgraph.training.losses import decode_outputs, output_offset
 
 
-def _regression_info(log_space: bool, head: str = "") -> TargetInfo:
-    values = pd.Series(np.r_[np.zeros(200), 10.0 ** np.arange(0.0, 5.0, 0.25)])  # skewed
-    info = fit_target_info(TaskType.REGRESSION, values)
-    return info.for_loss("mae" if not head else head) if log_space else \
-        info.for_loss("mse" if not head else head)
+def _regression_info(loss: str) -> TargetInfo:
+    """A skewed non-negative target with the head of ``loss`` (log space for mae and
+    multi_quantile, standardized values for mse)."""
+    values = pd.Series(np.r_[np.zeros(200), 10.0 ** np.arange(0.0, 5.0, 0.25)])
+    return fit_target_info(TaskType.REGRESSION, values).for_loss(loss)
 
 
 @pytest.mark.parametrize("case", ["binary", "multiclass", "regression", "log_space",
@@ -41,10 +41,8 @@ def test_the_offset_decodes_back_to_the_base_prediction(case: str) -> None:
         info = fit_target_info(TaskType.FORECASTING, pd.Series([[1.0, 2.0], [3.0, 5.0]] * 20))
         base = torch.tensor([[1.5, 2.5], [4.0, 0.5]])
     else:
-        info = _regression_info(case == "log_space",
-                                "multi_quantile" if case == "multi_quantile" else "")
-        if case == "log_space":
-            assert info.log_space
+        info = _regression_info({"regression": "mse", "log_space": "mae"}.get(case, case))
+        assert info.log_space == (case != "regression")
         base = torch.tensor([[0.0], [3.5], [1200.0]])
     offset = output_offset(info)
     assert offset is not None
