@@ -97,6 +97,7 @@ def graph() -> rg.Graph:
     return make_activity_db()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("query", "task_type", "column"),
                          [(CHURN, TaskType.BINARY_CLASSIFICATION, "TRUE_PROB"),
                           (SPEND, TaskType.REGRESSION, "TARGET_PRED")])
