@@ -60,11 +60,13 @@ def gbdt_targets(ex: Examples, info: TargetInfo) -> np.ndarray:
 
 def fit_gbdt(ex: Examples, info: TargetInfo, tune_metric: str, *, seed: int,
              train_splits: tuple[str, ...] = ("train",), rounds: list[int] | None = None,
-             bag: int = BAG) -> GBDTModel:
-    """The GBDT learner on ``ex.features``: fitted on ``train_splits`` with early stopping
-    on validation, or for fixed ``rounds``."""
+             bag: int = BAG, split: np.ndarray | None = None) -> GBDTModel:
+    """The GBDT learner on ``ex.features``: fitted on the ``train_splits`` rows of
+    ``split`` (default ``ex.split``) with early stopping on validation, or for fixed
+    ``rounds``."""
     assert ex.features is not None
-    return GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info), ex.split,
+    return GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info),
+                         ex.split if split is None else split,
                          tune_metric, weight=None if ex.weight is None else ex.weight.numpy(),
                          seed=seed, train_splits=train_splits,
                          num_classes=len(info.classes), rounds=rounds, bag=bag)
@@ -99,10 +101,8 @@ def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
         for k, fold in enumerate(folds):
             held_out = ex.split.copy()
             held_out[fold] = "held_out"
-            part = GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info),
-                                 held_out, tune_metric, seed=seed + 1 + k,
-                                 weight=None if ex.weight is None else ex.weight.numpy(),
-                                 num_classes=len(info.classes), rounds=rounds, bag=1)
+            part = fit_gbdt(ex, info, tune_metric, seed=seed + 1 + k, rounds=rounds, bag=1,
+                            split=held_out)
             base[torch.from_numpy(fold)] = base_predictions(part, ex.features.iloc[fold])
     ex.base = base
     return model
