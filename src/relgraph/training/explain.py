@@ -141,8 +141,10 @@ class GlobalExplanation:
     seconds: float = 0.0
 
     def top_columns(self, k: int = 5) -> list[str]:
-        """``table.column`` of the ``k`` most important columns."""
-        return [f"{t}.{c}" for t, c in self.columns[["table", "column"]].head(k)
+        """``table.column`` of the ``k`` most important columns (those whose shuffle
+        changed the score at all)."""
+        cols = self.columns[self.columns["importance"] > 0]
+        return [f"{t}.{c}" for t, c in cols[["table", "column"]].head(k)
                 .itertuples(index=False)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,15 +239,41 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         arr = np.asarray(drops, dtype=float)
         return float(np.nanmean(arr)), float(np.nanstd(arr))
 
-    col_rows = [(t, c, *importance({(t, c)})) for t, c in keys]
+    # a shuffle of inputs the model does not read cannot move a prediction: such keys
+    # (tables the sampler never reaches, or every key under a constant recalibration)
+    # are 0 without a pass
+    read = set() if info.scale == 0.0 else _read_keys(
+        prepared, sources, use_gbdt or residual, past is not None)
+
+    def exact(shuffle: set[Key]) -> tuple[float, float]:
+        return importance(shuffle & read) if shuffle & read else (0.0, 0.0)
+
+    col_rows = [(t, c, *exact({(t, c)})) for t, c in keys]
     tables = list(dict.fromkeys(t for t, _ in keys))
-    tab_rows = [(t, *importance({k for k in keys if k[0] == t})) for t in tables]
+    tab_rows = [(t, *exact({k for k in keys if k[0] == t})) for t in tables]
     columns = pd.DataFrame(col_rows, columns=["table", "column", "importance", "std"]) \
         .sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     table_df = pd.DataFrame(tab_rows, columns=["table", "importance", "std"]) \
         .sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     return GlobalExplanation(columns, table_df, measure, base, len(idx), repeats,
                              time.perf_counter() - t0)
+
+
+def _read_keys(prepared: list[_Prepared], sources: InputSources, reads_gbdt: bool,
+               with_history: bool) -> set[Key]:
+    """The keys whose shuffle can change a prediction: columns of tables with sampled
+    rows in some batch, the seed inputs, the learner's features and the past targets."""
+    read: set[Key] = set(sources.gbdt) if reads_gbdt else set()
+    if prepared:  # GNN members read the seed inputs and past targets
+        read |= set(sources.seed) | ({HISTORY} if with_history else set())
+    for prep in prepared:
+        for _, batch in prep.batches:
+            for t, nodes in batch.node_dict.items():
+                if nodes.numel() == 0:
+                    continue
+                read |= {(t, c) for c in batch.x_dict.get(t, {})}
+                read |= {(t, TIME_COLUMN)} if t in batch.time_dict else set()
+    return read
 
 
 def _prepare(ctx: GraphContext, member: Member, seeds: Seeds, idx: Tensor) -> _Prepared:

@@ -433,8 +433,8 @@ def _evaluation_step(job: TrainingContext, trials: TrainedTrials,
         explanation = global_importance(ctx, ensemble, ex, val_rows, job.tune_metric, sources,
                                         seed=job.seed)
         write_json_atomic(explanation.to_dict(), job.folder / EXPLANATIONS)
-        job.log(f"most important columns (validation): "
-                f"{', '.join(explanation.top_columns(5))} ({explanation.seconds:.1f}s)")
+        top = ", ".join(explanation.top_columns(5)) or "none (no shuffle changed the score)"
+        job.log(f"most important columns (validation): {top} ({explanation.seconds:.1f}s)")
     return Evaluation(all_metrics, holdout, explanation)
 
 
