@@ -239,3 +239,54 @@ def test_regression_explanations(tmp_path) -> None:
         assert np.isfinite(e.columns["contribution"]).all()
         assert ("users", e.entity) not in set(zip(e.rows["table"], e.rows["primary_key"]))
         assert all(t is None or t <= e.anchor_time for t in e.rows["time"])
+
+
+def _fit_counting_passes(tmp_path, monkeypatch, device_columns: int) -> tuple[int, object]:
+    """Fit the GNN alone on :func:`make_graph` plus a ``devices`` table that ``events``
+    references (two hops from users: one-hop sampling never reaches it) with
+    ``device_columns`` numeric columns; returns the model passes of the whole fit and the
+    global explanation."""
+    from relgraph.nn.model import RelGraphModel
+
+    rg.init(home=tmp_path / f"home{device_columns}")
+    graph, frame, _ = make_graph(seed=2)
+    rng = np.random.default_rng(0)
+    devices = pd.DataFrame({"device_id": np.arange(20)} | {
+        f"d{j}": rng.normal(size=20) for j in range(device_columns)})
+    events = graph["events"].data.assign(device_id=rng.integers(0, 20, graph["events"].num_rows))
+    graph = rg.Graph(
+        tables={"users": graph["users"],
+                "events": rg.Table.from_dataframe(events, "events", primary_key="event_id",
+                                                  time_column="ts"),
+                "devices": rg.Table.from_dataframe(devices, "devices", primary_key="device_id")},
+        edges=[rg.Edge("events", "user_id", "users"), rg.Edge("events", "device_id", "devices")])
+    table = rg.TrainingTable.from_dataframe(
+        frame, graph, entity_table="users", entity_column="ENTITY",
+        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
+        task_type="binary_classification")
+    p = plan()
+    p.training_job.hybrid = False
+    p.optimization.max_epochs = 2
+    calls = [0]
+    forward = RelGraphModel.forward
+
+    def counted(self, *args, **kwargs):
+        calls[0] += 1
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(RelGraphModel, "forward", counted)
+    result = rg.Trainer(p, verbose=False).fit(graph, table)
+    return calls[0], result.explanations()
+
+
+@pytest.mark.slow
+def test_columns_the_model_cannot_read_cost_no_pass(tmp_path, monkeypatch) -> None:
+    """A table the sampler never reaches gets importance exactly 0 without shuffling its
+    columns: 2 or 12 such columns cost the same number of model passes."""
+    few, exp = _fit_counting_passes(tmp_path, monkeypatch, 2)
+    many, exp_many = _fit_counting_passes(tmp_path, monkeypatch, 12)
+    assert few == many
+    unread = exp_many.columns[exp_many.columns["table"] == "devices"]
+    assert len(unread) >= 12
+    assert (unread["importance"] == 0).all() and (unread["std"] == 0).all()
+    assert all(not c.startswith("devices.") for c in exp.top_columns(10))
