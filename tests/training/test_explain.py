@@ -290,3 +290,19 @@ def test_columns_the_model_cannot_read_cost_no_pass(tmp_path, monkeypatch) -> No
     assert len(unread) >= 12
     assert (unread["importance"] == 0).all() and (unread["std"] == 0).all()
     assert all(not c.startswith("devices.") for c in exp.top_columns(10))
+
+
+@pytest.mark.slow
+def test_wide_models_are_explained_on_fewer_rows(tmp_path, monkeypatch) -> None:
+    """The global explanation's GNN passes stay within ``ROW_PASSES``: rows x shuffles
+    x members, cut to fewer validation rows (at least ``MIN_ROWS``) when a model reads
+    many columns; every read column is still ranked."""
+    from relgraph.training import explain
+
+    monkeypatch.setattr(explain, "ROW_PASSES", 900)
+    monkeypatch.setattr(explain, "MIN_ROWS", 12)
+    _, exp = _fit_counting_passes(tmp_path, monkeypatch, 2)
+    read = exp.columns[exp.columns["table"] != "devices"]
+    groups = len(read) + read["table"].nunique()
+    assert exp.num_rows == max(12, 900 // (explain.REPEATS * groups)) < NUM_USERS // 5
+    assert (read["std"] > 0).any()

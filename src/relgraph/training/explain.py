@@ -77,6 +77,11 @@ REPEATS = 3
 #: Validation seeds used by :func:`global_importance`, at most: the step costs one pass
 #: of the whole model per column and repeat, so it is kept to a fraction of training.
 MAX_ROWS = 1024
+#: Seed-passes of the GNN members that :func:`global_importance` may spend (rows x
+#: shuffles x members): a model reading many columns is explained on fewer rows, at
+#: least :data:`MIN_ROWS`, so its cost does not grow with the width of the graph.
+ROW_PASSES = 64 * 1024
+MIN_ROWS = 256
 #: Integration steps of Integrated Gradients.
 IG_STEPS = 16
 #: Rows per table the attribution baselines are averaged over.
@@ -179,7 +184,8 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
                       metric: str, sources: InputSources, *, repeats: int = REPEATS,
                       seed: int = 0) -> GlobalExplanation:
     """Permutation importance of every column and table the model reads, on the
-    examples at ``idx`` (at most :data:`MAX_ROWS`, drawn with ``seed``)."""
+    examples at ``idx`` (at most :data:`MAX_ROWS`, and fewer where the GNN passes would
+    exceed :data:`ROW_PASSES`; drawn with ``seed``)."""
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     if len(idx) > MAX_ROWS:
@@ -187,14 +193,26 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
     info = ensemble.info
     gbdt_alone = ensemble.gbdt is not None and ensemble.gbdt_weight >= 1.0
     prepared = [] if gbdt_alone else [_prepare(ctx, m, ex, idx) for m in ensemble.members]
-    seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
-    past = ex.past[idx] if ex.past is not None else None
     use_gbdt = ensemble.gbdt is not None and ensemble.gbdt_weight > 0
     residual = ensemble.gbdt is not None and ensemble.residual and not gbdt_alone
+    keys = model_keys(ctx, sources, ex.past is not None)
+    # a shuffle of inputs the model does not read cannot move a prediction: such keys
+    # (tables the sampler never reaches, or every key under a constant recalibration)
+    # are 0 without a pass
+    read = set() if info.scale == 0.0 else _read_keys(
+        prepared, sources, use_gbdt or residual, ex.past is not None)
+    groups = len([k for k in keys if k in read]) + len({t for t, c in keys if (t, c) in read})
+    gnn_passes = repeats * groups * len(prepared)
+    if len(idx) * gnn_passes > ROW_PASSES and len(idx) > MIN_ROWS:  # a wide model
+        keep = max(MIN_ROWS, ROW_PASSES // gnn_passes)
+        idx = idx[torch.randperm(len(idx), generator=gen)[:keep]].sort().values
+        prepared = [_prepare(ctx, m, ex, idx) for m in ensemble.members]
+        read = _read_keys(prepared, sources, use_gbdt or residual, ex.past is not None)
+    seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
+    past = ex.past[idx] if ex.past is not None else None
     frame = ex.features.iloc[idx.numpy()].reset_index(drop=True) \
         if (use_gbdt or residual) and ex.features is not None else None
     base_rows = ex.base[idx] if residual and ex.base is not None else None
-    keys = model_keys(ctx, sources, past is not None)
     sign = 1.0 if higher_is_better(metric) else -1.0
 
     def predict(shuffle: set[Key], g: torch.Generator | None) -> Tensor:
@@ -238,12 +256,6 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
                 drops.append(float((pred - base_pred).abs().mean()))
         arr = np.asarray(drops, dtype=float)
         return float(np.nanmean(arr)), float(np.nanstd(arr))
-
-    # a shuffle of inputs the model does not read cannot move a prediction: such keys
-    # (tables the sampler never reaches, or every key under a constant recalibration)
-    # are 0 without a pass
-    read = set() if info.scale == 0.0 else _read_keys(
-        prepared, sources, use_gbdt or residual, past is not None)
 
     def exact(shuffle: set[Key]) -> tuple[float, float]:
         return importance(shuffle & read) if shuffle & read else (0.0, 0.0)
