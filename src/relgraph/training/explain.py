@@ -80,7 +80,7 @@ MAX_ROWS = 1024
 #: Seed-passes of the GNN members that :func:`global_importance` may spend (rows x
 #: shuffles x members): a model reading many columns is explained on fewer rows, at
 #: least :data:`MIN_ROWS`, so its cost does not grow with the width of the graph.
-ROW_PASSES = 64 * 1024
+ROW_PASSES = 32 * 1024
 MIN_ROWS = 256
 #: Integration steps of Integrated Gradients.
 IG_STEPS = 16
