@@ -13,7 +13,7 @@ import relgraph as rg
 from relgraph.errors import PlanError, TrainingError
 from relgraph.task import TaskType
 from relgraph.testing.graphs import SPEND, make_activity_db, small_plan
-from relgraph.training.examples import TargetInfo, fit_target_info
+from relgraph.training.examples import TargetInfo, fit_target_info, numeric_targets
 from relgraph.training.losses import (
     QUANTILES,
     compute_loss,
@@ -244,3 +244,15 @@ def test_heavy_tailed_count_fits_in_log_space_end_to_end(graph, home):
         assert (pred == pred.round()).all()
     preds = trainer.predict(graph, pq.generate_prediction_table()).predictions_df()
     assert len(preds) == graph["users"].num_rows and (preds["TARGET_PRED"] >= 0).all()
+
+
+def test_forecast_targets_become_a_padded_float_matrix() -> None:
+    """Lists of per-window values (lists or arrays, of any length; None, NaN and
+    non-numbers unknown) become ``[n, horizon]`` floats, NaN-padded."""
+    targets = pd.Series([[1, 2, 3], None, np.array([4.0, np.nan]), [5, None, "x"], [],
+                         [6.5]], dtype=object)
+    out = numeric_targets(targets)
+    nan = np.nan
+    np.testing.assert_array_equal(out, [[1, 2, 3], [nan, nan, nan], [4, nan, nan],
+                                        [5, nan, nan], [nan, nan, nan], [6.5, nan, nan]])
+    np.testing.assert_array_equal(numeric_targets(pd.Series([1.0, None, "2"])), [1, nan, 2])

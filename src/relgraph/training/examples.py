@@ -185,12 +185,13 @@ def numeric_targets(targets: pd.Series) -> np.ndarray:
         isinstance(v, float) and np.isnan(v))), None)
     if first is None or np.isscalar(first):
         return pd.to_numeric(targets, errors="coerce").astype(float).to_numpy()
-    horizon = max(len(v) for v in targets if v is not None and not np.isscalar(v))
-    out = np.full((len(targets), horizon), np.nan)
-    for i, v in enumerate(targets):
-        if v is not None and not np.isscalar(v):
-            vals = pd.to_numeric(pd.Series(list(v)), errors="coerce").to_numpy(dtype=float)
-            out[i, :len(vals)] = vals
+    lists = [list(v) if v is not None and not np.isscalar(v) else [] for v in targets]
+    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
+    out = np.full((len(lists), int(lengths.max())), np.nan)
+    flat = pd.to_numeric(pd.Series([x for v in lists for x in v], dtype=object),
+                         errors="coerce").to_numpy(dtype=float)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[np.repeat(np.arange(len(lists)), lengths), np.arange(len(flat)) - starts] = flat
     return out
 
 
