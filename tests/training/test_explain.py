@@ -61,6 +61,14 @@ def make_graph(seed: int = 0) -> tuple[rg.Graph, pd.DataFrame, dict[int, int]]:
     return graph, table, key_event
 
 
+def training_table(graph: rg.Graph, frame: pd.DataFrame) -> rg.TrainingTable:
+    """The binary training table of :func:`make_graph`'s frame."""
+    return rg.TrainingTable.from_dataframe(
+        frame, graph, entity_table="users", entity_column="ENTITY",
+        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
+        task_type="binary_classification")
+
+
 def plan() -> rg.ModelPlan:
     p = suggest_model_plan(TaskType.BINARY_CLASSIFICATION, RunMode.FAST,
                            num_train_examples=200)
@@ -80,10 +88,7 @@ def trained(tmp_path_factory):
     home = tmp_path_factory.mktemp("explain") / "home"
     rg.init(home=home)
     graph, frame, key_event = make_graph()
-    table = rg.TrainingTable.from_dataframe(
-        frame, graph, entity_table="users", entity_column="ENTITY",
-        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
-        task_type="binary_classification")
+    table = training_table(graph, frame)
     trainer = rg.Trainer(plan(), verbose=False)
     result = trainer.fit(graph, table)
     return {"graph": graph, "frame": frame, "key_event": key_event, "trainer": trainer,
@@ -196,10 +201,7 @@ def test_gnn_alone_answers_the_same_api(tmp_path) -> None:
     the GNN alone: the label column and its table first, the key event in the top 3."""
     rg.init(home=tmp_path / "home")
     graph, frame, key_event = make_graph(seed=1)
-    table = rg.TrainingTable.from_dataframe(
-        frame, graph, entity_table="users", entity_column="ENTITY",
-        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
-        task_type="binary_classification")
+    table = training_table(graph, frame)
     p = plan()
     p.training_job.hybrid = False
     trainer = rg.Trainer(p, verbose=False)
@@ -260,10 +262,7 @@ def _fit_counting_passes(tmp_path, monkeypatch, device_columns: int) -> tuple[in
                                                   time_column="ts"),
                 "devices": rg.Table.from_dataframe(devices, "devices", primary_key="device_id")},
         edges=[rg.Edge("events", "user_id", "users"), rg.Edge("events", "device_id", "devices")])
-    table = rg.TrainingTable.from_dataframe(
-        frame, graph, entity_table="users", entity_column="ENTITY",
-        anchor_time_column="ANCHOR_TIMESTAMP", target_column="TARGET", split_column="SPLIT",
-        task_type="binary_classification")
+    table = training_table(graph, frame)
     p = plan()
     p.training_job.hybrid = False
     p.optimization.max_epochs = 2

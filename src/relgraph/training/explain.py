@@ -199,15 +199,17 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
     # a shuffle of inputs the model does not read cannot move a prediction: such keys
     # (tables the sampler never reaches, or every key under a constant recalibration)
     # are 0 without a pass
-    read = set() if info.scale == 0.0 else _read_keys(
-        prepared, sources, use_gbdt or residual, ex.past is not None)
+    def read_keys() -> set[Key]:
+        return _read_keys(prepared, sources, use_gbdt or residual, ex.past is not None)
+
+    read = set() if info.scale == 0.0 else read_keys()
     groups = len([k for k in keys if k in read]) + len({t for t, c in keys if (t, c) in read})
     gnn_passes = repeats * groups * len(prepared)
     if len(idx) * gnn_passes > ROW_PASSES and len(idx) > MIN_ROWS:  # a wide model
         keep = max(MIN_ROWS, ROW_PASSES // gnn_passes)
         idx = idx[torch.randperm(len(idx), generator=gen)[:keep]].sort().values
         prepared = [_prepare(ctx, m, ex, idx) for m in ensemble.members]
-        read = _read_keys(prepared, sources, use_gbdt or residual, ex.past is not None)
+        read = read_keys()
     seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
     past = ex.past[idx] if ex.past is not None else None
     frame = ex.features.iloc[idx.numpy()].reset_index(drop=True) \
