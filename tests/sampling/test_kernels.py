@@ -75,3 +75,10 @@ def test_topk_and_distinct_offsets_pad_short_rows() -> None:
         for row, a in zip(off.tolist(), avail.tolist()):
             got = row[: min(a, 4)]
             assert len(set(got)) == len(got) and all(0 <= x < a for x in got)
+
+
+def test_large_batches_of_queries_bisect_instead_of_copying_windows() -> None:
+    cpu = torch.device("cpu")
+    assert csr_module.search_mode(46, cpu, 512) == "window"
+    assert csr_module.search_mode(46, cpu, csr_module.WINDOW_MAX_QUERIES) == "bisect"
+    assert csr_module.search_mode(csr_module.WINDOW_MAX_DEGREE + 1, cpu, 512) == "bisect"
