@@ -141,7 +141,9 @@ class TrainingJobResult(_JobResult):
         """The validation post-processing of regression predictions, or None:
         ``{"shift", "scale"}`` (prediction = scale x model + shift; scale 0 means the model
         did not beat a constant on validation and predicts the validation median), plus
-        ``"rounded": True`` when integer targets are predicted rounded."""
+        ``"rounded": True`` when integer targets are predicted rounded, with ``"round_at"``:
+        the fraction of the way to the next integer from which they round up (fitted on
+        validation; 0.5 is ordinary rounding)."""
         value = self._meta.get("recalibration")
         return None if value is None else dict(value)
 

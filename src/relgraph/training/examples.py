@@ -41,7 +41,7 @@ class TargetInfo:
     skewed: bool = False                          # ... and their skewness is > SKEWED
     log_space: bool = False                       # point/quantile losses fit log1p(target)
     integer: bool = False                         # every training target is an integer
-    rounded: bool = False                         # predictions are rounded (validation)
+    round_at: float | None = None                 # round up from this fraction (validation)
 
     @property
     def out_channels(self) -> int:
@@ -67,7 +67,7 @@ class TargetInfo:
 
     def uncalibrated(self) -> TargetInfo:
         """This encoding without the validation recalibration and rounding (a copy)."""
-        return replace(self, shift=0.0, scale=1.0, rounded=False)
+        return replace(self, shift=0.0, scale=1.0, round_at=None)
 
     def to_dict(self) -> dict:
         return {"task_type": self.task_type.value, "classes": [_plain(c) for c in self.classes],
@@ -75,7 +75,7 @@ class TargetInfo:
                 "horizon": self.horizon, "log_mean": self.log_mean, "log_std": self.log_std,
                 "head": self.head, "shift": self.shift, "scale": self.scale,
                 "non_negative": self.non_negative, "skewed": self.skewed,
-                "log_space": self.log_space, "integer": self.integer, "rounded": self.rounded}
+                "log_space": self.log_space, "integer": self.integer, "round_at": self.round_at}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetInfo:
@@ -85,7 +85,15 @@ class TargetInfo:
                    float(d.get("shift", 0.0)), float(d.get("scale", 1.0)),
                    bool(d.get("non_negative", False)), bool(d.get("skewed", False)),
                    bool(d.get("log_space", False)), bool(d.get("integer", False)),
-                   bool(d.get("rounded", False)))
+                   _round_at(d))
+
+
+def _round_at(d: dict) -> float | None:
+    """The rounding threshold of a saved encoding (models saved before thresholds were
+    fitted stored ``"rounded": true``: half-way rounding)."""
+    if d.get("round_at") is not None:
+        return float(d["round_at"])
+    return 0.5 if d.get("rounded") else None
 
 
 def _plain(value: object) -> object:

@@ -314,12 +314,12 @@ def decode_quantiles(info: TargetInfo, out: Tensor, *, calibrated: bool = True
 
 
 def recalibrate(info: TargetInfo, value: Tensor) -> Tensor:
-    """Apply the validation recalibration and rounding. Predictions stay non-negative for
-    non-negative heads and for targets that were never negative in training (counts, sums,
-    prices)."""
+    """Apply the validation recalibration and rounding (up from ``info.round_at`` of the
+    way to the next integer). Predictions stay non-negative for non-negative heads and for
+    targets that were never negative in training (counts, sums, prices)."""
     value = value * info.scale + info.shift
-    if info.rounded:
-        value = value.round()
+    if info.round_at is not None:
+        value = torch.floor(value + (1.0 - info.round_at))
     keep_positive = info.head in NON_NEGATIVE_LOSSES or info.non_negative
     value = value.clamp(min=0) if keep_positive else value
     return value + 0.0  # -0.0 (a rounded or clamped small negative) prints as 0.0

@@ -375,11 +375,14 @@ def _calibration_step(job: TrainingContext, model: FittedModel) -> None:
         info = replace(info, shift=shift, scale=scale)
         model.recalibration = {"shift": shift, "scale": scale}
         job.log(f"recalibrated on validation: prediction = {scale:g} x model {shift:+.4g}")
-    if info.integer and fit_rounding(recalibrate(info, val_pred).numpy(), val_target,
-                                     tune_metric):
-        info = replace(info, rounded=True)
-        model.recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True}
-        job.log("integer targets: predictions are rounded (lower validation error)")
+    round_at = (fit_rounding(recalibrate(info, val_pred).numpy(), val_target, tune_metric,
+                             seed=job.seed) if info.integer else None)
+    if round_at is not None:
+        info = replace(info, round_at=round_at)
+        model.recalibration = {"shift": info.shift, "scale": info.scale, "rounded": True,
+                               "round_at": round_at}
+        job.log(f"integer targets: predictions round up from {round_at:g} of the way to the "
+                "next integer (lower validation error)")
     model.ensemble.info = model.info = info
     model.val_pred = val_pred
 
