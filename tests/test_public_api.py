@@ -5,6 +5,7 @@ user writes; ``import relgraph`` stays light and fills every callback of relgrap
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 
@@ -85,3 +86,18 @@ def test_import_is_light_and_registers_every_callback() -> None:
             "if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "10000 None"),                            # a short spin (benchmarks/omp_wait.py)
+    ({"GOMP_SPINCOUNT": "5"}, "5 None"),           # the user's spin wins
+    ({"OMP_WAIT_POLICY": "PASSIVE"}, "None PASSIVE"),  # so does the user's policy
+])
+def test_import_bounds_openmp_spinning_unless_the_user_chose(env: dict[str, str],
+                                                             expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    code = ("import os, relgraph\n"
+            "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, check=True,
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == expected

@@ -3,10 +3,16 @@
 import os
 from typing import TYPE_CHECKING
 
-# Two torch processes on a small machine (a notebook plus a job worker, DDP ranks) make
-# OpenMP's busy-waiting threads fight for the cores, which measured up to 20x slower
-# steps here; passive waiting avoids that. Set before torch loads; the user's value wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP's idle threads spin before they sleep. libgomp's default spin (which torch's
+# Linux wheels use) lets two torch processes computing on the same cores (two job
+# workers, a notebook beside a worker) fight for them: a sakila training step took 2.9 s
+# instead of 0.083 s, two processes at once on 2 cores. Passive waiting (no spin) ends
+# the fight but made every step of a lone process 2.5x slower (0.21 s). A short spin
+# keeps a lone process at 0.089 s and two at once at 0.55 s (benchmarks/README.md,
+# "OpenMP waiting"). Set before torch loads; the user's GOMP_SPINCOUNT or OMP_WAIT_POLICY
+# wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from relgraph._lazy import lazy_getattr
 from relgraph.config import init

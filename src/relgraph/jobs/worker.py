@@ -472,16 +472,28 @@ def _run_baseline(store: JobStore, request: dict[str, Any], folder: Path, stagin
 
 def _predict_shard(home: str, device: str, engine: str, graph: Any, shard: FrameTable,
                    training_job_id: str, output: Any, folder: str, threshold: float | None,
-                   top: int | None, explain: bool = False) -> dict[str, Any]:
-    """One shard of a batch prediction, in a pool process."""
+                   top: int | None, explain: bool = False, threads: int = 1) -> dict[str, Any]:
+    """One shard of a batch prediction, in a pool process running ``threads`` torch threads
+    (the shards share the cores instead of each spinning on all of them)."""
+    import torch
+
     from relgraph.config import init
     from relgraph.training.pipeline import run_batch_prediction
 
+    torch.set_num_threads(threads)
     init(home, device=device, engine=engine)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return run_batch_prediction(load_graph(home, graph), shard, training_job_id, output,
                                 Path(folder), threshold=threshold, num_classes_to_return=top,
                                 explain=explain)
+
+
+def _num_cpus() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, staging: Path,
@@ -530,7 +542,8 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
                                    FrameTable(df.iloc[idx].reset_index(drop=True),
                                               table.entity_table),
                                    training_job_id, internal, str(staging / f"shard{i}"),
-                                   threshold, top, explain): i for i, idx in enumerate(parts)}
+                                   threshold, top, explain, max(1, _num_cpus() // n)): i
+                       for i, idx in enumerate(parts)}
             results: dict[int, dict[str, Any]] = {}
             for done, fut in enumerate(as_completed(futures), start=1):
                 results[futures[fut]] = fut.result()
