@@ -3,14 +3,14 @@
 import os
 from typing import TYPE_CHECKING
 
-# OpenMP's idle threads spin before they sleep. libgomp's default spin (which torch's
-# Linux wheels use) lets two torch processes computing on the same cores (two job
-# workers, a notebook beside a worker) fight for them: a sakila training step took 2.9 s
-# instead of 0.083 s, two processes at once on 2 cores. Passive waiting (no spin) ends
-# the fight but made every step of a lone process 2.5x slower (0.21 s). A short spin
-# keeps a lone process at 0.089 s and two at once at 0.55 s (benchmarks/README.md,
-# "OpenMP waiting"). Set before torch loads; the user's GOMP_SPINCOUNT or OMP_WAIT_POLICY
-# wins.
+# OpenMP's idle threads spin before they sleep. With libgomp's default spin (torch's Linux
+# wheels use libgomp), two torch processes computing on the same cores (two job workers, a
+# notebook training beside a worker) fight for them; passive waiting (no spin) ends the
+# fight but makes every step of a lone process twice as slow. A short spin keeps a lone
+# process fast and bounds the fight. benchmarks/omp_wait.py, a sakila-shaped training step
+# on 2 cores, ms per step alone / two processes at once: libgomp default 136 / 2950,
+# passive 271 / 281, this short spin 140 / 643. Set before torch loads; the user's
+# GOMP_SPINCOUNT or OMP_WAIT_POLICY wins.
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
