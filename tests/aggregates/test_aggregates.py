@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relgraph.aggregates import compute_features, feature_names, plan_features
+from relgraph.aggregates import compute, compute_features, feature_names, plan_features
 from relgraph.aggregates.spec import FeatureSpec
 from relgraph.graph import Edge, Graph, Table
 
@@ -161,6 +161,24 @@ def test_cache_and_spec_round_trip(tmp_path) -> None:
     assert len(list(tmp_path.glob("*.parquet"))) == 1
     again = compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_features_of_another_version_are_not_read_from_the_cache(tmp_path, monkeypatch) -> None:
+    """A home filled by an older relgraph (another ``VERSION``) is recomputed, not served."""
+    graph = shop()
+    spec = plan_features(graph, "users")
+    rows, anchors = seeds(graph)
+    compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
+    (old,) = tmp_path.glob("*.parquet")
+    stale = pd.read_parquet(old)
+    stale[stale.columns[0]] = -12345  # what an older computation might have written
+    stale.to_parquet(old)
+    assert (compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
+            .iloc[:, 0] == -12345).all()  # same version: the cached file is served
+    monkeypatch.setattr(compute, "VERSION", compute.VERSION + 1)
+    fresh = compute_features(graph, spec, rows, anchors, cache_dir=tmp_path)
+    assert not (fresh.iloc[:, 0] == -12345).any()
+    assert len(list(tmp_path.glob("*.parquet"))) == 2
 
 
 def test_static_plans_keep_all_time_aggregates_only() -> None:

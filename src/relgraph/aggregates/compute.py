@@ -3,8 +3,9 @@
 One statement per block, for all pairs at once, on the graph's engine (DuckDB, or Spark):
 the seeds are joined to the rows along the block's path that are visible at each seed's
 anchor (:func:`relgraph.graph.visibility.visible_sql`), then grouped per seed. Results are
-cached as Parquet under ``cache_dir`` by a hash of the graph's fingerprint, the spec and
-the pairs, so the baselines and the models of one training job compute them once.
+cached as Parquet under ``cache_dir`` by a hash of :data:`VERSION`, the graph's
+fingerprint, the spec and the pairs, so the baselines and the models of one training job
+compute them once, and a home never serves features an older relgraph computed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from relgraph.graph import Graph, Table
 from relgraph.graph.visibility import visible_sql
 
 DAY = 86_400
+#: Version of the computed features, part of the cache key: bump it whenever the same spec
+#: on the same graph would compute different values (SQL, visibility, dtypes).
+VERSION = 1
 
 
 def compute_features(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.ndarray,
@@ -101,7 +105,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cache_key(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.ndarray) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"relgraph-features-v{VERSION}".encode())
     h.update(graph.fingerprint().encode())
     h.update(json.dumps(spec.to_dict(), sort_keys=True).encode())
     h.update(rows.tobytes())
