@@ -534,6 +534,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
 
         settings = get_settings()
         parts = np.array_split(np.arange(len(df)), n)
+        threads = max(1, _num_cpus() // n)  # torch threads per shard
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
         try:
@@ -542,7 +543,7 @@ def _run_prediction(store: JobStore, request: dict[str, Any], folder: Path, stag
                                    FrameTable(df.iloc[idx].reset_index(drop=True),
                                               table.entity_table),
                                    training_job_id, internal, str(staging / f"shard{i}"),
-                                   threshold, top, explain, max(1, _num_cpus() // n)): i
+                                   threshold, top, explain, threads): i
                        for i, idx in enumerate(parts)}
             results: dict[int, dict[str, Any]] = {}
             for done, fut in enumerate(as_completed(futures), start=1):
