@@ -33,6 +33,32 @@ def test_a_bag_is_the_mean_of_its_boosters_fitted_alone() -> None:
     assert bagged.rounds == [m.rounds[0] for m in singles]
 
 
+def test_a_cross_fitted_member_skips_its_fold() -> None:
+    """Member ``k`` of a cross-fitted bag never trains on fold ``k``: on a target it can
+    only memorize, it predicts that fold no better than the mean, and the rows of the
+    other folds it trained on nearly exactly; rows in no fold train every member."""
+    rng = np.random.default_rng(0)
+    n = 900
+    x = pd.DataFrame({"row_id": rng.permutation(n).astype(float)})
+    y = rng.normal(0.0, 1.0, n)
+    split = np.array(["train"] * 700 + ["val"] * 100 + ["test"] * 100, dtype=object)
+    folds = np.full(n, -1)
+    folds[:600] = np.arange(600) % BAG
+    model = GBDTModel.fit(TaskType.REGRESSION, x, y, split, "mse", seed=0, folds=folds,
+                          rounds=[200] * BAG)
+    for k in range(BAG):
+        pred = model.predict(x, member=k)
+        held, seen = folds == k, (split == "train") & (folds != k)
+        assert abs(np.corrcoef(pred[held], y[held])[0, 1]) < 0.15
+        assert np.corrcoef(pred[seen], y[seen])[0, 1] > 0.5
+    np.testing.assert_allclose(model.predict(x), np.mean(
+        [model.predict(x, member=k) for k in range(BAG)], axis=0), rtol=1e-5, atol=1e-6)
+    unfolded = GBDTModel.fit(TaskType.REGRESSION, x, y, split, "mse", seed=0,
+                             folds=np.full(n, -1), rounds=[200] * BAG)
+    plain = GBDTModel.fit(TaskType.REGRESSION, x, y, split, "mse", seed=0, rounds=[200] * BAG)
+    np.testing.assert_array_equal(unfolded.predict(x), plain.predict(x))
+
+
 def test_bagging_lowers_test_error_on_noisy_targets() -> None:
     """Averaging seeds removes subsampling noise: across data draws, the bag's test error
     is below a single booster's on average."""

@@ -4,9 +4,11 @@ It fits the task's objective on the features of :mod:`relgraph.aggregates` (and 
 entity's past targets where the training table has them), with early stopping on the
 validation split, one model per forecast step. Each is a bag of :data:`BAG` boosters that
 differ only in their seed (row and feature subsampling), averaged: one booster's choice
-of rows and features is noise that the average removes. Models are saved as LightGBM's own text
-format (no pickle) with a JSON description, and predict decoded values: probabilities
-(binary: ``[n]``; multiclass: ``[n, classes]``), values ``[n]`` or ``[n, horizon]``.
+of rows and features is noise that the average removes. A bag can be cross-fitted: each
+member skips one fold of the training rows, which it then predicts out of fold. Models are
+saved as LightGBM's own text format (no pickle) with a JSON description, and predict
+decoded values: probabilities (binary: ``[n]``; multiclass: ``[n, classes]``), values
+``[n]`` or ``[n, horizon]``.
 """
 
 from __future__ import annotations
@@ -60,12 +62,15 @@ class GBDTModel:
     def fit(cls, task_type: TaskType, x: pd.DataFrame, y: np.ndarray, split: np.ndarray,
             tune_metric: str, *, weight: np.ndarray | None = None, seed: int = 0,
             train_splits: tuple[str, ...] = ("train",), num_classes: int = 0,
-            rounds: list[int] | None = None, bag: int = BAG) -> GBDTModel:
+            rounds: list[int] | None = None, bag: int = BAG,
+            folds: np.ndarray | None = None) -> GBDTModel:
         """Fit on ``train_splits`` rows with early stopping on ``"val"`` (when present and
         not trained on); ``rounds`` fixes the boosting rounds per booster (refits).
 
         ``y`` holds class indices (classification), values ``[n]`` or ``[n, horizon]``
-        (forecasting); NaN targets are skipped.
+        (forecasting); NaN targets are skipped. With ``folds`` (one fold per row, ``-1``
+        for none), member ``k`` of each bag skips the rows of fold ``k``: the bag is
+        cross-fitted, and :meth:`predict` with ``member=k`` predicts those rows out of fold.
         """
         import lightgbm as lgb
 
@@ -85,16 +90,19 @@ class GBDTModel:
                 params = dict(PARAMS, objective=obj, seed=seed + k, deterministic=True)
                 if obj == "multiclass":
                     params["num_class"] = num_classes
+                member = data  # a cross-fitted member reuses the bins of all training rows
+                if folds is not None:
+                    member = data.subset(np.flatnonzero(folds[tr] != k).tolist())
                 if rounds is not None:
-                    booster = lgb.train(params, data,
+                    booster = lgb.train(params, member,
                                         num_boost_round=max(1, rounds[j * bag + k]))
                 elif valid is not None:
-                    booster = lgb.train(params, data, num_boost_round=MAX_ROUNDS,
+                    booster = lgb.train(params, member, num_boost_round=MAX_ROUNDS,
                                         valid_sets=[valid],
                                         callbacks=[lgb.early_stopping(EARLY_STOPPING,
                                                                       verbose=False)])
                 else:
-                    booster = lgb.train(params, data, num_boost_round=300)
+                    booster = lgb.train(params, member, num_boost_round=300)
                 boosters.append(booster)
         return cls(task_type, obj, list(x.columns), boosters, num_classes, bag)
 
@@ -103,17 +111,19 @@ class GBDTModel:
         """Boosting rounds of each booster (its best iteration after early stopping)."""
         return [int(b.best_iteration or b.current_iteration()) for b in self.boosters]
 
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
+    def predict(self, x: pd.DataFrame, member: int | None = None) -> np.ndarray:
         """Decoded predictions for the rows of ``x`` (which holds :attr:`columns`): the
-        mean of each step's bag."""
+        mean of each step's bag, or its ``member``-th booster alone."""
         missing = [c for c in self.columns if c not in x.columns]
         if missing:
             raise ArtifactError(f"The GBDT model needs features {missing[:5]} that the "
                                 "feature table lacks; retrain the model.")
         x = x[self.columns]
-        outs = [b.predict(x, num_iteration=b.best_iteration or None) for b in self.boosters]
-        steps = [np.mean(outs[j:j + self.bag], axis=0)
-                 for j in range(0, len(outs), self.bag)]
+        bags = [self.boosters[j:j + self.bag] for j in range(0, len(self.boosters), self.bag)]
+        if member is not None:
+            bags = [[bag[member]] for bag in bags]
+        steps = [np.mean([b.predict(x, num_iteration=b.best_iteration or None) for b in bag],
+                         axis=0) for bag in bags]
         if self.task_type is TaskType.FORECASTING:
             return np.stack(steps, axis=1).astype(np.float32)
         return np.asarray(steps[0], dtype=np.float32)

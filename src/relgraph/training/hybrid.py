@@ -60,25 +60,32 @@ def gbdt_targets(ex: Examples, info: TargetInfo) -> np.ndarray:
 
 def fit_gbdt(ex: Examples, info: TargetInfo, tune_metric: str, *, seed: int,
              train_splits: tuple[str, ...] = ("train",), rounds: list[int] | None = None,
-             bag: int = BAG, split: np.ndarray | None = None) -> GBDTModel:
+             bag: int = BAG, split: np.ndarray | None = None,
+             folds: np.ndarray | None = None) -> GBDTModel:
     """The GBDT learner on ``ex.features``: fitted on the ``train_splits`` rows of
     ``split`` (default ``ex.split``) with early stopping on validation, or for fixed
-    ``rounds``."""
+    ``rounds``; cross-fitted on ``folds`` (see :meth:`GBDTModel.fit`)."""
     assert ex.features is not None
     return GBDTModel.fit(info.task_type, ex.features, gbdt_targets(ex, info),
                          ex.split if split is None else split,
                          tune_metric, weight=None if ex.weight is None else ex.weight.numpy(),
                          seed=seed, train_splits=train_splits,
-                         num_classes=len(info.classes), rounds=rounds, bag=bag)
+                         num_classes=len(info.classes), rounds=rounds, bag=bag, folds=folds)
 
 
 #: Folds of the out-of-fold predictions that residual GNNs correct on their training rows.
 BASE_FOLDS = 4
+#: Training rows from which the learner's bag is cross-fitted instead (see
+#: :func:`fit_base_learner`): 3 boosters on two thirds of the rows each, not 3 on all of them
+#: plus 4 out-of-fold boosters on three quarters (2 boosters' worth of fitting, not 6).
+CROSS_FIT_ROWS = 50_000
 
 
-def base_predictions(model: GBDTModel, features: pd.DataFrame) -> torch.Tensor:
-    """``model``'s decoded predictions as residual GNNs read them: ``[n, C]`` float32."""
-    pred = model.predict(features)
+def base_predictions(model: GBDTModel, features: pd.DataFrame,
+                     member: int | None = None) -> torch.Tensor:
+    """``model``'s decoded predictions (of its bag's ``member``-th booster alone, if given)
+    as residual GNNs read them: ``[n, C]`` float32."""
+    pred = model.predict(features, member)
     return torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32)
                             .reshape(len(features), -1))
 
@@ -86,24 +93,44 @@ def base_predictions(model: GBDTModel, features: pd.DataFrame) -> torch.Tensor:
 def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
                      seed: int) -> GBDTModel:
     """Fit the GBDT learner on the training split (early-stopped on validation) and set
-    ``ex.base``, the prediction residual GNNs correct: on training rows from
-    :data:`BASE_FOLDS` single boosters that did not train on them (with the learner's
-    rounds), so that a GNN learns the learner's real errors and not its fit to the rows
-    it saw; elsewhere from the learner itself."""
+    ``ex.base``, the prediction residual GNNs correct: on training rows from boosters that
+    did not train on them, so that a GNN learns the learner's real errors and not its fit
+    to the rows it saw; elsewhere from the learner itself.
+
+    Below :data:`CROSS_FIT_ROWS` training rows the out-of-fold boosters are
+    :data:`BASE_FOLDS` extra single boosters (with the learner's rounds); from it, the
+    learner's own bag is cross-fitted: each member skips one fold of the training rows and
+    predicts it."""
     assert ex.features is not None
-    model = fit_gbdt(ex, info, tune_metric, seed=seed)
-    base = base_predictions(model, ex.features)
     train = ex.index("train").numpy()
-    if len(train) >= BASE_FOLDS * MIN_TRAIN_ROWS:
-        rounds = [int(np.mean(model.rounds[j:j + model.bag]))
-                  for j in range(0, len(model.rounds), model.bag)]
-        folds = np.array_split(np.random.default_rng(seed).permutation(train), BASE_FOLDS)
-        for k, fold in enumerate(folds):
-            held_out = ex.split.copy()
-            held_out[fold] = "held_out"
-            part = fit_gbdt(ex, info, tune_metric, seed=seed + 1 + k, rounds=rounds, bag=1,
-                            split=held_out)
-            base[torch.from_numpy(fold)] = base_predictions(part, ex.features.iloc[fold])
+    order = np.random.default_rng(seed).permutation(train)
+    parts: list[tuple[np.ndarray, GBDTModel, int | None]] = []  # rows, learner, member
+    if len(train) >= CROSS_FIT_ROWS:
+        folds = np.full(len(ex.split), -1)
+        fold_rows = np.array_split(order, BAG)
+        for k, rows in enumerate(fold_rows):
+            folds[rows] = k
+        model = fit_gbdt(ex, info, tune_metric, seed=seed, folds=folds)
+        parts = [(rows, model, k) for k, rows in enumerate(fold_rows)]
+    else:
+        model = fit_gbdt(ex, info, tune_metric, seed=seed)
+        if len(train) >= BASE_FOLDS * MIN_TRAIN_ROWS:
+            rounds = [int(np.mean(model.rounds[j:j + model.bag]))
+                      for j in range(0, len(model.rounds), model.bag)]
+            for k, fold in enumerate(np.array_split(order, BASE_FOLDS)):
+                held_out = ex.split.copy()
+                held_out[fold] = "held_out"
+                parts.append((fold, fit_gbdt(ex, info, tune_metric, seed=seed + 1 + k,
+                                             rounds=rounds, bag=1, split=held_out), None))
+    out_of_fold = np.zeros(len(ex.split), dtype=bool)
+    for rows, _, _ in parts:
+        out_of_fold[rows] = True
+    pieces = [(rows, base_predictions(learner, ex.features.iloc[rows], member))
+              for rows, learner, member in [(np.flatnonzero(~out_of_fold), model, None), *parts]
+              if len(rows)]
+    base = torch.empty(len(ex.split), pieces[0][1].shape[1])
+    for rows, pred in pieces:
+        base[torch.from_numpy(rows)] = pred
     ex.base = base
     return model
 
@@ -268,7 +295,7 @@ def seeds_with_features(seeds: Seeds, features: pd.DataFrame) -> Seeds:
     return seeds
 
 
-__all__ = ["BASE_FOLDS", "MIN_TRAIN_ROWS", "PAST_STEPS", "HybridInputs", "SeedScaler",
-           "apply_hybrid", "base_predictions", "encode_past", "example_features",
+__all__ = ["BASE_FOLDS", "CROSS_FIT_ROWS", "MIN_TRAIN_ROWS", "PAST_STEPS", "HybridInputs",
+           "SeedScaler", "apply_hybrid", "base_predictions", "encode_past", "example_features",
            "fit_base_learner", "fit_gbdt", "fit_gbdt_blend", "gbdt_targets",
            "past_columns", "prepare_hybrid", "seeds_with_features"]
