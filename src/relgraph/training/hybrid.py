@@ -126,13 +126,11 @@ def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
     out_of_fold = np.zeros(len(ex.split), dtype=bool)
     for rows, _, _ in parts:
         out_of_fold[rows] = True
-    pieces = [(rows, base_predictions(learner, ex.features.iloc[rows], member))
-              for rows, learner, member in [(np.flatnonzero(~out_of_fold), model, None), *parts]
-              if len(rows)]
-    base = torch.empty(len(ex.split), pieces[0][1].shape[1])
-    for rows, pred in pieces:
-        base[torch.from_numpy(rows)] = pred
-    ex.base = base
+    pieces = [p for p in [(np.flatnonzero(~out_of_fold), model, None), *parts] if len(p[0])]
+    pred = torch.cat([base_predictions(learner, ex.features.iloc[rows], member)
+                      for rows, learner, member in pieces])
+    where = torch.from_numpy(np.concatenate([rows for rows, _, _ in pieces]))
+    ex.base = torch.empty_like(pred).index_copy_(0, where, pred)
     return model
 
 
