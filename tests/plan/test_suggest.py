@@ -231,6 +231,19 @@ def test_weight_column_and_task_specific_fields() -> None:
     assert suggest_model_plan("regression", "best").training_job.refit_trainval is True
 
 
+@pytest.mark.parametrize(("mode", "rows", "refit"),
+                         [("fast", 40_000, True), ("fast", 50_000, False), ("fast", None, False),
+                          ("normal", 10**6, True), ("debug", 100, False)])
+def test_fast_refits_on_train_and_val_where_it_is_cheap(mode: str, rows: int | None,
+                                                       refit: bool) -> None:
+    """FAST refits the chosen model on train+val below 50,000 training rows (a refit
+    there costs little and learns the most recent labels); above, or when the size is
+    unknown, it keeps the selected trial's model. NORMAL and BEST always refit."""
+    plan = suggest_model_plan("regression", mode, num_train_examples=rows)
+    assert plan.training_job.refit_trainval is refit
+    assert plan.training_job.refit_full is False
+
+
 def test_tiny_graph_channels_and_errors() -> None:
     plan = suggest_model_plan("regression", num_nodes=500)
     gnn = plan.model_architecture.model[0]

@@ -74,6 +74,7 @@ def plan() -> rg.ModelPlan:
                            num_train_examples=200)
     p.training_job.num_experiments = 1
     p.training_job.manual_seed = 0
+    p.training_job.refit_trainval = False  # importance on validation rows it did not train on
     p.optimization.max_epochs = 6
     p.optimization.min_steps_per_epoch = 1
     p.optimization.max_steps_per_epoch = 8

@@ -222,18 +222,27 @@ def test_never_negative_targets_get_non_negative_predictions() -> None:
     assert saved == info.for_loss("mae")
 
 
-def test_heavy_tailed_count_fits_in_log_space_end_to_end(graph, home):
+@pytest.mark.parametrize("refit", [False, True], ids=["selected", "refit"])
+def test_heavy_tailed_count_fits_in_log_space_end_to_end(graph, home, refit):
     """COUNT targets are skewed: the default huber loss fits log1p(count); predictions are
-    non-negative, beat the training median, and batch predictions decode the same way."""
+    non-negative, beat the training median, and batch predictions decode the same way.
+    A model refitted on train+val keeps its scale (no shift/scale recalibration) and is
+    still rounded to integers where validation says so."""
     count = "PREDICT COUNT(events.*, 0, 14, days) FOR EACH users.user_id"
     pq = rg.PredictiveQuery(graph, count)
     table = pq.generate_training_table()
     df = table.data_df()
     test = df[df.SPLIT == "test"]
     median_mae = float((test.TARGET - df.loc[df.SPLIT == "train", "TARGET"].median()).abs().mean())
-    trainer = rg.Trainer(small_plan(TaskType.REGRESSION, epochs=4), verbose=False)
+    plan = small_plan(TaskType.REGRESSION, epochs=4)
+    plan.training_job.refit_trainval = refit
+    trainer = rg.Trainer(plan, verbose=False)
     result = trainer.fit(graph, table)
     target = json.loads((result.dir / "model.json").read_text())["target"]
+    meta = json.loads((result.dir / "meta.json").read_text())
+    assert meta["refit_splits"] == (["train", "val"] if refit else ["train"])
+    if refit:
+        assert (target["shift"], target["scale"]) == (0.0, 1.0)
     assert target["non_negative"] and target["skewed"] and target["log_space"]
     assert result.metrics()["test_mae"] < median_mae
     assert (result.holdout_df()["TARGET_PRED"] >= 0).all()

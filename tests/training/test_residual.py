@@ -75,23 +75,30 @@ def _memorizable_examples(n: int = 1200, seed: int = 0) -> tuple[Examples, Targe
     return ex, info
 
 
+@pytest.mark.parametrize("refit", [False, True], ids=["train", "refit"])
 @pytest.mark.parametrize("cross_fitted", [False, True])
-def test_training_rows_get_out_of_fold_predictions(monkeypatch, cross_fitted: bool) -> None:
+def test_training_rows_get_out_of_fold_predictions(monkeypatch, cross_fitted: bool,
+                                                   refit: bool) -> None:
     """On training rows the base comes from boosters that never saw the row, so it holds
     no memory of their targets (the learner's in-sample predictions do); elsewhere it is
     the learner's own prediction. Both ways: extra out-of-fold boosters, and (from
-    ``CROSS_FIT_ROWS`` training rows) the learner's own bag cross-fitted on folds."""
+    ``CROSS_FIT_ROWS`` training rows) the learner's own bag cross-fitted on folds; and
+    for a refit on train+val with fixed rounds, whose validation rows are training rows."""
     monkeypatch.setattr(hybrid, "CROSS_FIT_ROWS", 1 if cross_fitted else 10**9)
     ex, info = _memorizable_examples()
-    model = fit_base_learner(ex, info, "mse", seed=0)
+    splits = ("train", "val") if refit else ("train",)
+    model = fit_base_learner(ex, info, "mse", seed=0, train_splits=splits,
+                             rounds=[60] * hybrid.BAG if refit else None)
+    if refit:
+        assert model.rounds == [60] * hybrid.BAG
     assert ex.base is not None and ex.base.shape == (len(ex.rows), 1)
-    train = ex.index("train").numpy()
+    train = ex.index(splits).numpy()
     y = ex.y.numpy()[train]
     in_sample = model.predict(ex.features)[train]
     # a cross-fitted bag's mean saw each row in two members of three: less memory, but some
     assert np.corrcoef(in_sample, y)[0, 1] > (0.2 if cross_fitted else 0.3)
     assert abs(np.corrcoef(ex.base.numpy()[train, 0], y)[0, 1]) < 0.1
-    rest = ex.index(("val", "test")).numpy()
+    rest = ex.index(("test",) if refit else ("val", "test")).numpy()
     np.testing.assert_allclose(ex.base.numpy()[rest, 0],
                                model.predict(ex.features.iloc[rest]), rtol=1e-6)
     assert BASE_FOLDS >= 2
@@ -103,13 +110,15 @@ def graph() -> rg.Graph:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("query", "task_type", "column"),
-                         [(CHURN, TaskType.BINARY_CLASSIFICATION, "TRUE_PROB"),
-                          (SPEND, TaskType.REGRESSION, "TARGET_PRED")])
+@pytest.mark.parametrize(("query", "task_type", "column", "refit"),
+                         [(CHURN, TaskType.BINARY_CLASSIFICATION, "TRUE_PROB", False),
+                          (SPEND, TaskType.REGRESSION, "TARGET_PRED", False),
+                          (SPEND, TaskType.REGRESSION, "TARGET_PRED", True)])
 def test_residual_and_plain_members_predict_in_batch_like_the_holdout(
-        graph, home, monkeypatch, query, task_type, column) -> None:
+        graph, home, monkeypatch, query, task_type, column, refit) -> None:
     """Trials alternate between residual and plain GNNs; a saved model rebuilds the base of
-    its residual members for new seeds, so batch prediction reproduces the holdout."""
+    its residual members for new seeds, so batch prediction reproduces the holdout (also
+    after a refit on train+val, whose learner and bases are refitted too)."""
     import relgraph.training.ensemble as ensemble
 
     monkeypatch.setattr(ensemble, "WORSE_SHARE", 1.01)  # average both kinds of member
@@ -120,9 +129,12 @@ def test_residual_and_plain_members_predict_in_batch_like_the_holdout(
     plan.training_job.pruning = None
     plan.optimization.base_lr = [1e-3, 5e-3]
     plan.neighbor_sampling.num_neighbors = [[-1, -1]]  # every neighbor: no sampling noise
+    plan.training_job.refit_trainval = refit
     trainer = rg.Trainer(plan, verbose=False)
     result = trainer.fit(graph, table)
     assert sorted(result.ensemble_trials) == [0, 1]
+    meta_json = json.loads((result.dir / "meta.json").read_text())
+    assert meta_json["refit_splits"] == (["train", "val"] if refit else ["train"])
     meta = json.loads((result.dir / "model.json").read_text())
     members = [(meta["settings"], meta["spec"])] + \
         [(m["settings"], m["spec"]) for m in meta["ensemble"]]

@@ -76,6 +76,10 @@ _MIN_STEPS = 30
 # Caps applied when the training-set size is known (local CPU budget).
 _EPOCH_STEP_CAP = {RunMode.FAST: 40, RunMode.NORMAL: 200, RunMode.BEST: 500, RunMode.DEBUG: 4}
 _VAL_STEP_CAP = {RunMode.FAST: 10, RunMode.NORMAL: 100, RunMode.BEST: 200, RunMode.DEBUG: 2}
+#: FAST refits the chosen model on train+val (the most recent labels before the test period)
+#: below this many training rows, where the refit costs seconds to a minute; above it a
+#: refit would nearly double FAST's time, and the selected trial's model is kept.
+_FAST_REFIT_ROWS = 50_000
 
 _NUM_NEIGHBORS: dict[RunMode, list[list[int]]] = {
     RunMode.FAST: [[16, 8]],
@@ -216,8 +220,8 @@ def suggest_model_plan(
         metrics=default_metrics(task, top_k),
         tune_metric=default_tune_metric(task, top_k),
         pruning=None if mode is RunMode.DEBUG else PruningConfig(),
-        # A refit doubles the training time; FAST/DEBUG keep the selected trial's model.
-        refit_trainval=mode in (RunMode.NORMAL, RunMode.BEST),
+        refit_trainval=mode in (RunMode.NORMAL, RunMode.BEST) or (
+            mode is RunMode.FAST and n is not None and n < _FAST_REFIT_ROWS),
         refit_full=False,
     )
 

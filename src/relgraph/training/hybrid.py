@@ -91,19 +91,21 @@ def base_predictions(model: GBDTModel, features: pd.DataFrame,
                             .reshape(len(features), -1))
 
 
-def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
-                     seed: int) -> GBDTModel:
-    """Fit the GBDT learner on the training split (early-stopped on validation) and set
-    ``ex.base``, the prediction residual GNNs correct: on training rows from boosters that
-    did not train on them, so that a GNN learns the learner's real errors and not its fit
-    to the rows it saw; elsewhere from the learner itself.
+def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *, seed: int,
+                     train_splits: tuple[str, ...] = ("train",),
+                     rounds: list[int] | None = None) -> GBDTModel:
+    """Fit the GBDT learner on the ``train_splits`` rows (early-stopped on validation, or
+    for fixed ``rounds`` when refitting) and set ``ex.base``, the prediction residual GNNs
+    correct: on the rows it trains on from boosters that did not train on them, so that a
+    GNN learns the learner's real errors and not its fit to the rows it saw; elsewhere
+    from the learner itself.
 
-    Below :data:`CROSS_FIT_ROWS` training rows the out-of-fold boosters are
+    Below :data:`CROSS_FIT_ROWS` such rows the out-of-fold boosters are
     :data:`BASE_FOLDS` extra single boosters (with the learner's rounds); from it, the
-    learner's own bag is cross-fitted: each member skips one fold of the training rows and
+    learner's own bag is cross-fitted: each member skips one fold of the rows and
     predicts it."""
     assert ex.features is not None
-    train = ex.index("train").numpy()
+    train = np.flatnonzero(np.isin(ex.split, train_splits))
     order = np.random.default_rng(seed).permutation(train)
     parts: list[tuple[np.ndarray, GBDTModel, int | None]] = []  # rows, learner, member
     if len(train) >= CROSS_FIT_ROWS:
@@ -111,18 +113,21 @@ def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
         fold_rows = np.array_split(order, BAG)
         for k, rows in enumerate(fold_rows):
             folds[rows] = k
-        model = fit_gbdt(ex, info, tune_metric, seed=seed, folds=folds)
+        model = fit_gbdt(ex, info, tune_metric, seed=seed, folds=folds,
+                         train_splits=train_splits, rounds=rounds)
         parts = [(rows, model, k) for k, rows in enumerate(fold_rows)]
     else:
-        model = fit_gbdt(ex, info, tune_metric, seed=seed)
+        model = fit_gbdt(ex, info, tune_metric, seed=seed, train_splits=train_splits,
+                         rounds=rounds)
         if len(train) >= BASE_FOLDS * MIN_TRAIN_ROWS:
-            rounds = [int(np.mean(model.rounds[j:j + model.bag]))
-                      for j in range(0, len(model.rounds), model.bag)]
+            step_rounds = [int(np.mean(model.rounds[j:j + model.bag]))
+                           for j in range(0, len(model.rounds), model.bag)]
             for k, fold in enumerate(np.array_split(order, BASE_FOLDS)):
                 held_out = ex.split.copy()
                 held_out[fold] = "held_out"
                 parts.append((fold, fit_gbdt(ex, info, tune_metric, seed=seed + 1 + k,
-                                             rounds=rounds, bag=1, split=held_out), None))
+                                             train_splits=train_splits, rounds=step_rounds,
+                                             bag=1, split=held_out), None))
     out_of_fold = np.zeros(len(ex.split), dtype=bool)
     for rows, _, _ in parts:
         out_of_fold[rows] = True
@@ -136,27 +141,32 @@ def fit_base_learner(ex: Examples, info: TargetInfo, tune_metric: str, *,
 
 def fit_gbdt_blend(ctx: GraphContext, ex: Examples, ensemble: Ensemble, info: TargetInfo,
                    tune_metric: str, model: GBDTModel, *, seed: int,
-                   train_splits: tuple[str, ...],
-                   say: Callable[[str], None]) -> tuple[GBDTModel, float, dict[str, object]]:
+                   train_splits: tuple[str, ...], say: Callable[[str], None],
+                   gnn_val: torch.Tensor | None = None
+                   ) -> tuple[GBDTModel, float, dict[str, object]]:
     """Choose the blend weight of ``model`` (the GBDT learner fitted on the training split)
     on validation against ``ensemble``'s GNN predictions (the ensemble before any refit).
     With ``train_splits`` beyond ``("train",)`` the learner is refitted on them with its
-    early-stopped rounds, and the rows it did not train on get its predictions as the
-    base of residual GNNs. Returns the model, its weight and what the job records."""
+    early-stopped rounds (for residual GNNs, with new out-of-fold bases: see
+    :func:`fit_base_learner`). ``gnn_val``: the ensemble's uncalibrated validation
+    predictions, when already computed. Returns the model, its weight and what the job
+    records."""
     assert ex.features is not None
     val_idx = ex.index("val")
     weight, scores = 0.5, dict[float, float]()
     if len(val_idx):
-        _, gnn, _ = ensemble.predict(ctx, ex, val_idx, calibrated=False)
+        gnn = gnn_val if gnn_val is not None else \
+            ensemble.predict(ctx, ex, val_idx, calibrated=False)[1]
         gbdt = torch.from_numpy(model.predict(ex.features.iloc[val_idx.numpy()]))
         weight, scores = fit_blend(gnn, gbdt, target_values(ex.y[val_idx], info),
                                    ensemble.best.info, tune_metric, seed=seed)
     if train_splits != ("train",):  # refit with the early-stopped rounds
-        model = fit_gbdt(ex, info, tune_metric, seed=seed, train_splits=train_splits,
-                         rounds=model.rounds)
-        unseen = ~np.isin(ex.split, train_splits)
-        if ex.base is not None and unseen.any():
-            ex.base[torch.from_numpy(unseen)] = base_predictions(model, ex.features[unseen])
+        if ensemble.residual:  # and the bases of the residual GNNs' refit
+            model = fit_base_learner(ex, info, tune_metric, seed=seed,
+                                     train_splits=train_splits, rounds=model.rounds)
+        else:
+            model = fit_gbdt(ex, info, tune_metric, seed=seed, train_splits=train_splits,
+                             rounds=model.rounds)
     say(f"GBDT learner: {len(model.columns)} features, rounds {model.rounds}; blend weight "
         f"{weight:g} on validation (0 = GNN alone, 1 = GBDT alone)")
     return model, weight, {"weight": weight, "rounds": model.rounds,

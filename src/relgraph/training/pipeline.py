@@ -38,7 +38,7 @@ from relgraph.training.artifacts import (
     write_json_atomic,
 )
 from relgraph.training.calibration import fit_recalibration, fit_rounding
-from relgraph.training.ensemble import Ensemble, comparable_trials
+from relgraph.training.ensemble import Ensemble, blend, comparable_trials
 from relgraph.training.examples import (
     Examples,
     Seeds,
@@ -337,11 +337,18 @@ def _refit_step(job: TrainingContext, trials: TrainedTrials, chosen: list[int]) 
     specs = [ctx.model_spec(m.settings, info) for m in members]
     ensemble = Ensemble.build(ctx, list(zip([m.settings for m in members], specs, states)),
                               info, seed=seed + 7)
+    val_idx = job.ex.index("val")
+    val_pred = None  # before a refit: what the integer rounding is fitted on
+    if splits != ("train",) and job.task_type.is_regression:
+        _, val_pred, _ = ensemble.predict(ctx, job.ex, val_idx, calibrated=False)
     gbdt = None
     if job.gbdt is not None:
         job.stage("blend")
         gbdt = fit_gbdt_blend(ctx, job.ex, ensemble, info, job.tune_metric, job.gbdt,
-                              seed=seed, train_splits=splits, say=job.log)
+                              seed=seed, train_splits=splits, say=job.log, gnn_val=val_pred)
+        if val_pred is not None and gbdt[1] > 0 and job.ex.features is not None:
+            val_pred = blend(val_pred, torch.from_numpy(job.gbdt.predict(
+                job.ex.features.iloc[val_idx.numpy()])), gbdt[1])
     if splits != ("train",):
         job.stage("refit")
         states = []
@@ -356,21 +363,27 @@ def _refit_step(job: TrainingContext, trials: TrainedTrials, chosen: list[int]) 
                                   info, seed=seed + 7)
     if gbdt is not None:
         ensemble.attach_gbdt(gbdt[0], gbdt[1])
-    return FittedModel(chosen, members, splits, info, specs, states, ensemble, gbdt)
+    return FittedModel(chosen, members, splits, info, specs, states, ensemble, gbdt,
+                       val_pred=val_pred)
 
 
 def _calibration_step(job: TrainingContext, model: FittedModel) -> None:
-    """Regression without refit: fit a linear recalibration (and integer rounding) of the
-    ensemble on validation; updates ``model.info`` and the ensemble's."""
-    if not (job.task_type.is_regression and job.counts["val"] > 0
-            and model.splits == ("train",)):
+    """Regression: fit a linear recalibration (without refit) and the integer rounding of
+    the ensemble on validation; updates ``model.info`` and the ensemble's. After a refit
+    the rounding is fitted on the validation predictions of the models before it
+    (validation is training data then), and the refit, which learned the validation
+    period, keeps its scale."""
+    if not (job.task_type.is_regression and job.counts["val"] > 0):
         return
     ex, info, tune_metric = job.ex, model.info, job.tune_metric
     val_idx = ex.index("val")
-    _, val_pred, _ = model.ensemble.predict(job.ctx, ex, val_idx, calibrated=False)
+    refitted = model.splits != ("train",)
+    val_pred = model.val_pred
+    if val_pred is None:
+        _, val_pred, _ = model.ensemble.predict(job.ctx, ex, val_idx, calibrated=False)
     val_target = target_values(ex.y[val_idx], info)
-    shift, scale = fit_recalibration(recalibrate(info, val_pred).numpy(), val_target,
-                                     tune_metric)
+    shift, scale = (0.0, 1.0) if refitted else fit_recalibration(
+        recalibrate(info, val_pred).numpy(), val_target, tune_metric)
     if (shift, scale) != (0.0, 1.0):
         info = replace(info, shift=shift, scale=scale)
         model.recalibration = {"shift": shift, "scale": scale}
