@@ -180,7 +180,8 @@ def suggest_model_plan(
         task_type: the task of the predictive query.
         run_mode: FAST (default, as in the Kumo SDK), NORMAL, BEST or DEBUG.
         num_train_examples: rows in the training split, when known; scales batch sizes
-            and steps per epoch (see module docstring).
+            and steps per epoch (see module docstring), and FAST refits on train+val
+            below :data:`_FAST_REFIT_ROWS` of them.
         num_nodes: total nodes of the graph, when known; graphs under 2,000 nodes get
             smaller GNN channels (32/64).
         is_temporal: whether the query has a time window (``QueryType.TEMPORAL``).
