@@ -27,10 +27,14 @@ def test_counts_and_recency_match_brute_force(seed: int) -> None:
     edge = next(e for e in edges if (e.src_table, e.fkey) == ("transactions", "user_id"))
 
     g = torch.Generator().manual_seed(seed)
-    rows = torch.randint(0, store.num_nodes("users"), (64,), generator=g)
-    anchor = T_START + torch.randint(-DAY, (SPREAD_DAYS + 10) * DAY, (64,), generator=g)
+    rows = torch.randint(0, store.num_nodes("users"), (48,), generator=g)
+    anchor = T_START + torch.randint(-DAY, (SPREAD_DAYS + 10) * DAY, (48,), generator=g)
+    # as in a subgraph, some (row, anchor) pairs repeat and some rows recur at other anchors
+    rows = torch.cat([rows, rows[:16], rows[:16]])
+    anchor = torch.cat([anchor, anchor[:16], anchor[16:32]])
     feats = visible_degree(store, [edge_type], rows, anchor)
-    assert feats.shape == (64, NUM_FEATURES)
+    assert feats.shape == (80, NUM_FEATURES)
+    torch.testing.assert_close(feats[48:64], feats[:16], rtol=0, atol=0)
 
     for i, (row, t) in enumerate(zip(rows.tolist(), anchor.tolist(), strict=True)):
         times = txn_time[edge.src_rows[edge.dst_rows == row]]

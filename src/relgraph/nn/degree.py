@@ -44,7 +44,20 @@ def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
     :meth:`CSR.visible_candidates`), in every store layout. Counts enter as ``log1p``;
     recency as ``log1p(days since the last visible neighbor)`` (0 with a "has none"
     flag when there is none, and for static neighbors).
+
+    Each distinct ``(row, anchor)`` pair is searched once: a subgraph reaches the same
+    row from many of its rows (all of a plane's flights reach its airline).
     """
+    times, time_of = torch.unique(anchor, return_inverse=True)
+    pairs, pair_of = torch.unique(rows * max(1, times.numel()) + time_of, return_inverse=True)
+    if pairs.numel() == rows.numel():
+        return _visible_degree(store, edge_types, rows, anchor)
+    return _visible_degree(store, edge_types, pairs // times.numel(),
+                           times.index_select(0, pairs % times.numel())).index_select(0, pair_of)
+
+
+def _visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
+                    anchor: Tensor) -> Tensor:
     cols: list[Tensor] = []
     zeros = torch.zeros(rows.numel(), dtype=torch.long, device=rows.device)
     for et in edge_types:

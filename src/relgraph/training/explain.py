@@ -216,6 +216,17 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         if (use_gbdt or residual) and ex.features is not None else None
     base_rows = ex.base[idx] if residual and ex.base is not None else None
     sign = 1.0 if higher_is_better(metric) else -1.0
+    learner = ensemble.gbdt
+    unshuffled: dict[str, Tensor] = {}  # the learner on the rows as they are, predicted once
+
+    def learner_predict(x: pd.DataFrame) -> Tensor:
+        assert learner is not None
+        if x is frame and "pred" in unshuffled:  # none of the learner's inputs moved
+            return unshuffled["pred"]
+        out = torch.from_numpy(learner.predict(x)).to(torch.float32)
+        if x is frame:
+            unshuffled["pred"] = out
+        return out
 
     def predict(shuffle: set[Key], g: torch.Generator | None) -> Tensor:
         perm = torch.randperm(len(idx), generator=g) if g is not None else None
@@ -226,7 +237,7 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         if frame is not None and ensemble.gbdt is not None:
             shuffled = _permute_frame(frame, ensemble.gbdt.columns, sources.gbdt, shuffle,
                                       perm)
-            gbdt = torch.from_numpy(ensemble.gbdt.predict(shuffled)).to(torch.float32)
+            gbdt = learner_predict(shuffled)
             if ensemble.gbdt_weight >= 1.0:  # the GNN's weight is 0: skip its passes
                 return ensemble.combine([torch.zeros_like(gbdt)], gbdt)
             if bp is not None and perm is not None:  # residual GNNs read the same learner

@@ -219,7 +219,10 @@ class SeedScaler:
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
+    """``sign(x) * log1p(|x|)`` (NaN stays NaN), in one new array."""
+    out = np.abs(x)
+    np.log1p(out, out=out)
+    return np.copysign(out, x, out=out)
 
 
 def encode_past(past: np.ndarray, info: TargetInfo) -> torch.Tensor:
