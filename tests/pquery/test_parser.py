@@ -172,6 +172,10 @@ def test_spans() -> None:
     ("PREDICT x.y FOR EACH a.b $", 1, 26, "Unexpected character"),
     ("PREDICT SUM(t.x, 0, 7, fortnights) FOR EACH a.b", 1, 24, "Unexpected"),
     ('PREDICT SUM("my orders".x, 0, 7) FOR EACH a.b', 1, 13, "backticks, e.g. `my orders`"),
+    ("PREDICT EXISTS(t.*, 0, 7) FOR EACH a.b", 1, 9, "use COUNT(...) > 0"),
+    ("PREDICT x.y FOR EACH a.b WHERE median(t.x, -7, 0) > 1", 1, 32,
+     "Unknown aggregation 'median'; PQL aggregates with SUM, AVG"),
+    ("PREDICT x.y FOR EACH (a.b)", 1, 22, "Unexpected '('"),
 ])
 def test_syntax_errors_have_positions(text: str, line: int, column: int,
                                       fragment: str) -> None:

@@ -23,6 +23,9 @@ from relgraph.pquery import ast
 
 __all__ = ["offset_to_position", "parse_query"]
 
+#: The aggregation functions of the grammar (``agg_func``).
+AGGREGATIONS = ("SUM", "AVG", "MIN", "MAX", "COUNT", "COUNT_DISTINCT", "FIRST", "LAST",
+                "LIST_DISTINCT")
 #: Readable names of grammar terminals, used in "expected ..." messages.
 _TERMINAL_NAMES: dict[str, str] = {
     "_PREDICT": "PREDICT", "_FOR": "FOR", "_EACH": "EACH", "_WHERE": "WHERE",
@@ -417,6 +420,12 @@ def _convert(text: str, exc: UnexpectedInput) -> PQLError:
                              stripped)
         offset = tok.start_pos if tok.start_pos is not None else 0
         hint = ""
+        called = re.search(r"(?<![.\w`])([A-Za-z_]\w*)\s*$", text[:offset])
+        if str(tok) == "(" and called and "DOT" in set(expected):  # a function PQL lacks
+            name = called.group(1)
+            advice = " (for EXISTS, use COUNT(...) > 0)" if name.upper() == "EXISTS" else ""
+            return _error_at(text, f"Unknown aggregation {name!r}; PQL aggregates with "
+                             f"{', '.join(AGGREGATIONS)}{advice}", called.start(1), len(name))
         if tok.type == "STRING" and ({"NAME", "QUOTED_NAME"} & set(expected)):
             hint = ("; quote table and column names with backticks, e.g. "
                     f"`{str(tok)[1:-1]}` (quotes ' and \" are for string constants)")
