@@ -118,6 +118,20 @@ def test_child_aggregates_match_pandas() -> None:
     assert list(feats["self.tier"].cat.categories) == spec.blocks[0].categorical["tier"]
 
 
+def test_categories_outside_the_vocabulary_are_missing(recwarn) -> None:
+    """A value the spec's vocabulary lacks (a new tier after fitting) reads as missing,
+    with no warning (pandas deprecates building such a categorical from raw values)."""
+    graph = shop()
+    spec = plan_features(graph, "users")
+    spec.blocks[0].categorical["tier"].remove("gold")  # as if no user was gold at fit time
+    tiers = graph["users"].data["tier"]
+    feats = compute_features(graph, spec, np.arange(len(tiers)), np.zeros(len(tiers), int))
+    assert (tiers == "gold").any()
+    assert feats["self.tier"].isna().tolist() == (tiers == "gold").tolist()
+    assert (feats["self.tier"].astype(object)[tiers != "gold"] == tiers[tiers != "gold"]).all()
+    assert not [w for w in recwarn if "categories" in str(w.message)]
+
+
 def test_end_times_and_two_hops_follow_the_visibility_rule() -> None:
     graph = shop()
     spec = plan_features(graph, "users")

@@ -91,8 +91,9 @@ def _typed(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
         for col, values in block.categorical.items():
             name = f"{block.prefix}.{col}"
             if block.kind in ("entity", "parent") and name in frame.columns:
-                frame[name] = pd.Categorical(frame[name].astype("string").astype(object),
-                                             categories=values)
+                text = frame[name].astype("string").astype(object)
+                known = text.where(text.isin(values), None)  # values outside it: missing
+                frame[name] = pd.Categorical(known, categories=values)
     return frame
 
 
