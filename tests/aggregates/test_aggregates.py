@@ -152,14 +152,18 @@ def test_end_times_and_two_hops_follow_the_visibility_rule() -> None:
         assert feats["orders.user_id.lines.order_id.count_all"].iloc[i] == visible.sum()
 
 
-def test_features_on_the_full_database_equal_those_on_the_database_cut_at_the_anchor() -> None:
-    """No future row changes a feature, nor the choice of columns and vocabularies."""
+@pytest.mark.parametrize("repeated", [0, 3], ids=["joined", "windowed"])
+def test_features_on_the_full_database_equal_those_on_the_database_cut_at_the_anchor(
+        repeated: int) -> None:
+    """No future row changes a feature, nor the choice of columns and vocabularies (on
+    both SQL paths: entities once, or ``repeated`` of them twice)."""
     cut_day = T0 + pd.Timedelta(days=200)
     anchor = int(cut_day.timestamp())
     full, cut = shop(), shop(drop_after=cut_day)
     specs = [plan_features(g, "users", fit_time=anchor - 30 * DAY) for g in (full, cut)]
     assert specs[0].to_dict() == specs[1].to_dict()
     rows = np.arange(full["users"].num_rows)
+    rows = np.r_[rows, rows[:repeated]]
     anchors = np.full(len(rows), anchor)
     a = compute_features(full, specs[0], rows, anchors)
     b = compute_features(cut, specs[1], rows, anchors)
@@ -200,6 +204,29 @@ def test_static_plans_keep_all_time_aggregates_only() -> None:
     names = feature_names(spec)
     assert names and not any(n.endswith(("_7d", "_30d", "_90d", "_365d")) for n in names)
     assert not any("days_since" in n or n.endswith(".last") for n in names)
+
+
+def test_one_anchor_per_entity_joins_and_computes_what_windows_compute(monkeypatch) -> None:
+    """Seeds with one anchor per entity (a prediction table) take the join, repeated
+    entities (a training table) the window functions; a seed's features do not depend on
+    which."""
+    graph = shop(2)
+    spec = plan_features(graph, "users", int((T0 + pd.Timedelta(days=250)).timestamp()))
+    n = graph["users"].num_rows
+    rows = np.random.default_rng(0).permutation(n)
+    anchors = np.full(n, int((T0 + pd.Timedelta(days=380)).timestamp()))
+    paths: list[bool] = []
+    block_sql = compute._block_sql
+    monkeypatch.setattr(compute, "_block_sql", lambda *a: paths.append(a[-1]) or block_sql(*a))
+    once = compute_features(graph, spec, rows, anchors)
+    assert not any(paths)
+    paths.clear()
+    twice = compute_features(graph, spec, np.r_[rows, rows[:5]], np.r_[anchors, anchors[:5]])
+    assert all(paths)
+    assert once.notna().sum().sum() > 0.5 * once.size
+    pd.testing.assert_frame_equal(once, twice.iloc[:n], rtol=1e-6)
+    pd.testing.assert_frame_equal(twice.iloc[n:].reset_index(drop=True),
+                                  once.iloc[:5].reset_index(drop=True), rtol=1e-6)
 
 
 def test_window_functions_equal_the_per_pair_join() -> None:

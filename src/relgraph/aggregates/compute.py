@@ -27,7 +27,7 @@ from relgraph.graph.visibility import visible_sql
 DAY = 86_400
 #: Version of the computed features, part of the cache key: bump it whenever the same spec
 #: on the same graph would compute different values (SQL, visibility, dtypes).
-VERSION = 1
+VERSION = 2
 
 
 def compute_features(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.ndarray,
@@ -63,10 +63,15 @@ def _compute(graph: Graph, spec: FeatureSpec, rows: np.ndarray,
     engine = graph.engine
     seeds = pd.DataFrame({"__idx": np.arange(n, dtype=np.int64), "__row": rows,
                           "__anchor": anchors})
+    # Window functions cost every linked row its frames, however few seeds ask; a join costs
+    # one (seed, visible row) pair each. With one anchor per entity (prediction tables,
+    # static queries) that is each linked row at most once, and far cheaper: 16 airlines at
+    # one anchor, 336k flights, 259 features: 41 s windowed, 2.3 s joined.
+    windowed = len(np.unique(rows)) < n
     parts: list[pd.DataFrame] = []
     with engine.temp_relation(seeds) as seed_rel:
         for block in spec.blocks:
-            sql = _block_sql(graph, spec.entity_table, block, seed_rel)
+            sql = _block_sql(graph, spec.entity_table, block, seed_rel, windowed)
             parts.append(engine.sql(sql).set_index("__idx"))
     columns = [(name, kind) for b in spec.blocks for name, kind in block_columns(b)]
     out = pd.concat(parts, axis=1).reindex(np.arange(n)) if parts else \
@@ -119,10 +124,12 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
                windowed: bool = True) -> str:
     """The statement computing one block: ``__idx`` plus the block's named features.
 
-    Aggregates over linked rows run as window functions over the linked rows and the seeds
-    sorted by time (:func:`_window_sql`: each seed sees the rows at or before its anchor
-    through a ``RANGE ... CURRENT ROW`` frame, O(n log n)); paths through a table with an
-    end time need the rule per (seed, row) pair and join instead.
+    With ``windowed`` (seeds that repeat entities: a training table's anchors), aggregates
+    over linked rows run as window functions over the linked rows and the seeds sorted by
+    time (:func:`_window_sql`: each seed sees the rows at or before its anchor through a
+    ``RANGE ... CURRENT ROW`` frame, O(n log n)). Otherwise, and on paths through a table
+    with an end time (the rule is per (seed, row) pair), each seed is joined to its visible
+    rows and grouped.
     """
     if windowed and block.kind not in ("entity", "parent") and not any(
             graph[t].end_time_column is not None for t, _, _ in block.path):
