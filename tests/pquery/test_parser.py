@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import random
+import re
+from importlib import resources
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from relgraph.errors import PQLError
 from relgraph.pquery import ast, parse_query
+from relgraph.pquery.parser import AGGREGATIONS
 from relgraph.testing.pql_fuzz import fuzz_parser, random_query
 
 
@@ -186,6 +189,15 @@ def test_syntax_errors_have_positions(text: str, line: int, column: int,
     assert fragment in str(err)
     if text:
         assert "^" in str(err)  # the caret line
+
+
+def test_unknown_aggregation_message_names_every_aggregation_of_the_grammar() -> None:
+    grammar = resources.files("relgraph.pquery").joinpath("grammar.lark").read_text()
+    rule = re.search(r"^agg_func: (.+)$", grammar, re.MULTILINE)
+    assert rule is not None
+    assert tuple(t.strip() for t in rule.group(1).split("|")) == AGGREGATIONS
+    for name in AGGREGATIONS:  # each parses as an aggregation
+        parse_query(f"PREDICT {name}(t.x, 0, 7) FOR EACH a.b")
 
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
