@@ -216,17 +216,9 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         if (use_gbdt or residual) and ex.features is not None else None
     base_rows = ex.base[idx] if residual and ex.base is not None else None
     sign = 1.0 if higher_is_better(metric) else -1.0
-    learner = ensemble.gbdt
-    unshuffled: dict[str, Tensor] = {}  # the learner on the rows as they are, predicted once
-
-    def learner_predict(x: pd.DataFrame) -> Tensor:
-        assert learner is not None
-        if x is frame and "pred" in unshuffled:  # none of the learner's inputs moved
-            return unshuffled["pred"]
-        out = torch.from_numpy(learner.predict(x)).to(torch.float32)
-        if x is frame:
-            unshuffled["pred"] = out
-        return out
+    # the learner on the rows as they are: what every shuffle of inputs it does not read gets
+    unshuffled = torch.from_numpy(ensemble.gbdt.predict(frame)).to(torch.float32) \
+        if frame is not None and ensemble.gbdt is not None else None
 
     def predict(shuffle: set[Key], g: torch.Generator | None) -> Tensor:
         perm = torch.randperm(len(idx), generator=g) if g is not None else None
@@ -237,7 +229,8 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
         if frame is not None and ensemble.gbdt is not None:
             shuffled = _permute_frame(frame, ensemble.gbdt.columns, sources.gbdt, shuffle,
                                       perm)
-            gbdt = learner_predict(shuffled)
+            gbdt = unshuffled if shuffled is frame and unshuffled is not None else \
+                torch.from_numpy(ensemble.gbdt.predict(shuffled)).to(torch.float32)
             if ensemble.gbdt_weight >= 1.0:  # the GNN's weight is 0: skip its passes
                 return ensemble.combine([torch.zeros_like(gbdt)], gbdt)
             if bp is not None and perm is not None:  # residual GNNs read the same learner
