@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from relgraph.errors import EmptyTrainingTableError, NonFiniteTargetError
+from relgraph.errors import EmptyTrainingTableError, GraphError, NonFiniteTargetError
 from relgraph.graph import Edge, Graph, Table
 from relgraph.pquery import PredictiveQuery
 
 
-def shop(created: str = "2020-01-01", amount: float | None = None) -> Graph:
-    """30 customers created at ``created``; 300 orders during 2021."""
+def shop(created: str = "2020-01-01", amount: float | None = None,
+         customers_edit: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> Graph:
+    """30 customers created at ``created`` (then edited by ``customers_edit``); 300 orders
+    during 2021."""
     rng = np.random.default_rng(0)
     customers = pd.DataFrame({"customer_id": np.arange(30),
                               "created": pd.Timestamp(created)})
@@ -24,6 +27,8 @@ def shop(created: str = "2020-01-01", amount: float | None = None) -> Graph:
                            + pd.to_timedelta(rng.integers(0, 365, 300), unit="D")})
     if amount is not None:
         orders.loc[7, "amount"] = amount
+    if customers_edit is not None:
+        customers = customers_edit(customers)
     return Graph(tables={
         "customers": Table.from_dataframe(customers, "customers", primary_key="customer_id",
                                           time_column="created"),
@@ -96,3 +101,26 @@ def test_inf_in_a_regression_target_names_the_column() -> None:
     with pytest.raises(NonFiniteTargetError, match=r"'orders\.amount' holds 1 infinite"):
         PredictiveQuery(graph, "PREDICT SUM(orders.amount, 0, 30, days) FOR EACH "
                                "customers.customer_id").generate_training_table()
+
+
+def _repeat_customer_3(customers: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([customers, customers.iloc[[3]]], ignore_index=True)
+
+
+def _blank_customer_5(customers: pd.DataFrame) -> pd.DataFrame:
+    customers = customers.assign(customer_id=customers["customer_id"].astype(float))
+    customers.loc[5, "customer_id"] = np.nan
+    return customers
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (_repeat_customer_3, "is not unique: 1 values occur more than once (e.g. [3])"),
+    (_blank_customer_5, "has 1 null values")])
+def test_entity_keys_that_repeat_or_are_missing_are_refused(
+        edit: Callable[[pd.DataFrame], pd.DataFrame], expected: str) -> None:
+    # a repeated key would repeat its rows, a null one drop them, without a word
+    pq = PredictiveQuery(shop(customers_edit=edit), CHURN)
+    for generate in (pq.generate_training_table, pq.generate_prediction_table):
+        with pytest.raises(GraphError, match=r"customers\.customer_id") as err:
+            generate()
+        assert expected in str(err.value)

@@ -594,6 +594,7 @@ class PredictiveQuery:
         self._bind()
         if non_blocking:
             return self._table_job("training_table", {"plan": plan}, custom_tags)
+        self._check_entity_keys()
         suggested = plan is None
         plan = plan if plan is not None else self.suggest_training_table_plan()
         label_sql, anchor_splits, _ = self._training_sql(plan)
@@ -627,6 +628,11 @@ class PredictiveQuery:
             self._train_rows.setdefault(("fast", self._graph_key()),
                                         table.num_rows_per_split["train"])
         return table
+
+    def _check_entity_keys(self) -> None:
+        """A duplicate entity key would repeat its rows and a null one drop them, silently
+        (and training refuses such a table later): raise :class:`GraphError` now."""
+        self.graph[self.entity_table].check_primary_key()
 
     def _table_job(self, kind: str, options: dict[str, Any], tags: Any) -> Any:
         return hooks.call("run_table_job", self, kind, options, tags)
@@ -675,6 +681,7 @@ class PredictiveQuery:
         if non_blocking:  # a stored job, as for training tables
             return self._table_job("prediction_table",
                                    {"plan": plan, "anchor_time": anchor_time}, custom_tags)
+        self._check_entity_keys()
         plan = plan if plan is not None else self.suggest_prediction_table_plan()
         if anchor_time is None and is_set(plan.anchor_time):
             anchor_time = plan.anchor_time
