@@ -14,9 +14,11 @@ T0 = pd.Timestamp("2023-01-01")
 DAY = 86_400
 
 
-def shop(seed: int = 0, drop_after: pd.Timestamp | None = None) -> Graph:
-    """Users, their orders (ties, NULL amounts), order lines (two hops), products
-    (parents of lines), subscriptions with end times, and a users -> countries parent."""
+def shop(seed: int = 0, drop_after: pd.Timestamp | None = None, *,
+         any_second: bool = False) -> Graph:
+    """Users, their orders (ties, NULL amounts; at midnight, or ``any_second`` of the day),
+    order lines (two hops), products (parents of lines), subscriptions with end times, and
+    a users -> countries parent."""
     rng = np.random.default_rng(seed)
     n_users, n_orders, n_lines = 30, 400, 900
     countries = pd.DataFrame({"code": ["fr", "de", "uk"], "gdp": [2.9, 4.1, 3.1]})
@@ -27,7 +29,9 @@ def shop(seed: int = 0, drop_after: pd.Timestamp | None = None) -> Graph:
     days = rng.integers(0, 400, n_orders)
     orders = pd.DataFrame({"order_id": np.arange(n_orders),
                            "user_id": rng.choice(users["user_id"], n_orders),
-                           "ts": T0 + pd.to_timedelta(days, unit="D"),
+                           "ts": T0 + pd.to_timedelta(days, unit="D")
+                           + pd.to_timedelta(rng.integers(0, DAY, n_orders) if any_second
+                                             else 0, unit="s"),
                            "amount": rng.integers(1, 100, n_orders).astype(float),
                            "channel": rng.choice(["web", "app", "shop"], n_orders)})
     orders.loc[::17, "amount"] = np.nan
@@ -217,7 +221,8 @@ def test_one_anchor_per_entity_joins_and_computes_what_windows_compute(monkeypat
     anchors = np.full(n, int((T0 + pd.Timedelta(days=380)).timestamp()))
     paths: list[bool] = []
     block_sql = compute._block_sql
-    monkeypatch.setattr(compute, "_block_sql", lambda *a: paths.append(a[-1]) or block_sql(*a))
+    monkeypatch.setattr(compute, "_block_sql",
+                        lambda *a, **k: paths.append(a[-1]) or block_sql(*a, **k))
     once = compute_features(graph, spec, rows, anchors)
     assert not any(paths)
     paths.clear()
@@ -229,26 +234,37 @@ def test_one_anchor_per_entity_joins_and_computes_what_windows_compute(monkeypat
                                   once.iloc[:5].reset_index(drop=True), rtol=1e-6)
 
 
-def test_window_functions_equal_the_per_pair_join() -> None:
+@pytest.mark.parametrize(("anchor_unit", "any_second"), [("D", False), ("D", True),
+                                                        ("s", True)])
+def test_window_functions_equal_the_per_pair_join(anchor_unit: str, any_second: bool) -> None:
     """The window-function SQL (used where no table on the path has an end time) gives
-    what joining every seed to its visible rows gives."""
+    what joining every seed to its visible rows gives: over rows grouped by day where
+    the anchors are whole days apart, by time where they are not."""
     from relgraph.aggregates.compute import _block_sql
 
-    graph = shop(3)
+    graph = shop(3, any_second=any_second)
     checked = set()
     for entity in ("users", "orders"):
         n = graph[entity].num_rows
         rng = np.random.default_rng(5)
         rows = rng.integers(0, n, 60)
-        anchors = (T0 + pd.to_timedelta(rng.integers(-10, 420, 60), unit="D")).astype(
+        steps = rng.integers(-10, 420, 60) * (1 if anchor_unit == "D" else DAY)
+        if anchor_unit == "s":
+            steps += rng.integers(0, DAY, 60)
+        steps[:3] = steps[3]  # seeds at the same anchor
+        anchors = (T0 + pd.to_timedelta(steps, unit=anchor_unit)).astype(
             "datetime64[s]").astype(np.int64).to_numpy()
+        offsets = np.unique(anchors % DAY)
+        day_offset = int(offsets[0]) if anchor_unit == "D" else None
+        assert (len(offsets) == 1) == (anchor_unit == "D")
         spec = plan_features(graph, entity, int((T0 + pd.Timedelta(days=250)).timestamp()))
         frame = pd.DataFrame({"__idx": np.arange(60), "__row": rows, "__anchor": anchors})
         with graph.engine.temp_relation(frame) as rel:
             for block in spec.blocks:
                 if block.kind in ("entity", "parent") or block.table == "subs":
                     continue
-                a = graph.engine.sql(_block_sql(graph, entity, block, rel)).set_index("__idx")
+                a = graph.engine.sql(_block_sql(graph, entity, block, rel,
+                                                day_offset=day_offset)).set_index("__idx")
                 b = graph.engine.sql(_block_sql(graph, entity, block, rel, windowed=False)) \
                     .set_index("__idx")
                 a, b = a.reindex(range(60))[b.columns], b.reindex(range(60))
@@ -257,3 +273,36 @@ def test_window_functions_equal_the_per_pair_join() -> None:
                 pd.testing.assert_frame_equal(a.astype(float), b.astype(float), rtol=1e-9)
                 checked.add(block.kind)
     assert checked == {"child", "grandchild", "child_parent"}
+
+
+def test_window_functions_over_a_table_without_time_equal_the_join() -> None:
+    """A child table without a time column is visible at every anchor: its window block
+    (one group per entity row) gives what the join gives."""
+    from relgraph.aggregates.compute import _block_sql
+
+    graph = shop(4)
+    rng = np.random.default_rng(2)
+    devices = pd.DataFrame({"device_id": np.arange(50),
+                            "user_id": rng.choice(graph["users"].data["user_id"], 50),
+                            "screen": rng.integers(4, 30, 50).astype(float)})
+    graph.add_table("devices", Table.from_dataframe(devices, "devices",
+                                                    primary_key="device_id"))
+    graph.link("devices", "user_id", "users")
+    spec = plan_features(graph, "users", int((T0 + pd.Timedelta(days=250)).timestamp()))
+    blocks = [b for b in spec.blocks if b.table == "devices"]
+    assert blocks
+    n = graph["users"].num_rows
+    rows = np.r_[np.arange(n), np.arange(n)]  # every user at two anchors
+    anchors = np.repeat(int(T0.timestamp()) + DAY * np.array([30, 300]), n)
+    frame = pd.DataFrame({"__idx": np.arange(2 * n), "__row": rows, "__anchor": anchors})
+    with graph.engine.temp_relation(frame) as rel:
+        for block in blocks:
+            a = graph.engine.sql(_block_sql(graph, "users", block, rel,
+                                            day_offset=int(T0.timestamp()) % DAY))
+            b = graph.engine.sql(_block_sql(graph, "users", block, rel, windowed=False))
+            a = a.set_index("__idx").reindex(range(2 * n))[b.columns[1:]]
+            b = b.set_index("__idx").reindex(range(2 * n))
+            counts = [c for c in b.columns if "count_" in c]
+            a[counts], b[counts] = a[counts].fillna(0), b[counts].fillna(0)
+            assert b.notna().to_numpy().mean() > 0.5
+            pd.testing.assert_frame_equal(a.astype(float), b.astype(float), rtol=1e-9)

@@ -27,7 +27,7 @@ from relgraph.graph.visibility import visible_sql
 DAY = 86_400
 #: Version of the computed features, part of the cache key: bump it whenever the same spec
 #: on the same graph would compute different values (SQL, visibility, dtypes).
-VERSION = 2
+VERSION = 3
 
 
 def compute_features(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.ndarray,
@@ -63,15 +63,19 @@ def _compute(graph: Graph, spec: FeatureSpec, rows: np.ndarray,
     engine = graph.engine
     seeds = pd.DataFrame({"__idx": np.arange(n, dtype=np.int64), "__row": rows,
                           "__anchor": anchors})
-    # Window functions cost every linked row its frames, however few seeds ask; a join costs
-    # one (seed, visible row) pair each. With one anchor per entity (prediction tables,
-    # static queries) that is each linked row at most once, and far cheaper: 16 airlines at
-    # one anchor, 336k flights, 259 features: 41 s windowed, 2.3 s joined.
+    # A join costs one (seed, visible row) pair each: with one anchor per entity (prediction
+    # tables, static queries) each linked row at most once. Window functions cost every
+    # bucket of linked rows its frames, however few seeds ask: all 3,322 planes at one
+    # anchor, 336k flights, 275 features: 5.6 s windowed, 2.9 s joined (16 airlines, whose
+    # flights make fewer day buckets: 0.5 s windowed, 2.3 s joined).
     windowed = len(np.unique(rows)) < n
+    offsets = np.unique(anchors % DAY)  # one: anchors whole days apart (training tables)
+    day_offset = int(offsets[0]) if len(offsets) == 1 else None
     parts: list[pd.DataFrame] = []
     with engine.temp_relation(seeds) as seed_rel:
         for block in spec.blocks:
-            sql = _block_sql(graph, spec.entity_table, block, seed_rel, windowed)
+            sql = _block_sql(graph, spec.entity_table, block, seed_rel, windowed,
+                             day_offset=day_offset)
             parts.append(engine.sql(sql).set_index("__idx"))
     columns = [(name, kind) for b in spec.blocks for name, kind in block_columns(b)]
     out = pd.concat(parts, axis=1).reindex(np.arange(n)) if parts else \
@@ -121,19 +125,20 @@ def _cache_key(graph: Graph, spec: FeatureSpec, rows: np.ndarray, anchors: np.nd
 
 # ------------------------------------------------------------------------------- SQL
 def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
-               windowed: bool = True) -> str:
+               windowed: bool = True, *, day_offset: int | None = None) -> str:
     """The statement computing one block: ``__idx`` plus the block's named features.
 
     With ``windowed`` (seeds that repeat entities: a training table's anchors), aggregates
     over linked rows run as window functions over the linked rows and the seeds sorted by
     time (:func:`_window_sql`: each seed sees the rows at or before its anchor through a
-    ``RANGE ... CURRENT ROW`` frame, O(n log n)). Otherwise, and on paths through a table
-    with an end time (the rule is per (seed, row) pair), each seed is joined to its visible
-    rows and grouped.
+    ``RANGE ... CURRENT ROW`` frame, O(n log n)); ``day_offset``, when every anchor is that
+    many seconds past a day's start, lets it group the rows by day first. Otherwise, and
+    on paths through a table with an end time (the rule is per (seed, row) pair), each
+    seed is joined to its visible rows and grouped.
     """
     if windowed and block.kind not in ("entity", "parent") and not any(
             graph[t].end_time_column is not None for t, _, _ in block.path):
-        return _window_sql(graph, entity, block, seed_rel)
+        return _window_sql(graph, entity, block, seed_rel, day_offset)
     engine = graph.engine
     q = quote_ident
     joins = [f"JOIN {engine.relation(entity)} e ON e.{ROW_COLUMN} = s.__row"]
@@ -224,14 +229,20 @@ def _path_time(graph: Graph, block: Block, aliases: list[str]) -> str | None:
 _STATIC_TIME = -(2**62)
 
 
-def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
+def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
+                day_offset: int | None = None) -> str:
     """A block of aggregates as window functions (see :func:`_block_sql`).
 
-    Events are the linked rows (keyed by the entity row they belong to, at the time they
-    become visible) and the seeds (at their anchors); per entity and in time order, a
-    seed's frame ``RANGE BETWEEN w - 1 s PRECEDING AND CURRENT ROW`` holds exactly the rows
-    with ``anchor - w < time <= anchor`` (peers at the anchor included: visible), and the
-    unbounded frame every row at or before the anchor.
+    The linked rows are first grouped per entity row and *bucket* (sums, counts, minima,
+    maxima, last value): with a ``day_offset``, the days ``(end - 1 day, end]`` whose end
+    is that many seconds past a day's start, so that every anchor is a bucket's end and
+    every window (whole days) holds whole buckets; otherwise the rows of one time. Per
+    entity and in time order, the buckets (at their end ``__t``) and the seeds (at their
+    anchors) are then framed: a seed's frame ``RANGE BETWEEN w - 1 s PRECEDING AND CURRENT
+    ROW`` holds exactly the buckets of rows with ``anchor - w < time <= anchor`` (peers at
+    the anchor included: visible), and the unbounded frame every bucket at or before the
+    anchor. A frame costs per bucket, not per row: 16 airlines' 336,776 flights at 50
+    weekly anchors are 5,800 day buckets (the window SQL: 43 s over rows, 0.5 s over days).
     """
     engine = graph.engine
     q = quote_ident
@@ -251,58 +262,75 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str) -> str:
     a = aliases[-1]
     when = _path_time(graph, block, aliases)
     event_time = when or str(_STATIC_TIME)
+    bucket = event_time if when is None or day_offset is None else \
+        f"({day_offset} + CAST(ceil(({when} - {day_offset}) / {float(DAY)}) AS BIGINT) * {DAY})"
     values = [f"CAST({a}.{q(c)} AS DOUBLE)" for c in block.numeric]
-    cats = [f"CAST({a}.{q(c)} AS VARCHAR)" for c in block.categorical]
-    rows_sel = ["e." + ROW_COLUMN + " AS __k", f"{event_time} AS __t", "0 AS __seed",
-                "CAST(NULL AS BIGINT) AS __idx", f"{a}.{ROW_COLUMN} AS __r"]
-    rows_sel += [f"{v} AS __v{j}" for j, v in enumerate(values)]
-    rows_sel += [f"{c} AS __c{j}" for j, c in enumerate(cats)]
-    seeds_sel = ["s.__row AS __k", "s.__anchor AS __t", "1 AS __seed", "s.__idx AS __idx",
-                 "CAST(NULL AS BIGINT) AS __r"]
-    seeds_sel += [f"CAST(NULL AS DOUBLE) AS __v{j}" for j in range(len(values))]
-    seeds_sel += [f"CAST(NULL AS VARCHAR) AS __c{j}" for j in range(len(cats))]
+    vocab = [(f"CAST({a}.{q(c)} AS VARCHAR)", v) for c, vs in block.categorical.items()
+             for v in vs]
+    recency = bool(block.recency and when)
+    # the bucket's aggregates, and NULL for them on the seeds
+    parts: list[tuple[str, str]] = [("COUNT(*)", "__n")]
+    for j, v in enumerate(values):
+        parts += [(f"SUM({v})", f"__s{j}"), (f"COUNT({v})", f"__c{j}"),
+                  (f"MIN({v})", f"__lo{j}"), (f"MAX({v})", f"__hi{j}")]
+        if recency:
+            parts.append((f"arg_max({v}, ({when}, {a}.{ROW_COLUMN})) FILTER (WHERE {v} IS "
+                          "NOT NULL)", f"__last{j}"))
+    if recency:
+        parts += [(f"MAX({when})", "__tmax"), (f"MIN({when})", "__tmin")]
+    for m, (c, v) in enumerate(vocab):
+        literal = "'" + v.replace("'", "''") + "'"
+        parts.append((f"COUNT(*) FILTER (WHERE {c} = {literal})", f"__k{m}"))
     where = f" WHERE {when} IS NOT NULL" if when else ""
-    events = (f"SELECT {', '.join(rows_sel)} FROM {engine.relation(entity)} e "
-              + " ".join(joins) + where
-              + f" UNION ALL SELECT {', '.join(seeds_sel)} FROM {seed_rel} s")
+    buckets = (f"SELECT e.{ROW_COLUMN} AS __k, {bucket} AS __t, 0 AS __seed, "
+               f"CAST(NULL AS BIGINT) AS __idx, {', '.join(f'{x} AS {n}' for x, n in parts)} "
+               f"FROM {engine.relation(entity)} e " + " ".join(joins) + where
+               + f" GROUP BY e.{ROW_COLUMN}" + (f", {bucket}" if when else ""))
+    seeds = ("SELECT s.__row AS __k, s.__anchor AS __t, 1 AS __seed, s.__idx AS __idx, "
+             + ", ".join(f"NULL AS {n}" for _, n in parts) + f" FROM {seed_rel} s")
+    events = f"{buckets} UNION ALL {seeds}"
 
     def frame(w: int) -> str:
         lower = "UNBOUNDED PRECEDING" if not w or not when else f"{w * DAY - 1} PRECEDING"
         return f"(PARTITION BY __k ORDER BY __t RANGE BETWEEN {lower} AND CURRENT ROW)"
 
+    def total(column: str, over: str) -> str:  # a count over the frame's buckets
+        return f"CAST(COALESCE(SUM({column}) OVER {over}, 0) AS BIGINT)"
+
     names = dict(block_columns(block))
     p = block.prefix
-    funcs = {"sum": "SUM", "mean": "AVG", "min": "MIN", "max": "MAX"}
     select: list[str] = []
     for w in block.windows:
         tag = f"{w}d" if w else "all"
         over = frame(w)
         if f"{p}.count_{tag}" in names:
-            select.append(f"COUNT(__r) OVER {over} AS {q(f'{p}.count_{tag}')}")
+            select.append(f"{total('__n', over)} AS {q(f'{p}.count_{tag}')}")
         for j, c in enumerate(block.numeric):
-            for f, sql_f in funcs.items():
+            funcs = {"sum": f"SUM(__s{j}) OVER {over}",
+                     "mean": f"SUM(__s{j}) OVER {over} / SUM(__c{j}) OVER {over}",
+                     "min": f"MIN(__lo{j}) OVER {over}", "max": f"MAX(__hi{j}) OVER {over}"}
+            for f, expr in funcs.items():
                 name = f"{p}.{c}.{f}_{tag}"
                 if name in names:
-                    select.append(f"{sql_f}(__v{j}) OVER {over} AS {q(name)}")
-    if block.recency and when:
-        ordered = ("(PARTITION BY __k ORDER BY __t, __seed, __r ROWS BETWEEN UNBOUNDED "
-                   "PRECEDING AND CURRENT ROW)")
+                    select.append(f"{expr} AS {q(name)}")
+    if recency:
+        ordered = ("(PARTITION BY __k ORDER BY __t, __seed ROWS BETWEEN UNBOUNDED PRECEDING "
+                   "AND CURRENT ROW)")
         for j, c in enumerate(block.numeric):
-            select.append(f"LAST_VALUE(__v{j} IGNORE NULLS) OVER {ordered} AS "
+            select.append(f"LAST_VALUE(__last{j} IGNORE NULLS) OVER {ordered} AS "
                           f"{q(f'{p}.{c}.last')}")
-        stamp = "CASE WHEN __seed = 0 THEN __t END"
-        select.append(f"CAST(__t - MAX({stamp}) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
+        select.append(f"CAST(__t - MAX(__tmax) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
                       f"{q(f'{p}.days_since_last')}")
-        select.append(f"CAST(__t - MIN({stamp}) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
+        select.append(f"CAST(__t - MIN(__tmin) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
                       f"{q(f'{p}.days_since_first')}")
-    for j, (col, vocab) in enumerate(block.categorical.items()):
-        for v in vocab:
-            literal = "'" + v.replace("'", "''") + "'"
-            hit = f"CASE WHEN __c{j} = {literal} THEN 1 END"
-            select.append(f"COUNT({hit}) OVER {frame(0)} AS {q(f'{p}.{col}={v}.count_all')}")
+    m = 0
+    for col, vs in block.categorical.items():
+        for v in vs:
+            select.append(f"{total(f'__k{m}', frame(0))} AS {q(f'{p}.{col}={v}.count_all')}")
             if 90 in block.windows and when:
-                select.append(f"COUNT({hit}) OVER {frame(90)} AS "
+                select.append(f"{total(f'__k{m}', frame(90))} AS "
                               f"{q(f'{p}.{col}={v}.count_90d')}")
+            m += 1
     outputs = ", ".join(["__idx", *(q(name) for name in names if f"{q(name)}" in
                                      " ".join(select))])
     return (f"SELECT {outputs} FROM (SELECT __idx, __seed, {', '.join(select)} FROM "
