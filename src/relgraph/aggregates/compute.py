@@ -268,11 +268,16 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
     vocab = [(f"CAST({a}.{q(c)} AS VARCHAR)", v) for c, vs in block.categorical.items()
              for v in vs]
     recency = bool(block.recency and when)
+    # a mean divides by the rows whose value is known: all rows where none is missing
+    data = graph[block.table].data
+    known = [f"__c{j}" if data[c].isna().any() else "__n" for j, c in enumerate(block.numeric)]
     # the bucket's aggregates, and NULL for them on the seeds
     parts: list[tuple[str, str]] = [("COUNT(*)", "__n")]
     for j, v in enumerate(values):
-        parts += [(f"SUM({v})", f"__s{j}"), (f"COUNT({v})", f"__c{j}"),
-                  (f"MIN({v})", f"__lo{j}"), (f"MAX({v})", f"__hi{j}")]
+        parts += [(f"SUM({v})", f"__s{j}"), (f"MIN({v})", f"__lo{j}"),
+                  (f"MAX({v})", f"__hi{j}")]
+        if known[j] != "__n":
+            parts.append((f"COUNT({v})", known[j]))
         if recency:
             parts.append((f"arg_max({v}, ({when}, {a}.{ROW_COLUMN})) FILTER (WHERE {v} IS "
                           "NOT NULL)", f"__last{j}"))
@@ -307,7 +312,7 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
             select.append(f"{total('__n', over)} AS {q(f'{p}.count_{tag}')}")
         for j, c in enumerate(block.numeric):
             funcs = {"sum": f"SUM(__s{j}) OVER {over}",
-                     "mean": f"SUM(__s{j}) OVER {over} / SUM(__c{j}) OVER {over}",
+                     "mean": f"SUM(__s{j}) OVER {over} / SUM({known[j]}) OVER {over}",
                      "min": f"MIN(__lo{j}) OVER {over}", "max": f"MAX(__hi{j}) OVER {over}"}
             for f, expr in funcs.items():
                 name = f"{p}.{c}.{f}_{tag}"
