@@ -306,3 +306,22 @@ def test_wide_models_are_explained_on_fewer_rows(tmp_path, monkeypatch) -> None:
     groups = len(read) + read["table"].nunique()
     assert exp.num_rows == max(12, 900 // (explain.REPEATS * groups)) < NUM_USERS // 5
     assert (read["std"] > 0).any()
+
+
+def test_large_learners_are_explained_on_fewer_rows(trained, tmp_path, monkeypatch) -> None:
+    """The GBDT learner's tree evaluations stay within ``TREE_EVALUATIONS`` (rows x
+    shuffles x trees): a learner with many trees is explained on fewer validation rows,
+    at least ``MIN_ROWS``; every column the model reads is still ranked."""
+    from relgraph.training import explain
+
+    full = trained["result"].explanations()
+    monkeypatch.setattr(explain, "TREE_EVALUATIONS", 1)  # any learner exceeds it
+    monkeypatch.setattr(explain, "MIN_ROWS", 12)
+    rg.init(home=tmp_path / "home")
+    graph, frame, _ = make_graph()
+    result = rg.Trainer(plan(), verbose=False).fit(graph, training_table(graph, frame))
+    assert result.gbdt is not None  # the residual trial reads the learner
+    exp = result.explanations()
+    assert full.num_rows == NUM_USERS // 5 > exp.num_rows == 12
+    assert set(exp.columns["column"]) == set(full.columns["column"])
+    assert (exp.columns["std"] > 0).any()

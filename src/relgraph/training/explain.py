@@ -81,6 +81,11 @@ MAX_ROWS = 1024
 #: shuffles x members): a model reading many columns is explained on fewer rows, at
 #: least :data:`MIN_ROWS`, so its cost does not grow with the width of the graph.
 ROW_PASSES = 32 * 1024
+#: Tree evaluations of the GBDT learner that :func:`global_importance` may spend (rows x
+#: shuffles x trees, about 7 s at 25 ns each): a learner with many trees (one per class
+#: and round) is explained on fewer rows, at least :data:`MIN_ROWS`, so its cost does not
+#: grow with the number of classes.
+TREE_EVALUATIONS = 2**28
 MIN_ROWS = 256
 #: Integration steps of Integrated Gradients.
 IG_STEPS = 16
@@ -205,10 +210,14 @@ def global_importance(ctx: GraphContext, ensemble: Ensemble, ex: Examples, idx: 
     read = set() if info.scale == 0.0 else read_keys()
     groups = len([k for k in keys if k in read]) + len({t for t, c in keys if (t, c) in read})
     gnn_passes = repeats * groups * len(prepared)
-    if len(idx) * gnn_passes > ROW_PASSES and len(idx) > MIN_ROWS:  # a wide model
-        keep = max(MIN_ROWS, ROW_PASSES // gnn_passes)
+    tree_passes = repeats * groups * ensemble.gbdt.num_trees \
+        if ensemble.gbdt is not None and (use_gbdt or residual) else 0
+    limit = min([len(idx)] + [budget // passes for budget, passes in (
+        (ROW_PASSES, gnn_passes), (TREE_EVALUATIONS, tree_passes)) if passes])
+    if limit < len(idx) and len(idx) > MIN_ROWS:  # a wide model, or a large learner
+        keep = max(MIN_ROWS, limit)
         idx = idx[torch.randperm(len(idx), generator=gen)[:keep]].sort().values
-        prepared = [_prepare(ctx, m, ex, idx) for m in ensemble.members]
+        prepared = [] if gbdt_alone else [_prepare(ctx, m, ex, idx) for m in ensemble.members]
         read = read_keys()
     seed_x = ex.seed_x[idx] if ex.seed_x is not None else None
     past = ex.past[idx] if ex.past is not None else None

@@ -111,6 +111,12 @@ class GBDTModel:
         """Boosting rounds of each booster (its best iteration after early stopping)."""
         return [int(b.best_iteration or b.current_iteration()) for b in self.boosters]
 
+    @property
+    def num_trees(self) -> int:
+        """Trees one prediction evaluates per row: every booster's rounds, times the
+        classes of a multiclass objective (one tree each per round)."""
+        return sum(self.rounds) * (self.num_classes if self.objective == "multiclass" else 1)
+
     def predict(self, x: pd.DataFrame, member: int | None = None) -> np.ndarray:
         """Decoded predictions for the rows of ``x`` (which holds :attr:`columns`): the
         mean of each step's bag, or its ``member``-th booster alone."""
