@@ -92,6 +92,7 @@ def test_saved_bag_round_trips_and_a_broken_bag_is_refused(tmp_path) -> None:
     texts = [(tmp_path / f"gbdt_{j}.txt").read_text() for j in range(meta["num_boosters"])]
     loaded = GBDTModel.from_saved(meta, texts)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.rounds == model.rounds and loaded.num_trees == model.num_trees > 0
     with pytest.raises(ArtifactError, match="bags of 3"):
         GBDTModel.from_saved(meta, texts[:2])
     # a model saved before bagging (no "bag" key) is one booster per step

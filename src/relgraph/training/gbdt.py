@@ -108,8 +108,10 @@ class GBDTModel:
 
     @property
     def rounds(self) -> list[int]:
-        """Boosting rounds of each booster (its best iteration after early stopping)."""
-        return [int(b.best_iteration or b.current_iteration()) for b in self.boosters]
+        """Boosting rounds of each booster (its best iteration after early stopping; a
+        booster read back from text has none, ``-1``, and holds just those rounds)."""
+        return [int(b.best_iteration if b.best_iteration > 0 else b.current_iteration())
+                for b in self.boosters]
 
     @property
     def num_trees(self) -> int:
