@@ -192,8 +192,7 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
                           f"{q(f'{block.prefix}.days_since_first')}")
         for col, values in block.categorical.items():
             for v in values:
-                literal = "'" + v.replace("'", "''") + "'"
-                match = f"CAST({a}.{q(col)} AS VARCHAR) = {literal}"
+                match = f"CAST({a}.{q(col)} AS VARCHAR) = {_string(v)}"
                 select.append(f"COUNT(*) FILTER (WHERE {match}) AS "
                               f"{q(f'{block.prefix}.{col}={v}.count_all')}")
                 if 90 in block.windows and when:
@@ -204,6 +203,11 @@ def _block_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
     if group:
         sql += " GROUP BY s.__idx, s.__anchor"
     return sql
+
+
+def _string(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _visible(table: Table, alias: str) -> str:
@@ -265,8 +269,7 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
     bucket = event_time if when is None or day_offset is None else \
         f"({day_offset} + CAST(ceil(({when} - {day_offset}) / {float(DAY)}) AS BIGINT) * {DAY})"
     values = [f"CAST({a}.{q(c)} AS DOUBLE)" for c in block.numeric]
-    vocab = [(f"CAST({a}.{q(c)} AS VARCHAR)", v) for c, vs in block.categorical.items()
-             for v in vs]
+    vocab = [(c, v) for c, vs in block.categorical.items() for v in vs]
     recency = bool(block.recency and when)
     # a mean divides by the rows whose value is known: all rows where none is missing
     data = graph[block.table].data
@@ -284,8 +287,8 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
     if recency:
         parts += [(f"MAX({when})", "__tmax"), (f"MIN({when})", "__tmin")]
     for m, (c, v) in enumerate(vocab):
-        literal = "'" + v.replace("'", "''") + "'"
-        parts.append((f"COUNT(*) FILTER (WHERE {c} = {literal})", f"__k{m}"))
+        match = f"CAST({a}.{q(c)} AS VARCHAR) = {_string(v)}"
+        parts.append((f"COUNT(*) FILTER (WHERE {match})", f"__k{m}"))
     where = f" WHERE {when} IS NOT NULL" if when else ""
     buckets = (f"SELECT e.{ROW_COLUMN} AS __k, {bucket} AS __t, 0 AS __seed, "
                f"CAST(NULL AS BIGINT) AS __idx, {', '.join(f'{x} AS {n}' for x, n in parts)} "
@@ -328,14 +331,10 @@ def _window_sql(graph: Graph, entity: str, block: Block, seed_rel: str,
                       f"{q(f'{p}.days_since_last')}")
         select.append(f"CAST(__t - MIN(__tmin) OVER {frame(0)} AS DOUBLE) / {DAY} AS "
                       f"{q(f'{p}.days_since_first')}")
-    m = 0
-    for col, vs in block.categorical.items():
-        for v in vs:
-            select.append(f"{total(f'__k{m}', frame(0))} AS {q(f'{p}.{col}={v}.count_all')}")
-            if 90 in block.windows and when:
-                select.append(f"{total(f'__k{m}', frame(90))} AS "
-                              f"{q(f'{p}.{col}={v}.count_90d')}")
-            m += 1
+    for m, (col, v) in enumerate(vocab):
+        select.append(f"{total(f'__k{m}', frame(0))} AS {q(f'{p}.{col}={v}.count_all')}")
+        if 90 in block.windows and when:
+            select.append(f"{total(f'__k{m}', frame(90))} AS {q(f'{p}.{col}={v}.count_90d')}")
     outputs = ", ".join(["__idx", *(q(name) for name in names if f"{q(name)}" in
                                      " ".join(select))])
     return (f"SELECT {outputs} FROM (SELECT __idx, __seed, {', '.join(select)} FROM "
