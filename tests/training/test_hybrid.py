@@ -64,6 +64,8 @@ def test_seed_scaler_round_trip_and_missing_values() -> None:
     assert float(x[2, 0]) == 0.0                   # missing -> the training mean
     again = SeedScaler.from_dict(scaler.to_dict())
     assert torch.equal(again.transform(frame), x)
+    fitted, together = SeedScaler.fit_transform(frame, np.array([0, 1, 2]))
+    assert fitted == scaler and torch.equal(together, x)
 
 
 def test_past_targets_are_standardized_like_the_target() -> None:

@@ -123,6 +123,18 @@ class Member:
     info: TargetInfo  # the member's output head, without the recalibration
 
 
+@dataclass
+class Parts:
+    """An ensemble's components on the rows at ``idx``: the members' averaged decoded
+    outputs (``gnn``, uncalibrated), their quantiles and the GBDT learner's predictions
+    (``None``: none, or not asked for)."""
+
+    idx: Tensor
+    gnn: Tensor
+    quantiles: Tensor | None
+    gbdt: Tensor | None
+
+
 class Ensemble:
     """The average of its members' decoded outputs, blended with a GBDT learner's
     predictions (weight :attr:`gbdt_weight`, when one is attached) and recalibrated with
@@ -172,6 +184,17 @@ class Ensemble:
         the averaged decoded predictions (blended with the GBDT learner unless
         ``blended=False``) and, with ``quantiles``, the averaged quantiles (``None`` when the
         head has none)."""
+        parts = self.parts(ctx, seeds, idx, max_steps, quantiles=quantiles,
+                           with_gbdt=blended and self.gbdt_weight > 0)
+        pred, quant = self.finish(parts.gnn, parts.gbdt, parts.quantiles,
+                                  calibrated=calibrated, blended=blended)
+        return parts.idx, pred, quant
+
+    def parts(self, ctx: GraphContext, seeds: Seeds, idx: Tensor, max_steps: int | None = None,
+              *, quantiles: bool = False, with_gbdt: bool = False) -> Parts:
+        """What :meth:`predict` combines, each component once: the members' averaged
+        decoded outputs (and quantiles) and, ``with_gbdt`` (and a learner attached), the
+        learner's predictions."""
         if max_steps is not None:
             idx = idx[: max_steps * self.best.settings.batch_size]
         preds: list[Tensor] = []
@@ -180,33 +203,38 @@ class Ensemble:
             _, raw = predict_outputs(ctx, m.model, m.sampler, seeds, idx, m.settings.batch_size,
                                      m.info, raw=True)
             if raw.numel() == 0:
-                return idx, raw, None
+                return Parts(idx, raw, None, None)
             preds.append(decode_outputs(m.info, raw, calibrated=False))
             q = decode_quantiles(m.info, raw, calibrated=False) if quantiles else None
             if q is not None:
                 qs.append(q)
-        pred = torch.stack(preds).mean(0)  # members share one head: all or no quantiles
-        quant = torch.stack(qs).mean(0) if qs else None
-        if blended and self.gbdt is not None and self.gbdt_weight > 0:
-            mixed = blend(pred, self.gbdt_predict(seeds, idx), self.gbdt_weight)
+        gbdt = self.gbdt_predict(seeds, idx) if with_gbdt and self.gbdt is not None else None
+        return Parts(idx, torch.stack(preds).mean(0),  # one head: all or no quantiles
+                     torch.stack(qs).mean(0) if qs else None, gbdt)
+
+    def finish(self, gnn: Tensor, gbdt: Tensor | None, quantiles: Tensor | None = None, *,
+               calibrated: bool = True, blended: bool = True) -> tuple[Tensor, Tensor | None]:
+        """The prediction and quantiles of :meth:`predict` from the members' averaged
+        outputs ``gnn`` (and ``quantiles``) and the learner's predictions ``gbdt`` (``None``:
+        no blend)."""
+        pred, quant = gnn, quantiles
+        if pred.numel() == 0:
+            return pred, None
+        if blended and gbdt is not None and self.gbdt is not None and self.gbdt_weight > 0:
+            mixed = blend(pred, gbdt, self.gbdt_weight)
             if quant is not None:  # the quantiles move with the point prediction (median)
                 quant = quant + (mixed - pred).reshape(quant.shape[0], -1, 1)
             pred = mixed
         if calibrated and self.info.task_type.is_regression:
             pred = recalibrate(self.info, pred)
             quant = recalibrate(self.info, quant) if quant is not None else None
-        return idx, pred, quant
+        return pred, quant
 
     def combine(self, preds: list[Tensor], gbdt: Tensor | None, *,
                 calibrated: bool = True) -> Tensor:
         """The ensemble's prediction from its members' decoded outputs (``calibrated=False``)
         and the GBDT learner's (``None`` without one): what :meth:`predict` computes."""
-        pred = torch.stack(preds).mean(0)
-        if gbdt is not None and self.gbdt is not None and self.gbdt_weight > 0:
-            pred = blend(pred, gbdt, self.gbdt_weight)
-        if calibrated and self.info.task_type.is_regression:
-            pred = recalibrate(self.info, pred)
-        return pred
+        return self.finish(torch.stack(preds).mean(0), gbdt, calibrated=calibrated)[0]
 
     def gbdt_predict(self, seeds: Seeds, idx: Tensor) -> Tensor:
         """The attached GBDT learner's decoded predictions for ``seeds`` at ``idx``."""

@@ -189,26 +189,40 @@ class SeedScaler:
 
     @classmethod
     def fit(cls, features: pd.DataFrame, rows: np.ndarray) -> SeedScaler:
+        return cls.fit_transform(features, rows)[0]
+
+    @classmethod
+    def fit_transform(cls, features: pd.DataFrame, rows: np.ndarray
+                      ) -> tuple[SeedScaler, torch.Tensor]:
+        """The scaler fitted on ``features`` at ``rows``, and what :meth:`transform` gives
+        for all of ``features`` (each value's log taken once)."""
         columns = [c for c in features.columns
                    if not isinstance(features[c].dtype, pd.CategoricalDtype)
                    and pd.api.types.is_numeric_dtype(features[c].dtype)]
-        x = _signed_log(features[columns].to_numpy(dtype=np.float64)[rows])
+        logged = _signed_log(features[columns].to_numpy(dtype=np.float64))
+        x = logged[rows]
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: 0 and 1
             center = np.nan_to_num(np.nanmean(x, axis=0)) if len(x) else np.zeros(len(columns))
             scale = np.nanstd(x, axis=0) if len(x) else np.ones(len(columns))
         scale = np.where(np.isfinite(scale) & (scale > 1e-6), scale, 1.0)
-        return cls(columns, center.tolist(), scale.tolist())
+        scaler = cls(columns, center.tolist(), scale.tolist())
+        return scaler, scaler._standardized(logged)
 
     @property
     def width(self) -> int:
         return len(self.columns)
 
     def transform(self, features: pd.DataFrame) -> torch.Tensor:
-        x = _signed_log(features.reindex(columns=self.columns).to_numpy(dtype=np.float64))
-        x = (x - np.asarray(self.center)) / np.asarray(self.scale)
-        return torch.from_numpy(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-                                .astype(np.float32))
+        return self._standardized(_signed_log(
+            features.reindex(columns=self.columns).to_numpy(dtype=np.float64)))
+
+    def _standardized(self, logged: np.ndarray) -> torch.Tensor:
+        """Centered and scaled signed logs (in place), NaN and infinities 0, as float32."""
+        logged -= np.asarray(self.center)
+        logged /= np.asarray(self.scale)
+        return torch.from_numpy(np.nan_to_num(logged, copy=False, nan=0.0, posinf=0.0,
+                                              neginf=0.0).astype(np.float32))
 
     def to_dict(self) -> dict[str, object]:
         return {"columns": self.columns, "center": self.center, "scale": self.scale}
@@ -278,8 +292,7 @@ def prepare_hybrid(graph: Graph, entity_table: str, ex: Examples, info: TargetIn
         ex.past = encode_past(past, info)
         past_query, steps = query.query, PAST_STEPS
     seeds_with_features(ex, features)
-    scaler = SeedScaler.fit(features, ex.index("train").numpy())
-    ex.seed_x = scaler.transform(features)
+    scaler, ex.seed_x = SeedScaler.fit_transform(features, ex.index("train").numpy())
     return HybridInputs(spec, scaler, past_query, steps)
 
 

@@ -412,12 +412,13 @@ def _evaluation_step(job: TrainingContext, trials: TrainedTrials,
     test_idx = ex.index("test")
     holdout = pd.DataFrame()
     if len(test_idx):
-        pos, pred, quant = ensemble.predict(ctx, ex, test_idx, best.max_test_steps,
-                                            quantiles=info.head == "multi_quantile")
+        parts = ensemble.parts(ctx, ex, test_idx, best.max_test_steps,
+                               quantiles=info.head == "multi_quantile",
+                               with_gbdt=model.gbdt is not None)
+        pos, (pred, quant) = parts.idx, ensemble.finish(parts.gnn, parts.gbdt, parts.quantiles)
         all_metrics["test"] = prediction_metrics(ex, pos, pred, info, metrics)
-        if model.gbdt is not None:  # each component alone, before recalibration
-            _, gnn, _ = ensemble.predict(ctx, ex, pos, calibrated=False, blended=False)
-            components = {"gnn": gnn, "gbdt": ensemble.gbdt_predict(ex, pos)}
+        if model.gbdt is not None and parts.gbdt is not None:  # each part alone, uncalibrated
+            components = {"gnn": parts.gnn, "gbdt": parts.gbdt}
             model.gbdt[2]["test"] = {name: prediction_metrics(ex, pos, p, info.uncalibrated(),
                                                               metrics)
                                      for name, p in components.items()}
