@@ -98,3 +98,30 @@ def test_saved_bag_round_trips_and_a_broken_bag_is_refused(tmp_path) -> None:
     # a model saved before bagging (no "bag" key) is one booster per step
     old = GBDTModel.from_saved({k: v for k, v in meta.items() if k != "bag"}, texts[:1])
     assert old.bag == 1 and old.predict(x).shape == (len(x),)
+
+
+def test_predictions_equal_lightgbms_own_reading_of_the_frame(tmp_path) -> None:
+    """The bag converts a frame once for all its boosters; each booster predicts exactly
+    what LightGBM predicts from the DataFrame itself: float32 and missing numbers, and
+    categoricals whose categories are ordered differently, unseen or missing."""
+    rng = np.random.default_rng(3)
+    n = 900
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    x = pd.DataFrame({"a": rng.normal(size=n).astype(np.float32),
+                      "colour": pd.Categorical(colour, categories=["red", "green", "blue"]),
+                      "b": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n))})
+    y = np.select([colour == "red", colour == "green"], [0, 1], 2).astype(float)
+    y = np.where(x["a"].to_numpy() > 1.0, 2.0, y)
+    split = np.array(["train"] * 700 + ["val"] * 200, dtype=object)
+    model = GBDTModel.fit(TaskType.MULTICLASS_CLASSIFICATION, x, y, split, "acc", seed=0,
+                          num_classes=3)
+    other = x.iloc[:50].copy()
+    other["colour"] = pd.Categorical(
+        np.where(np.arange(50) % 7 == 0, None, np.where(np.arange(50) % 5 == 0, "pink",
+                                                        colour[:50])),
+        categories=["blue", "pink", "green", "red"])
+    for frame in (x, other):
+        expected = np.mean([b.predict(frame, num_iteration=b.best_iteration or None)
+                            for b in model.boosters], axis=0)
+        np.testing.assert_array_equal(model.predict(frame), expected.astype(np.float32))
+    assert model.predict(other).shape == (50, 3)

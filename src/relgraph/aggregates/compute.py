@@ -76,21 +76,38 @@ def _compute(graph: Graph, spec: FeatureSpec, rows: np.ndarray,
         for block in spec.blocks:
             sql = _block_sql(graph, spec.entity_table, block, seed_rel, windowed,
                              day_offset=day_offset)
-            parts.append(engine.sql(sql).set_index("__idx"))
-    columns = [(name, kind) for b in spec.blocks for name, kind in block_columns(b)]
-    out = pd.concat(parts, axis=1).reindex(np.arange(n)) if parts else \
-        pd.DataFrame(index=np.arange(n))
-    out = out.reset_index(drop=True)
-    data: dict[str, pd.Series] = {}
-    for name, kind in columns:
-        values = out[name] if name in out.columns else pd.Series(np.nan, index=out.index)
+            parts.append(engine.sql(sql))
+    return _typed(_assembled(parts, [(name, kind) for b in spec.blocks
+                                     for name, kind in block_columns(b)], n), spec)
+
+
+def _assembled(parts: list[pd.DataFrame], columns: list[tuple[str, str]],
+               n: int) -> pd.DataFrame:
+    """The blocks' results (rows by ``__idx``) as one frame of ``n`` rows in ``columns``
+    order: numbers as one float32 block filled in place (counts 0 where a seed has no
+    result row, other numbers NaN), categorical values as strings."""
+    numeric = [(name, kind) for name, kind in columns if kind != "cat"]
+    slot = {name: j for j, (name, _) in enumerate(numeric)}
+    matrix = np.full((len(numeric), n), np.nan, dtype=np.float32)  # a frame's block layout
+    text: dict[str, np.ndarray] = {}
+    for part in parts:
+        at = part["__idx"].to_numpy()
+        for name in part.columns:
+            if name in slot:
+                matrix[slot[name], at] = pd.to_numeric(part[name], errors="coerce").to_numpy(
+                    dtype=np.float32, na_value=np.nan)
+            elif name != "__idx":
+                text.setdefault(name, np.full(n, None, dtype=object))[at] = \
+                    part[name].to_numpy(dtype=object)
+    for row, (_, kind) in zip(matrix, numeric):
         if kind == "count":
-            data[name] = pd.to_numeric(values, errors="coerce").fillna(0).astype("float32")
-        elif kind == "num":
-            data[name] = pd.to_numeric(values, errors="coerce").astype("float32")
-        else:
-            data[name] = values.astype("string")
-    return _typed(pd.DataFrame(data, index=np.arange(n)), spec)
+            row[np.isnan(row)] = 0.0
+    frame = pd.DataFrame(matrix.T, columns=[name for name, _ in numeric], copy=False)
+    for loc, (name, kind) in enumerate(columns):
+        if kind == "cat":
+            frame.insert(loc, name, pd.array(text.get(name, np.full(n, None, dtype=object)),
+                                             dtype="string"))
+    return frame
 
 
 def _typed(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

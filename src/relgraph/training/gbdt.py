@@ -37,6 +37,26 @@ PARAMS: dict[str, Any] = {"learning_rate": 0.05, "num_leaves": 31, "min_data_in_
                           "lambda_l2": 1.0, "verbose": -1, "num_threads": 2}
 
 
+def _matrix(x: pd.DataFrame, categories: list[list[Any]] | None) -> np.ndarray | pd.DataFrame:
+    """``x`` as LightGBM reads a DataFrame, converted once for all boosters: categorical
+    columns as codes over the ``categories`` the boosters were fitted with (other values
+    missing; float32 holds every code exactly), numbers as they are, in the widest float
+    type. ``x`` itself where its categorical columns are not those (LightGBM then fails
+    with its own message)."""
+    positions = [j for j, dtype in enumerate(x.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
+    if len(positions) != len(categories or []):
+        return x
+    data = x.copy(deep=False)
+    for j, values in zip(positions, categories or []):
+        column = x.iloc[:, j]
+        if list(column.cat.categories) != list(values):
+            column = column.cat.set_categories(values)
+        codes = column.cat.codes.to_numpy()
+        data.isetitem(j, np.where(codes >= 0, codes, np.nan).astype(np.float32))
+    dtype = np.result_type(np.float32, *(t.type for t in data.dtypes))
+    return data.to_numpy(dtype=dtype, na_value=np.nan)
+
+
 def objective(task_type: TaskType, tune_metric: str) -> str:
     """LightGBM objective for a task and the metric trials are selected by."""
     if task_type is TaskType.BINARY_CLASSIFICATION:
@@ -127,11 +147,12 @@ class GBDTModel:
             raise ArtifactError(f"The GBDT model needs features {missing[:5]} that the "
                                 "feature table lacks; retrain the model.")
         x = x[self.columns]
+        data = _matrix(x, self.boosters[0].pandas_categorical) if len(x) else x
         bags = [self.boosters[j:j + self.bag] for j in range(0, len(self.boosters), self.bag)]
         if member is not None:
             bags = [[bag[member]] for bag in bags]
-        steps = [np.mean([b.predict(x, num_iteration=b.best_iteration or None) for b in bag],
-                         axis=0) for bag in bags]
+        steps = [np.mean([b.predict(data, num_iteration=b.best_iteration or None)
+                          for b in bag], axis=0) for bag in bags]
         if self.task_type is TaskType.FORECASTING:
             return np.stack(steps, axis=1).astype(np.float32)
         return np.asarray(steps[0], dtype=np.float32)
