@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from relgraph.nn.degree import DAY, NUM_FEATURES, WINDOWS_DAYS, degree_edge_types, visible_degree
+from relgraph.nn.degree import (
+    DAY,
+    NUM_FEATURES,
+    WINDOWS_DAYS,
+    DegreeCache,
+    degree_edge_types,
+    visible_degree,
+)
 from relgraph.store import GraphStore
 from relgraph.testing.synthetic_arrays import T_START, random_arrays
 
@@ -48,3 +55,30 @@ def test_counts_and_recency_match_brute_force(seed: int) -> None:
             assert float(feats[i, -1]) == 0.0
         else:
             assert age_days == 0.0 and float(feats[i, -1]) == 1.0
+
+
+def test_cache_reads_exactly_what_is_computed_per_call() -> None:
+    """The cache returns :func:`visible_degree`'s values bit for bit: on times it fills,
+    on times already filled, on a batch mixing both, and past its memory budget (where it
+    computes per call)."""
+    tables, edges = random_arrays(seed=4, num_times=200)
+    store = GraphStore.from_arrays(tables, edges)
+    types = degree_edge_types(store)
+    cache = DegreeCache(store, types)
+    g = torch.Generator().manual_seed(0)
+    # a training table's few anchors, met out of order
+    grid = T_START + DAY * torch.arange(0, 40, 3)[torch.randperm(14, generator=g)]
+    num_users = store.num_nodes("users")
+    for step in range(4):
+        times = grid[: 4 + 3 * step]  # each batch asks for some new times
+        rows = torch.randint(0, num_users, (300,), generator=g)
+        anchor = times[torch.randint(0, len(times), (300,), generator=g)]
+        expected = visible_degree(store, types["users"], rows, anchor)
+        assert torch.equal(cache("users", rows, anchor), expected)
+    assert cache("users", rows[:0], anchor[:0]).shape == (0, expected.shape[1])
+    small = DegreeCache(store, types)
+    small.BYTES = num_users * expected.shape[1] * 4 * 2  # two times at most
+    assert torch.equal(small("users", rows, anchor), expected)  # computed per call
+    one = anchor[:1].expand(5)  # one time fits: cached
+    assert torch.equal(small("users", rows[:5], one),
+                       visible_degree(store, types["users"], rows[:5], one))

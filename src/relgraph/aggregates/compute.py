@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from relgraph.aggregates.spec import Block, FeatureSpec, block_columns
 from relgraph.engine import ROW_COLUMN, TIME_COLUMN, quote_ident
@@ -71,18 +73,17 @@ def _compute(graph: Graph, spec: FeatureSpec, rows: np.ndarray,
     windowed = len(np.unique(rows)) < n
     offsets = np.unique(anchors % DAY)  # one: anchors whole days apart (training tables)
     day_offset = int(offsets[0]) if len(offsets) == 1 else None
-    parts: list[pd.DataFrame] = []
+    parts: list[pa.Table] = []
     with engine.temp_relation(seeds) as seed_rel:
         for block in spec.blocks:
             sql = _block_sql(graph, spec.entity_table, block, seed_rel, windowed,
                              day_offset=day_offset)
-            parts.append(engine.sql(sql))
+            parts.append(engine.arrow(sql))
     return _typed(_assembled(parts, [(name, kind) for b in spec.blocks
                                      for name, kind in block_columns(b)], n), spec)
 
 
-def _assembled(parts: list[pd.DataFrame], columns: list[tuple[str, str]],
-               n: int) -> pd.DataFrame:
+def _assembled(parts: list[pa.Table], columns: list[tuple[str, str]], n: int) -> pd.DataFrame:
     """The blocks' results (rows by ``__idx``) as one frame of ``n`` rows in ``columns``
     order: numbers as one float32 block filled in place (counts 0 where a seed has no
     result row, other numbers NaN), categorical values as strings."""
@@ -91,14 +92,13 @@ def _assembled(parts: list[pd.DataFrame], columns: list[tuple[str, str]],
     matrix = np.full((len(numeric), n), np.nan, dtype=np.float32)  # a frame's block layout
     text: dict[str, np.ndarray] = {}
     for part in parts:
-        at = part["__idx"].to_numpy()
-        for name in part.columns:
+        at = part.column("__idx").to_numpy()
+        for name, column in zip(part.column_names, part.columns):
             if name in slot:
-                matrix[slot[name], at] = pd.to_numeric(part[name], errors="coerce").to_numpy(
-                    dtype=np.float32, na_value=np.nan)
+                matrix[slot[name], at] = _numbers(column)
             elif name != "__idx":
                 text.setdefault(name, np.full(n, None, dtype=object))[at] = \
-                    part[name].to_numpy(dtype=object)
+                    column.to_pandas().to_numpy(dtype=object)
     for row, (_, kind) in zip(matrix, numeric):
         if kind == "count":
             row[np.isnan(row)] = 0.0
@@ -108,6 +108,19 @@ def _assembled(parts: list[pd.DataFrame], columns: list[tuple[str, str]],
             frame.insert(loc, name, pd.array(text.get(name, np.full(n, None, dtype=object)),
                                              dtype="string"))
     return frame
+
+
+def _numbers(column: pa.ChunkedArray) -> np.ndarray:
+    """A result column as float32 (through float64, as a DataFrame holds numbers; NULL and
+    what is not a number: NaN)."""
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind) or \
+            pa.types.is_boolean(kind) or pa.types.is_decimal(kind) or pa.types.is_null(kind):
+        values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    else:
+        values = pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+    return values.astype(np.float32)
 
 
 def _typed(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

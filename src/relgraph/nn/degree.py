@@ -10,6 +10,8 @@ time-sorted CSR.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import Tensor
 
@@ -54,6 +56,65 @@ def visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,
         return _visible_degree(store, edge_types, rows, anchor)
     return _visible_degree(store, edge_types, pairs // times.numel(),
                            times.index_select(0, pairs % times.numel())).index_select(0, pair_of)
+
+
+class DegreeCache:
+    """:func:`visible_degree` of whole node types at each anchor time asked for, computed
+    once per ``(node type, time)`` and then read: a training table has few distinct
+    anchors, and every batch asks again for the same planes, airports or airlines at them.
+
+    A type is cached while all of its rows at all cached times fit :data:`BYTES` per type
+    (larger types, and times beyond that, are computed per call as before). Values are
+    those of :func:`visible_degree` exactly: each is one row's own computation.
+    """
+
+    #: Memory of one node type's cached features, at most.
+    BYTES = 64 * 2**20
+
+    def __init__(self, store: GraphStore, edge_types: dict[str, list[EdgeType]]) -> None:
+        self.store = store
+        self.edge_types = edge_types
+        self._tables: dict[str, Tensor] = {}   # [slots, rows, features]
+        self._filled: dict[str, Tensor] = {}   # the time of each slot
+        self._times: dict[str, Tensor] = {}    # those times sorted
+        self._slots: dict[str, Tensor] = {}    # and their slots
+        self._lock = threading.Lock()
+
+    def __call__(self, node_type: str, rows: Tensor, anchor: Tensor) -> Tensor:
+        """``visible_degree(store, edge_types[node_type], rows, anchor)``."""
+        ets = self.edge_types[node_type]
+        if rows.numel() == 0:
+            return visible_degree(self.store, ets, rows, anchor)
+        with self._lock:
+            times, time_of = torch.unique(anchor, return_inverse=True)
+            slots = self._slots_of(node_type, ets, times)
+            if slots is None:
+                return visible_degree(self.store, ets, rows, anchor)
+            return self._tables[node_type][slots.index_select(0, time_of), rows]
+
+    def _slots_of(self, node_type: str, ets: list[EdgeType], times: Tensor) -> Tensor | None:
+        """The slots of ``times`` in the node type's table (filling the missing ones), or
+        ``None`` when they would not fit."""
+        known = self._times.get(node_type, times.new_empty(0))
+        where = torch.searchsorted(known, times).clamp(max=max(0, known.numel() - 1))
+        missing = times if not known.numel() else times[known[where] != times]
+        if missing.numel():
+            num_rows = self.store.num_nodes(node_type)
+            width = NUM_FEATURES * len(ets)
+            if (known.numel() + missing.numel()) * num_rows * width * 4 > self.BYTES:
+                return None
+            every = torch.arange(num_rows, dtype=torch.long)
+            new = visible_degree(self.store, ets, every.repeat(missing.numel()),
+                                 missing.repeat_interleave(num_rows)
+                                 ).view(missing.numel(), num_rows, width)
+            old = self._tables.get(node_type, new.new_empty(0, num_rows, width))
+            self._tables[node_type] = torch.cat([old, new])  # slots in the order filled
+            filled = torch.cat([self._filled.get(node_type, times.new_empty(0)), missing])
+            self._filled[node_type] = filled
+            self._slots[node_type] = torch.argsort(filled)
+            known = self._times[node_type] = filled.index_select(0, self._slots[node_type])
+            where = torch.searchsorted(known, times)
+        return self._slots[node_type].index_select(0, where)
 
 
 def _visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,

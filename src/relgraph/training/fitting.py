@@ -17,7 +17,7 @@ from torch import Tensor
 from relgraph.encoder import TableFeatures
 from relgraph.errors import TrainingError
 from relgraph.nn.batch import Batch
-from relgraph.nn.degree import degree_dim, degree_edge_types, visible_degree
+from relgraph.nn.degree import DegreeCache, degree_dim, degree_edge_types
 from relgraph.nn.gnn import EdgeType
 from relgraph.nn.model import ModelSpec, RelGraphModel
 from relgraph.sampling import NeighborSampler
@@ -66,11 +66,13 @@ class GraphContext:
     times: dict[str, Tensor] = field(default_factory=dict)
 
     degree_types: dict[str, list[EdgeType]] = field(default_factory=dict)
+    degrees: DegreeCache = field(init=False)
     seed_width: int = 0       # relational features per seed (Seeds.seed_x), 0 = none
     past_steps: int = 0       # past targets per seed (Seeds.past), 0 = none
 
     def __post_init__(self) -> None:
         self.degree_types = degree_edge_types(self.store)
+        self.degrees = DegreeCache(self.store, self.degree_types)
         self.tensors = {t: {c: x.to(self.device) for c, x in f.tensors.items()}
                         for t, f in self.features.items()}
         self.times = {t: tm.to(self.device) for t in self.store.node_types
@@ -98,8 +100,7 @@ class GraphContext:
         sub = sampler.sample(self.entity_table, rows, anchor)
         node_dict = {t: n for t, n in sub.node_dict.items() if n.numel() > 0}
         batch_dict = {t: b for t, b in sub.batch_dict.items() if t in node_dict}
-        degree_dict = {t: visible_degree(self.store, self.degree_types[t], n,
-                                         anchor[batch_dict[t]])
+        degree_dict = {t: self.degrees(t, n, anchor[batch_dict[t]])
                        for t, n in node_dict.items() if self.degree_types.get(t)}
         dev = self.device
         node_dict = {t: n.to(dev) for t, n in node_dict.items()}
