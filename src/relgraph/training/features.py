@@ -85,5 +85,5 @@ def gather(features: Mapping[str, TableFeatures], node_dict: Mapping[str, Tensor
            ) -> dict[str, dict[str, Tensor]]:
     """Column tensors of the sampled rows: ``{table: {column: tensor[rows]}}``."""
     src = tensors if tensors is not None else {t: f.tensors for t, f in features.items()}
-    return {t: {c: x[rows] for c, x in src[t].items()} for t, rows in node_dict.items()
-            if t in src}
+    return {t: {c: x.index_select(0, rows) for c, x in src[t].items()}
+            for t, rows in node_dict.items() if t in src}
