@@ -137,7 +137,8 @@ def _typed(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    """``frame`` with categorical columns as strings (a new frame sharing the others)."""
+    out = frame.copy(deep=False)
     for col in out.columns:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype("string")
