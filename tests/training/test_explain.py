@@ -14,12 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import relgraph as rg
 from relgraph.errors import JobError
 from relgraph.plan.model_plan import RunMode
 from relgraph.plan.suggest import suggest_model_plan
 from relgraph.task import TaskType
+from relgraph.training.explain import _permute_frame
 
 NUM_USERS = 300
 START = pd.Timestamp("2023-01-01")
@@ -325,3 +327,20 @@ def test_large_learners_are_explained_on_fewer_rows(trained, tmp_path, monkeypat
     assert full.num_rows == NUM_USERS // 5 > exp.num_rows == 12
     assert set(exp.columns["column"]) == set(full.columns["column"])
     assert (exp.columns["std"] > 0).any()
+
+
+@pytest.mark.parametrize("shuffled", [["a"], ["a", "b", "c"]])
+def test_a_shuffle_moves_exactly_its_columns(shuffled: list[str]) -> None:
+    """A few columns are moved one by one, most by moving all and putting back the rest:
+    either way each shuffled column is permuted and every other column stays."""
+    frame = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6, 12, dtype=np.float32),
+                          "c": pd.Categorical(list("xyzxyz")), "d": np.arange(6) * 10})
+    perm = torch.tensor([5, 3, 1, 0, 2, 4])
+    out = _permute_frame(frame, list(frame.columns), [("t", c) for c in frame.columns],
+                         {("t", c) for c in shuffled}, perm)
+    for c in frame.columns:
+        expected = frame[c].iloc[perm.numpy()].to_numpy() if c in shuffled else \
+            frame[c].to_numpy()
+        assert np.array_equal(out[c].to_numpy(), expected), c
+        assert out[c].dtype == frame[c].dtype
+    assert list(out.columns) == list(frame.columns) and out.index.equals(frame.index)

@@ -354,10 +354,17 @@ def _permute_frame(frame: pd.DataFrame, columns: list[str], sources: list[Key],
     cols = [c for c, k in zip(columns, sources) if k in shuffle]
     if perm is None or not cols:
         return frame
-    out = frame.copy()
     order = perm.numpy()
-    for c in cols:
-        out[c] = frame[c].iloc[order].reset_index(drop=True)
+    if 2 * len(cols) <= frame.shape[1]:  # a few columns: move those
+        out = frame.copy(deep=False)
+        for c in cols:
+            out[c] = frame[c].iloc[order].reset_index(drop=True)
+        return out
+    out = frame.take(order).set_axis(frame.index)  # most (a table): move all, put back the rest
+    moved = set(cols)
+    rest = [c for c in frame.columns if c not in moved]
+    if rest:
+        out[rest] = frame[rest]
     return out
 
 
