@@ -314,6 +314,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
     model = ctx.model(ctx.model_spec(settings, info))
     net = dist.wrap_model(model) if dist is not None else model
     optimizer, lookup_opt = _optimizers(model, settings)
+    params = list(model.parameters())  # clipped every step: walk the modules once
     train_idx = ex.index(train_splits)
     if len(train_idx) == 0:
         raise TrainingError(f"The training table has no rows in split(s) {train_splits}.")
@@ -368,7 +369,7 @@ def train_trial(ctx: GraphContext, ex: Examples, settings: TrialSettings, info: 
             if lookup_opt is not None:
                 lookup_opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
             optimizer.step()
             if lookup_opt is not None:
                 lookup_opt.step()
