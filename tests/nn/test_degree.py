@@ -77,7 +77,7 @@ def test_cache_reads_exactly_what_is_computed_per_call() -> None:
         assert torch.equal(cache("users", rows, anchor), expected)
     assert cache("users", rows[:0], anchor[:0]).shape == (0, expected.shape[1])
     small = DegreeCache(store, types)
-    small.BYTES = num_users * expected.shape[1] * 4 * 2  # two times at most
+    small.BYTES = num_users * expected.shape[1] * 4 * 2  # two times at most, of all types
     assert torch.equal(small("users", rows, anchor), expected)  # computed per call
     one = anchor[:1].expand(5)  # one time fits: cached
     assert torch.equal(small("users", rows[:5], one),

@@ -63,13 +63,13 @@ class DegreeCache:
     once per ``(node type, time)`` and then read: a training table has few distinct
     anchors, and every batch asks again for the same planes, airports or airlines at them.
 
-    A type is cached while all of its rows at all cached times fit :data:`BYTES` per type
-    (larger types, and times beyond that, are computed per call as before). Values are
-    those of :func:`visible_degree` exactly: each is one row's own computation.
+    A time is cached for a type while all the cached features, of every type, fit
+    :data:`BYTES` (what does not fit is computed per call, as before). Values are those
+    of :func:`visible_degree` exactly: each is one row's own computation.
     """
 
-    #: Memory of one node type's cached features, at most.
-    BYTES = 64 * 2**20
+    #: Memory of all the cached features, at most.
+    BYTES = 128 * 2**20
 
     def __init__(self, store: GraphStore, edge_types: dict[str, list[EdgeType]]) -> None:
         self.store = store
@@ -101,7 +101,8 @@ class DegreeCache:
         if missing.numel():
             num_rows = self.store.num_nodes(node_type)
             width = NUM_FEATURES * len(ets)
-            if (known.numel() + missing.numel()) * num_rows * width * 4 > self.BYTES:
+            held = sum(table.numel() * table.element_size() for table in self._tables.values())
+            if held + missing.numel() * num_rows * width * 4 > self.BYTES:
                 return None
             every = torch.arange(num_rows, dtype=torch.long)
             new = visible_degree(self.store, ets, every.repeat(missing.numel()),
