@@ -64,8 +64,10 @@ class DegreeCache:
     anchors, and every batch asks again for the same planes, airports or airlines at them.
 
     A time is cached for a type while all the cached features, of every type, fit
-    :data:`BYTES` (what does not fit is computed per call, as before). Values are those
-    of :func:`visible_degree` exactly: each is one row's own computation.
+    :data:`BYTES` (what does not fit is computed per call, as before), so the work a
+    fill can waste (times asked for once, as in a table whose anchors are all distinct)
+    is bounded by that budget too. Values are those of :func:`visible_degree` exactly:
+    each is one row's own computation.
     """
 
     #: Memory of all the cached features, at most.
