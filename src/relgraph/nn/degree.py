@@ -76,10 +76,8 @@ class DegreeCache:
     def __init__(self, store: GraphStore, edge_types: dict[str, list[EdgeType]]) -> None:
         self.store = store
         self.edge_types = edge_types
-        self._tables: dict[str, Tensor] = {}   # [slots, rows, features]
-        self._filled: dict[str, Tensor] = {}   # the time of each slot
-        self._times: dict[str, Tensor] = {}    # those times sorted
-        self._slots: dict[str, Tensor] = {}    # and their slots
+        self._tables: dict[str, Tensor] = {}   # [times, rows, features], in time order
+        self._times: dict[str, Tensor] = {}    # those times, sorted
         self._lock = threading.Lock()
 
     def __call__(self, node_type: str, rows: Tensor, anchor: Tensor) -> Tensor:
@@ -95,8 +93,8 @@ class DegreeCache:
             return self._tables[node_type][slots.index_select(0, time_of), rows]
 
     def _slots_of(self, node_type: str, ets: list[EdgeType], times: Tensor) -> Tensor | None:
-        """The slots of ``times`` in the node type's table (filling the missing ones), or
-        ``None`` when they would not fit."""
+        """The positions of ``times`` in the node type's table (filling the missing ones),
+        or ``None`` when they would not fit."""
         known = self._times.get(node_type, times.new_empty(0))
         where = torch.searchsorted(known, times).clamp(max=max(0, known.numel() - 1))
         missing = times if not known.numel() else times[known[where] != times]
@@ -111,13 +109,12 @@ class DegreeCache:
                                  missing.repeat_interleave(num_rows)
                                  ).view(missing.numel(), num_rows, width)
             old = self._tables.get(node_type, new.new_empty(0, num_rows, width))
-            self._tables[node_type] = torch.cat([old, new])  # slots in the order filled
-            filled = torch.cat([self._filled.get(node_type, times.new_empty(0)), missing])
-            self._filled[node_type] = filled
-            self._slots[node_type] = torch.argsort(filled)
-            known = self._times[node_type] = filled.index_select(0, self._slots[node_type])
+            stamps = torch.cat([known, missing])
+            order = torch.argsort(stamps)
+            self._tables[node_type] = torch.cat([old, new]).index_select(0, order)
+            known = self._times[node_type] = stamps.index_select(0, order)
             where = torch.searchsorted(known, times)
-        return self._slots[node_type].index_select(0, where)
+        return where
 
 
 def _visible_degree(store: GraphStore, edge_types: list[EdgeType], rows: Tensor,

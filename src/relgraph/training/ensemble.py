@@ -187,7 +187,7 @@ class Ensemble:
         parts = self.parts(ctx, seeds, idx, max_steps, quantiles=quantiles,
                            with_gbdt=blended and self.gbdt_weight > 0)
         pred, quant = self.finish(parts.gnn, parts.gbdt, parts.quantiles,
-                                  calibrated=calibrated, blended=blended)
+                                  calibrated=calibrated)
         return parts.idx, pred, quant
 
     def parts(self, ctx: GraphContext, seeds: Seeds, idx: Tensor, max_steps: int | None = None,
@@ -213,14 +213,14 @@ class Ensemble:
                      torch.stack(qs).mean(0) if qs else None, gbdt)
 
     def finish(self, gnn: Tensor, gbdt: Tensor | None, quantiles: Tensor | None = None, *,
-               calibrated: bool = True, blended: bool = True) -> tuple[Tensor, Tensor | None]:
+               calibrated: bool = True) -> tuple[Tensor, Tensor | None]:
         """The prediction and quantiles of :meth:`predict` from the members' averaged
         outputs ``gnn`` (and ``quantiles``) and the learner's predictions ``gbdt`` (``None``:
         no blend)."""
         pred, quant = gnn, quantiles
         if pred.numel() == 0:
             return pred, None
-        if blended and gbdt is not None and self.gbdt is not None and self.gbdt_weight > 0:
+        if gbdt is not None and self.gbdt is not None and self.gbdt_weight > 0:
             mixed = blend(pred, gbdt, self.gbdt_weight)
             if quant is not None:  # the quantiles move with the point prediction (median)
                 quant = quant + (mixed - pred).reshape(quant.shape[0], -1, 1)
