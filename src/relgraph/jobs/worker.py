@@ -46,6 +46,7 @@ from relgraph.integrity import (
     write_bytes_atomic,
     write_manifest,
 )
+from relgraph.jobs.memory import without_hugepage_advice
 from relgraph.jobs.progress import ProgressState
 from relgraph.jobs.store import (
     HEARTBEAT_S,
@@ -317,7 +318,8 @@ def run_job(store: JobStore, job_id: str, *, runner: str = "inline",
                 JobKind.BASELINE: _run_baseline}.get(rec.kind)
         if work is None:
             raise JobError(f"Jobs of kind {rec.kind.value} do not run in workers.")
-        meta = work(store, rec.request, folder, staging, run)
+        with without_hugepage_advice():
+            meta = work(store, rec.request, folder, staging, run)
         run.check_cancel()
         from relgraph.connector.exports import check_pending
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 
+from relgraph.nn.aggregation import aggregation
 from relgraph.nn.layers import activation, module_key, normalization
 
 EdgeType = tuple[str, str, str]
@@ -33,11 +34,11 @@ class HeteroGNN(nn.Module):
                  num_layers: int, aggr: Sequence[str], act: str = "relu",
                  norm: str | None = "layer_norm", dropout: float = 0.0) -> None:
         super().__init__()
-        aggr_arg: str | list[str] = list(aggr) if len(aggr) > 1 else aggr[0]
         self.edge_types = list(edge_types)
         self.num_layers = num_layers
         self.convs = nn.ModuleList([
-            nn.ModuleDict({edge_key(et): SAGEConv((channels, channels), channels, aggr=aggr_arg)
+            nn.ModuleDict({edge_key(et): SAGEConv((channels, channels), channels,
+                                                  aggr=aggregation(list(aggr)))
                            for et in edge_types})
             for _ in range(num_layers)
         ])
