@@ -10,7 +10,7 @@ import pytest
 
 from relgraph.errors import ArtifactError
 from relgraph.task import TaskType
-from relgraph.training.gbdt import BAG, GBDTModel
+from relgraph.training.gbdt import BAG, GBDTModel, _matrix
 
 
 def _data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -125,3 +125,24 @@ def test_predictions_equal_lightgbms_own_reading_of_the_frame(tmp_path) -> None:
                             for b in model.boosters], axis=0)
         np.testing.assert_array_equal(model.predict(frame), expected.astype(np.float32))
     assert model.predict(other).shape == (50, 3)
+
+
+def test_a_cross_fitted_bag_converts_frames_too() -> None:
+    """Boosters fitted on subsets of one Dataset keep no categories of their own: LightGBM
+    then reads each frame's own categories, and so does the bag's one conversion."""
+    rng = np.random.default_rng(4)
+    n = 900
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    x = pd.DataFrame({"a": rng.normal(size=n),
+                      "colour": pd.Categorical(colour, categories=["red", "green", "blue"])})
+    y = np.select([colour == "red", colour == "green"], [0, 1], 2).astype(float)
+    split = np.array(["train"] * 700 + ["val"] * 200, dtype=object)
+    folds = np.where(split == "train", np.arange(n) % BAG, -1)
+    model = GBDTModel.fit(TaskType.MULTICLASS_CLASSIFICATION, x, y, split, "acc", seed=0,
+                          num_classes=3, folds=folds)
+    assert model.boosters[0].pandas_categorical is None
+    assert isinstance(_matrix(x, None), np.ndarray)
+    for k in range(BAG):
+        booster = model.boosters[k]
+        expected = booster.predict(x, num_iteration=booster.best_iteration or None)
+        np.testing.assert_array_equal(model.predict(x, member=k), expected.astype(np.float32))

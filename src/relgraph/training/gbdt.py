@@ -41,13 +41,16 @@ def _matrix(x: pd.DataFrame, categories: list[list[Any]] | None) -> np.ndarray |
     """``x`` as LightGBM reads a DataFrame, converted once for all boosters: categorical
     columns as codes over the ``categories`` the boosters were fitted with (other values
     missing; float32 holds every code exactly), numbers as they are, in the widest float
-    type. ``x`` itself where its categorical columns are not those (LightGBM then fails
-    with its own message)."""
+    type. Without ``categories`` (a booster fitted on a subset of a Dataset keeps none),
+    codes over each column's own categories, as LightGBM reads it then. ``x`` itself where
+    its categorical columns are not those (LightGBM then fails with its own message)."""
     positions = [j for j, dtype in enumerate(x.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
-    if len(positions) != len(categories or []):
+    if categories is None:
+        categories = [list(x.iloc[:, j].cat.categories) for j in positions]
+    if len(positions) != len(categories):
         return x
     data = x.copy(deep=False)
-    for j, values in zip(positions, categories or []):
+    for j, values in zip(positions, categories):
         column = x.iloc[:, j]
         if list(column.cat.categories) != list(values):
             column = column.cat.set_categories(values)
