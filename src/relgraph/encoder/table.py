@@ -207,10 +207,10 @@ class TableEncoder(nn.Module):
         (no ``[rows, columns, channels]`` tensor)."""
         if self.const is not None:
             return self.norm(self.const.expand(num_rows, -1))
-        out: Tensor | None = None
-        for v in self._vectors(x):
-            out = v if out is None else out + v
-        assert out is not None
+        vectors = self._vectors(x)
+        out = next(vectors)
+        for k, v in enumerate(vectors):  # a sum of our own is added to in place
+            out = out + v if k == 0 else out.add_(v)
         return self.norm(out)
 
     def column_vectors(self, x: Mapping[str, Tensor], num_rows: int) -> Tensor:

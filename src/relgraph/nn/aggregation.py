@@ -34,9 +34,9 @@ class ScatterExtremum(torch.autograd.Function):
             return None, None, None, None
         src, index, out = ctx.saved_tensors
         rows = index.view(-1, 1).expand_as(src)
-        hit = src == out.gather(0, rows)
-        ties = (out == 0).to(src.dtype).scatter_add_(0, rows, hit.to(src.dtype))
-        return hit * (grad / ties).gather(0, rows), None, None, None
+        hit = torch.eq(src, out.gather(0, rows), out=torch.empty_like(src))  # 1.0 or 0.0
+        ties = torch.eq(out, 0, out=torch.empty_like(out)).scatter_add_(0, rows, hit)
+        return hit.mul_((grad / ties).gather(0, rows)), None, None, None
 
 
 def _extremum(x: Tensor, index: Tensor | None, ptr: Tensor | None, dim_size: int | None,
