@@ -4,9 +4,9 @@ NumPy asks the kernel for transparent huge pages (``madvise(MADV_HUGEPAGE)``) on
 array of 4 MiB or more. Where the kernel then compacts memory on the fault (the common
 ``defrag=madvise`` setting) and free memory is fragmented, as on many VMs, a fresh array
 costs far more than it saves: on the 2-core CI machine, filling a new 174 MB array takes
-1.9 s with the advice and 0.06 s without, and a FAST training job on flights-next-origin
-spends 5 s less (``benchmarks/train_time.py``). Jobs allocate many such arrays (relational
-features, scalers, predictions), so they run without it. A user's own
+1.9 s with the advice and 0.06 s without, and the relational features of a FAST training
+job on flights-next-origin (computed, scaled, cached) take 10-12 s instead of 15.5 s. Jobs
+allocate many such arrays (features, scalers, predictions), so they run without it. A user's own
 ``NUMPY_MADVISE_HUGEPAGE`` setting wins; the advice is back once no job runs.
 """
 
