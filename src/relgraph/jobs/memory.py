@@ -19,8 +19,13 @@ from collections.abc import Iterator
 
 try:  # NumPy 2
     from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - NumPy 1.x
-    from numpy.core.multiarray import _set_madvise_hugepage  # type: ignore[no-redef]
+except ImportError:  # pragma: no cover - NumPy 1.x, or a NumPy without the setting
+    try:
+        from numpy.core.multiarray import _set_madvise_hugepage  # type: ignore[no-redef]
+    except ImportError:
+        def _set_madvise_hugepage(enabled: bool) -> bool:  # type: ignore[misc]
+            """Nothing to turn off: this NumPy gives no advice that can be set."""
+            return False
 
 _LOCK = threading.Lock()
 _running = 0
