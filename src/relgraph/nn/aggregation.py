@@ -39,40 +39,37 @@ class ScatterExtremum(torch.autograd.Function):
         return hit.mul_((grad / ties).gather(0, rows)), None, None, None
 
 
-def _extremum(x: Tensor, index: Tensor | None, ptr: Tensor | None, dim_size: int | None,
-              dim: int, reduce: str) -> Tensor | None:
-    """:class:`ScatterExtremum` where it applies (2-D rows grouped by ``index``), else None."""
-    if index is None or ptr is not None or x.dim() != 2 or dim not in (0, -2):
-        return None
-    if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
-    out: Tensor = ScatterExtremum.apply(x, index, dim_size, reduce)
-    return out
+class _Extremum(aggr.Aggregation):
+    """PyG's max or min aggregation (the class after this one in the MRO) with
+    :class:`ScatterExtremum`'s backward where it applies: 2-D rows grouped by ``index``."""
+
+    extremum: str  # scatter_reduce_'s name of the reduction
+
+    def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
+                dim_size: int | None = None, dim: int = -2) -> Tensor:
+        if index is None or ptr is not None or x.dim() != 2 or dim not in (0, -2):
+            return super().forward(x, index, ptr, dim_size, dim)
+        if dim_size is None:
+            dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
+        out: Tensor = ScatterExtremum.apply(x, index, dim_size, self.extremum)
+        return out
 
 
-class MaxAggregation(aggr.MaxAggregation):
+class MaxAggregation(_Extremum, aggr.MaxAggregation):
     """PyG's max aggregation, with :class:`ScatterExtremum`'s backward."""
 
-    def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
-                dim_size: int | None = None, dim: int = -2) -> Tensor:
-        out = _extremum(x, index, ptr, dim_size, dim, "amax")
-        return super().forward(x, index, ptr, dim_size, dim) if out is None else out
+    extremum = "amax"
 
 
-class MinAggregation(aggr.MinAggregation):
+class MinAggregation(_Extremum, aggr.MinAggregation):
     """PyG's min aggregation, with :class:`ScatterExtremum`'s backward."""
 
-    def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
-                dim_size: int | None = None, dim: int = -2) -> Tensor:
-        out = _extremum(x, index, ptr, dim_size, dim, "amin")
-        return super().forward(x, index, ptr, dim_size, dim) if out is None else out
+    extremum = "amin"
 
 
 def aggregation(names: list[str]) -> str | aggr.Aggregation:
     """The aggregation a PyG convolution takes for ``names`` (sum, mean, max, min, std, var):
     one name as is, several combined by concatenation; max and min are ours."""
     own: dict[str, type[aggr.Aggregation]] = {"max": MaxAggregation, "min": MinAggregation}
-    if len(names) == 1:
-        return own[names[0]]() if names[0] in own else names[0]
     parts: list[str | aggr.Aggregation] = [own[n]() if n in own else n for n in names]
-    return aggr.MultiAggregation(parts)  # type: ignore[arg-type]
+    return parts[0] if len(parts) == 1 else aggr.MultiAggregation(parts)  # type: ignore[arg-type]
